@@ -1,0 +1,3 @@
+from apm_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,341 @@
+"""Findings → bottlenecks and recommendations, each impact estimated from the data.
+
+Every recommendation comes from one finding (no finding, no recommendation). Impacts are
+what-if recomputations on the requests in the window, under an assumption the text states:
+"if this component took half its time", "if this statement ran at the median speed of the
+others", "if this endpoint's errors were fixed".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from apm_tui.analysis.anomaly import dominant_type, episodes
+from apm_tui.analysis.apdex import apdex_counts
+from apm_tui.analysis.bottlenecks import (
+    Hotspot,
+    Leak,
+    QueryStats,
+    endpoint_severity,
+    query_severity,
+)
+from apm_tui.analysis.requests import Requests
+from apm_tui.analysis.result import (
+    Anomaly,
+    Apdex,
+    Bottleneck,
+    EndpointStats,
+    Recommendation,
+    Resource,
+    Severity,
+)
+from apm_tui.config import Thresholds
+
+
+def short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def clock(ts: float) -> str:
+    return time.strftime("%H:%M", time.gmtime(ts))
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    apdex: float
+    p95: float
+    endpoint_p95: float
+
+
+def what_if(req: Requests, saving_ms: pd.Series, endpoint: str | None, th: Thresholds) -> WhatIf:
+    """Overall Apdex and P95 (and one endpoint's P95) if each trace were `saving_ms` faster."""
+    saving = saving_ms.reindex(req.trace_id).fillna(0.0).to_numpy(dtype=float)
+    new = np.maximum(req.duration_ms - saving, 0.0)
+    score = apdex_counts(new, req.error, th.apdex_t_ms).score
+    mask = req.endpoint == endpoint if endpoint else np.zeros(len(req), dtype=bool)
+    ep95 = float(np.percentile(new[mask], 95)) if mask.any() else float("nan")
+    return WhatIf(apdex=score, p95=float(np.percentile(new, 95)), endpoint_p95=ep95)
+
+
+def slow_endpoint(
+    e: EndpointStats,
+    spot: Hotspot | None,
+    req: Requests,
+    overall: Apdex,
+    p95: float,
+    th: Thresholds,
+) -> tuple[Bottleneck, Recommendation]:
+    severity = endpoint_severity(e, th)
+    traffic = e.requests / max(len(req), 1) * 100
+    evidence = (
+        f"{e.requests} requests ({traffic:.0f}% of traffic), avg {e.avg_ms:.0f} ms, "
+        f"P95 {e.p95_ms:.0f} ms, {e.time_share * 100:.0f}% of all request time"
+    )
+    if spot is not None:
+        action = (
+            f"{short(spot.label, 50)} takes {spot.share * 100:.0f}% of its time: cache it "
+            "or move it off the request path (async)"
+        )
+        outcome = what_if(req, spot.per_trace_ms * 0.5, e.name, th)
+        impact = (
+            f"if that part took half as long: {e.name} P95 {e.p95_ms:.0f} → "
+            f"{outcome.endpoint_p95:.0f} ms, overall P95 {p95:.0f} → {outcome.p95:.0f} ms, "
+            f"Apdex {overall.score:.3f} → {outcome.apdex:.3f} ({traffic:.0f}% of requests)"
+        )
+    else:
+        action = f"profile {e.name}; consider caching or async processing"
+        impact = f"affects {traffic:.0f}% of requests"
+    bottleneck = Bottleneck(
+        kind="slow_endpoint",
+        title="Slow Endpoint",
+        location=e.name,
+        severity=severity,
+        avg_duration_ms=e.avg_ms,
+        recommendation=f"Optimize {e.name}: {action}",
+        evidence=evidence,
+        impact_share=e.time_share,
+    )
+    rec = Recommendation(
+        priority=severity,
+        title=f"Slow endpoint {e.name}: P95 {e.p95_ms:.0f} ms",
+        action=f"Optimize {e.name}: {action}",
+        impact=impact,
+        evidence=evidence,
+    )
+    return bottleneck, rec
+
+
+def slow_query(
+    q: QueryStats,
+    others_median_ms: float,
+    req: Requests,
+    overall: Apdex,
+    p95: float,
+    th: Thresholds,
+) -> tuple[Bottleneck, Recommendation]:
+    severity = query_severity(q, th)
+    evidence = (
+        f"{q.calls} calls, avg {q.avg_ms:.0f} ms, P95 {q.p95_ms:.0f} ms, "
+        f"{q.share_of_db * 100:.0f}% of DB time"
+    )
+    action = (
+        "add an index for its WHERE/ORDER BY columns (check EXPLAIN ANALYZE), or cache its result"
+    )
+    target = others_median_ms if math.isfinite(others_median_ms) else th.slow_query_ms / 2
+    saving = (
+        q.per_trace_ms * max(0.0, 1.0 - target / q.avg_ms) if q.avg_ms > 0 else q.per_trace_ms * 0
+    )
+    outcome = what_if(req, saving, None, th)
+    impact = (
+        f"at the other statements' median ({target:.0f} ms): overall P95 {p95:.0f} → "
+        f"{outcome.p95:.0f} ms, Apdex {overall.score:.3f} → {outcome.apdex:.3f}"
+    )
+    bottleneck = Bottleneck(
+        kind="slow_query",
+        title="Slow Database Query",
+        location=q.statement,
+        severity=severity,
+        avg_duration_ms=q.avg_ms,
+        recommendation=f"Optimize the query: {action}",
+        evidence=evidence,
+        impact_share=q.share_of_db,
+    )
+    rec = Recommendation(
+        priority=severity,
+        title=f"Slow query: {short(q.statement)}",
+        action=sentence(action),
+        impact=impact,
+        evidence=evidence,
+    )
+    return bottleneck, rec
+
+
+def memory_leak(leak: Leak, now: float) -> tuple[Bottleneck, Recommendation]:
+    hours = leak.hours_to_full
+    severity: Severity = "HIGH" if hours <= 24 else "MEDIUM"
+    full_at = now + hours * 3600
+    evidence = (
+        f"memory +{leak.trend.slope_per_hour:.2f} pts/h since {clock(leak.segment_start)} "
+        f"(Kendall tau {leak.trend.tau:.2f}), now {leak.trend.last:.1f}%"
+    )
+    if leak.restarts:
+        evidence += f"; {leak.restarts} sudden drop(s) look like restarts"
+    action = (
+        "take heap snapshots an hour apart and diff them; look for unclosed connections, "
+        "unbounded caches and growing collections"
+    )
+    impact = (
+        f"at this rate memory is full in {hours:.1f} h (about {clock(full_at)} UTC); "
+        f"a restart before then buys time, a fix stops the climb"
+    )
+    bottleneck = Bottleneck(
+        kind="memory_leak",
+        title="Memory Leak",
+        location="application",
+        severity=severity,
+        avg_duration_ms=None,
+        recommendation="Investigate memory leak - check for unclosed connections, large object "
+        "retention",
+        evidence=evidence,
+    )
+    rec = Recommendation(
+        priority=severity,
+        title=f"Memory leak: +{leak.trend.slope_per_hour:.2f}%/h",
+        action=sentence(action),
+        impact=impact,
+        evidence=evidence,
+    )
+    return bottleneck, rec
+
+
+def error_endpoint(
+    e: EndpointStats, req: Requests, th: Thresholds, overall_error_pct: float
+) -> tuple[Bottleneck, Recommendation]:
+    errors = round(e.error_rate_pct * e.requests / 100)
+    all_errors = int(np.count_nonzero(req.error)) or 1
+    severity: Severity = "HIGH" if e.error_rate_pct >= 4 * th.error_endpoint_pct else "MEDIUM"
+    share = errors / all_errors
+    evidence = f"{errors} of {e.requests} requests failed ({e.error_rate_pct:.1f}%)"
+    after = overall_error_pct * (1 - share)
+    impact = (
+        f"{share * 100:.0f}% of all errors; fixing them takes the error rate "
+        f"{overall_error_pct:.2f}% → {after:.2f}% (health "
+        f"+{th.health_error_penalty_per_pct * (overall_error_pct - after):.1f})"
+    )
+    action = f"read the failing traces of {e.name} (status, exception) and fix the cause"
+    bottleneck = Bottleneck(
+        kind="error_endpoint",
+        title="Error-Heavy Endpoint",
+        location=e.name,
+        severity=severity,
+        avg_duration_ms=e.avg_ms,
+        recommendation=sentence(action),
+        evidence=evidence,
+        impact_share=share,
+    )
+    rec = Recommendation(
+        priority=severity,
+        title=f"Errors on {e.name}: {e.error_rate_pct:.1f}%",
+        action=sentence(action),
+        impact=impact,
+        evidence=evidence,
+    )
+    return bottleneck, rec
+
+
+def cpu_saturation(
+    cpu: Resource, th: Thresholds, busy_share: float
+) -> tuple[Bottleneck, Recommendation]:
+    needed = cpu.p95 / 70.0 - 1.0
+    severity: Severity = "HIGH" if cpu.p95 >= 95 else "MEDIUM"
+    evidence = (
+        f"CPU P95 {cpu.p95:.0f}%, peak {cpu.peak:.0f}%, above {th.cpu_high_pct:.0f}% "
+        f"{busy_share * 100:.0f}% of the time"
+    )
+    action = "profile the hot code paths, or scale out"
+    impact = f"about {needed * 100:.0f}% more capacity brings P95 CPU to 70%"
+    bottleneck = Bottleneck(
+        kind="cpu_saturation",
+        title="CPU Saturation",
+        location="host",
+        severity=severity,
+        avg_duration_ms=None,
+        recommendation=sentence(action),
+        evidence=evidence,
+        impact_share=busy_share,
+    )
+    rec = Recommendation(
+        priority=severity,
+        title=f"CPU saturated: P95 {cpu.p95:.0f}%",
+        action=sentence(action),
+        impact=impact,
+        evidence=evidence,
+    )
+    return bottleneck, rec
+
+
+def apdex_below_target(
+    overall: Apdex, endpoints: list[EndpointStats], req: Requests, th: Thresholds
+) -> Recommendation | None:
+    if not math.isfinite(overall.score) or overall.score >= th.apdex_target or not endpoints:
+        return None
+    # The endpoint whose requests lose the most Apdex points.
+    losses = {e.name: (1 - e.apdex) * e.requests for e in endpoints}
+    worst = max(losses, key=lambda k: losses[k])
+    mask = req.endpoint == worst
+    fixed = np.where(mask, np.minimum(req.duration_ms, th.apdex_t_ms), req.duration_ms)
+    errors = np.where(mask, False, req.error)
+    after = apdex_counts(fixed, errors, th.apdex_t_ms).score
+    share = losses[worst] / max(sum(losses.values()), 1e-9)
+    return Recommendation(
+        priority="MEDIUM",
+        title=f"Apdex {overall.score:.3f} below target {th.apdex_target:.2f}",
+        action=f"Start with {worst}: it loses {share * 100:.0f}% of the Apdex points",
+        impact=(
+            f"if {worst} met T = {th.apdex_t_ms:.0f} ms: Apdex {overall.score:.3f} → {after:.3f}"
+        ),
+        evidence=(
+            f"{overall.satisfied} satisfied, {overall.tolerating} tolerating, "
+            f"{overall.frustrated} frustrated of {overall.requests} requests"
+        ),
+    )
+
+
+def anomaly_episodes(
+    anomalies: tuple[Anomaly, ...], interval_s: float, metrics_error: np.ndarray, times: np.ndarray
+) -> list[Recommendation]:
+    """One recommendation per episode that has a HIGH anomaly, the worst three by score."""
+    groups = [
+        g for g in episodes(anomalies, gap_s=3 * interval_s) if any(a.severity == "HIGH" for a in g)
+    ]
+    groups.sort(key=lambda g: max(a.score for a in g), reverse=True)
+    out = []
+    for group in groups[:3]:
+        kind = dominant_type(group)
+        start, end = group[0].timestamp, group[-1].timestamp + interval_s
+        span = f"{clock(start)}–{clock(end)} UTC"
+        evidence = f"{len(group)} anomalous samples, {span}, led by {kind}"
+        action, impact = _episode_advice(kind, start, end, metrics_error, times)
+        out.append(
+            Recommendation(
+                priority="LOW",
+                title=f"{sentence(kind)} anomaly at {span}",
+                action=action,
+                impact=impact,
+                evidence=evidence,
+            )
+        )
+    return out
+
+
+def _episode_advice(
+    kind: str, start: float, end: float, errors: np.ndarray, times: np.ndarray
+) -> tuple[str, str]:
+    inside = (times >= start) & (times < end)
+    if kind == "errors" and errors.size and np.nansum(errors) > 0:
+        share = float(np.nansum(errors[inside]) / np.nansum(errors))
+        return (
+            "Check deploys, dependencies and logs at that time; alert on error rate",
+            f"this episode holds {share * 100:.0f}% of the window's errors",
+        )
+    advice = {
+        "response time": "Correlate with deploys, GC pauses and downstream latency then",
+        "CPU": "Find what ran then (batch jobs, traffic spikes); add a CPU alert",
+        "DB": "Look at the database then: locks, batch jobs, slow-query log",
+        "memory": "Check what allocated then (large requests, caches)",
+        "throughput": "Check for a traffic spike or drop (bots, an outage upstream)",
+    }
+    minutes = (end - start) / 60
+    return (
+        advice.get(kind, "Investigate what changed then"),
+        f"{minutes:.0f} minutes of degraded service",
+    )

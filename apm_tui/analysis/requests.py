@@ -1,0 +1,80 @@
+"""Requests from spans: the server span at each trace's root is one request to one endpoint.
+
+Endpoints are named by `http.route` when the span has it (so /users/1 and /users/2 group),
+else by the span's operation. A trace's root is the span without a parent; a span whose parent
+never arrived is treated as a root too, so partial traces still count as requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from apm_tui.model import FloatArray, Table
+
+STATEMENT_KEYS = ("db.statement", "db.query.text")
+
+
+@dataclass(frozen=True, slots=True)
+class Requests:
+    trace_id: np.ndarray[Any, Any]
+    time: FloatArray
+    duration_ms: FloatArray
+    error: np.ndarray[Any, Any]
+    endpoint: np.ndarray[Any, Any]
+
+    def __len__(self) -> int:
+        return int(self.time.size)
+
+
+def root_mask(spans: Table) -> np.ndarray[Any, Any]:
+    parents = pd.Series(spans["parent_id"])
+    # Hash-based membership: numpy's isin on object arrays is an O(n·m) comparison.
+    orphan = (parents == "") | ~parents.isin(spans["span_id"])
+    return np.asarray(orphan.to_numpy() & (spans["kind"] == "server"), dtype=bool)
+
+
+def endpoint_names(spans: Table, index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    attrs = spans["attributes"][index]
+    ops = spans["operation"][index]
+    out = np.empty(len(index), dtype=object)
+    out[:] = [a.get("http.route") or op for a, op in zip(attrs, ops, strict=True)]
+    return out
+
+
+def extract_requests(spans: Table) -> Requests:
+    if len(spans) == 0:
+        empty = np.empty(0)
+        return Requests(
+            np.empty(0, dtype=object),
+            empty,
+            empty,
+            np.empty(0, dtype=bool),
+            np.empty(0, dtype=object),
+        )
+    index = np.flatnonzero(root_mask(spans))
+    # One request per trace: a trace with several orphan server spans keeps its earliest.
+    order = np.argsort(spans["start"][index], kind="stable")
+    index = index[order]
+    first = ~pd.Series(spans["trace_id"][index]).duplicated().to_numpy()
+    index = np.sort(index[first])
+    return Requests(
+        trace_id=spans["trace_id"][index],
+        time=spans["start"][index],
+        duration_ms=spans["duration_ms"][index],
+        error=spans["error"][index],
+        endpoint=endpoint_names(spans, index),
+    )
+
+
+def statements(spans: Table) -> np.ndarray[Any, Any]:
+    """The DB statement of each span ("" where it has none); only DB and cache spans have one."""
+    out = np.full(len(spans), "", dtype=object)
+    index = np.flatnonzero((spans["kind"] == "db") | (spans["kind"] == "cache"))
+    attrs = spans["attributes"]
+    old_key, new_key = STATEMENT_KEYS
+    out[index] = [str(attrs[i].get(old_key) or attrs[i].get(new_key) or "") for i in index]
+    return out

@@ -1,0 +1,164 @@
+"""The `apm-tui` command: parses options, then hands off.
+
+Bad input is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from apm_tui import __version__
+from apm_tui.config import ConfigError, Thresholds, load_config
+from apm_tui.sources.base import Source, SourceError
+
+EXIT_USAGE = 2
+# Beyond this a synthetic world would not fit comfortably in memory (≈ 100 bytes a sample).
+MAX_SAMPLES = 10_000_000
+MAX_TRACES = 5_000_000
+
+
+class UsageError(Exception):
+    """Bad options or input: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block; one line naming the problem is easier to read
+        # in a cron mail, and `--help` is there for the rest.
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def contamination(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(
+            f"must be in (0, 0.5] (the expected share of anomalies), got {text}"
+        )
+    return value
+
+
+def add_world_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        default="synthetic",
+        metavar="SPEC",
+        help="synthetic (default) or module:Class for a source of your own",
+    )
+    p.add_argument(
+        "--hours", type=positive_float, default=24.0, help="hours of synthetic history (default 24)"
+    )
+    p.add_argument(
+        "--interval",
+        type=positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds between metric samples (default 60)",
+    )
+    p.add_argument(
+        "--traces",
+        type=non_negative_int,
+        default=1000,
+        help="synthetic transaction traces (default 1000)",
+    )
+    p.add_argument("--seed", type=non_negative_int, default=42, help="random seed (default 42)")
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--apdex-t", type=positive_float, metavar="MS", help="Apdex threshold T in ms (default 100)"
+    )
+    p.add_argument(
+        "--contamination",
+        type=contamination,
+        help="expected share of anomalies for IsolationForest (default 0.05)",
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML file with a [thresholds] table")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="apm-tui", description="Application Performance Monitoring in the terminal."
+    )
+    parser.add_argument("--version", action="version", version=f"apm-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    report = sub.add_parser(
+        "report",
+        help="print the whole analysis (text, or --json)",
+        description="Analyse a source's data and print the report.",
+    )
+    add_world_options(report)
+    add_analysis_options(report)
+    report.add_argument("--json", action="store_true", help="print one JSON document")
+    return parser
+
+
+def thresholds_from(args: argparse.Namespace) -> Thresholds:
+    th = load_config(args.config) if args.config else Thresholds()
+    return th.with_(apdex_t_ms=args.apdex_t, contamination=args.contamination)
+
+
+def make_source(args: argparse.Namespace) -> Source:
+    from apm_tui.sources import load_user_source
+    from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
+
+    if args.source == "synthetic":
+        samples = args.hours * 3600 / args.interval
+        if samples > MAX_SAMPLES:
+            raise UsageError(
+                f"--hours {args.hours:g} at --interval {args.interval:g} is "
+                f"{samples:,.0f} samples; the limit is {MAX_SAMPLES:,}"
+            )
+        if samples < 1:
+            raise UsageError(f"--hours {args.hours:g} is shorter than one --interval")
+        if args.traces > MAX_TRACES:
+            raise UsageError(f"--traces {args.traces:,} is over the limit of {MAX_TRACES:,}")
+        return SyntheticSource(
+            WorldSettings(
+                seed=args.seed, hours=args.hours, interval_s=args.interval, traces=args.traces
+            )
+        )
+    return load_user_source(args.source)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "report":
+            from apm_tui.commands import report
+
+            return report.run(args, thresholds_from(args), make_source(args))
+        parser.print_help()
+        return 0
+    except (UsageError, ConfigError, SourceError) as exc:
+        print(f"apm-tui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

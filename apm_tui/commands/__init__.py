@@ -1,0 +1,1 @@
+"""The subcommands' bodies; `cli` parses and calls one of them."""

@@ -1,0 +1,215 @@
+"""The `apm-tui report` command as a user runs it: in a subprocess, piped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "apm_tui", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+SECTIONS = [
+    "⚡ PERFORMANCE METRICS",
+    "💻 RESOURCE UTILIZATION",
+    "🔍 ANOMALIES & ERRORS",
+    "🚧 PERFORMANCE BOTTLENECKS",
+    "🏥 APPLICATION HEALTH",
+    "💡 OPTIMIZATION RECOMMENDATIONS",
+    "📊 SUMMARY:",
+]
+PROGRESS = [
+    "✓ Generated 1,440 metric data points",
+    "✓ Generated 1,000 transaction traces",
+    "✓ Detected 72 performance anomalies",
+    "✓ Identified 4 bottlenecks",
+    "✓ Health Score:",
+]
+
+
+def test_report_has_every_section_in_the_seeds_order_and_is_plain_when_piped() -> None:
+    done = run("report")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    positions = [out.index(s) for s in PROGRESS + SECTIONS]
+    assert positions == sorted(positions)
+    assert "\x1b[" not in out  # no ANSI codes in a pipe
+    assert "Location: /api/orders/create" in out
+    for label in (
+        "Average Response Time:",
+        "P95 Response Time:",
+        "Average Apdex Score:",
+        "Peak Memory Usage:",
+        "Database Query Time (Avg):",
+        "Overall Health Score:",
+    ):
+        assert label in out
+
+
+def test_json_has_the_documented_keys_and_consistent_values() -> None:
+    done = run("report", "--json", "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc["counts"]) >= {"metrics", "traces", "spans"}
+    assert doc["counts"]["metrics"] == 1440 and doc["counts"]["traces"] == 1000
+    rt = doc["response_time_ms"]
+    assert rt["p50"] <= rt["p95"] <= rt["p99"]
+    assert 0 <= doc["apdex"]["score"] <= 1 and doc["apdex"]["t_ms"] == 100
+    for key in ("throughput_rps", "db_query_ms"):
+        assert isinstance(doc[key]["avg"], float)
+    assert {"avg", "peak"} <= set(doc["cpu_pct"]) and {"avg", "peak"} <= set(doc["memory_pct"])
+    assert isinstance(doc["error_rate_pct"], float)
+    assert doc["anomalies"] and set(doc["anomalies"][0]) >= {
+        "timestamp",
+        "severity",
+        "type",
+        "score",
+    }
+    assert set(doc["bottlenecks"][0]) >= {
+        "kind",
+        "location",
+        "severity",
+        "avg_duration_ms",
+        "recommendation",
+    }
+    h = doc["health"]
+    assert 0 <= h["score"] <= 100 and h["status"] in {"EXCELLENT", "GOOD", "FAIR", "POOR"}
+    assert abs(sum(f["points"] for f in h["breakdown"]) - h["score"]) < 1e-6
+    assert set(doc["recommendations"][0]) == {"priority", "title", "action", "impact", "evidence"}
+    assert set(doc["endpoints"][0]) >= {
+        "name",
+        "requests",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "apdex",
+        "error_rate_pct",
+    }
+    assert set(doc["custom_metrics"]["orders_per_minute"]) >= {"avg", "peak", "trend"}
+
+
+def test_options_change_the_analysis(tmp_path: Path) -> None:
+    config = tmp_path / "apm.toml"
+    config.write_text("[thresholds]\napdex_t_ms = 500\n")
+    base = json.loads(run("report", "--json", "--hours", "2", "--traces", "200").stdout)
+    loose = json.loads(
+        run("report", "--json", "--hours", "2", "--traces", "200", "--config", str(config)).stdout
+    )
+    cli_wins = json.loads(
+        run(
+            "report",
+            "--json",
+            "--hours",
+            "2",
+            "--traces",
+            "200",
+            "--config",
+            str(config),
+            "--apdex-t",
+            "50",
+        ).stdout
+    )
+    assert base["counts"]["metrics"] == 120 and base["counts"]["traces"] == 200
+    assert loose["apdex"]["t_ms"] == 500 and loose["apdex"]["score"] > base["apdex"]["score"]
+    assert cli_wins["apdex"]["t_ms"] == 50
+    more = json.loads(run("report", "--json", "--contamination", "0.1").stdout)
+    assert len(more["anomalies"]) == 144
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["report", "--hours", "0"], "--hours: must be a positive number"),
+        (["report", "--hours", "-3"], "--hours: must be a positive number"),
+        (["report", "--hours", "abc"], "--hours: not a number"),
+        (["report", "--contamination", "0.7"], "--contamination: must be in (0, 0.5]"),
+        (["report", "--config", "/nonexistent/apm.toml"], "config file not found"),
+        (["report", "--hours", "1e9"], "the limit is"),
+        (["report", "--source", "nosuchsource"], "unknown source 'nosuchsource'"),
+        (["report", "--source", "no_such_module:Thing"], "cannot import source module"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[thresholds]\nwhatever = 1\n", "unknown key thresholds.whatever"),
+        ("not toml at all [", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    done = run("report", "--config", str(config))
+    assert done.returncode == 2 and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_source_of_ones_own(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "timestamp": 1767225600 + 60 * i,
+                "response_time_ms": 80 + i % 5,
+                "throughput_rps": 20,
+                "error_rate_pct": 0.5,
+                "queue_depth": i,
+            }
+        )
+        for i in range(90)
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    done = run(
+        "report",
+        "--json",
+        "--source",
+        "tests.unit.my_source:JsonLinesSource",
+        env={"MY_METRICS_FILE": str(path)},
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["source"] == "jsonl" and doc["counts"]["metrics"] == 90
+    assert doc["response_time_ms"]["basis"] == "samples"
+    assert doc["custom_metrics"]["queue_depth"]["trend"] == "rising"
+    assert doc["custom_metrics"]["queue_depth"]["peak"] == 89
+    missing = run(
+        "report",
+        "--source",
+        "tests.unit.my_source:JsonLinesSource",
+        env={"MY_METRICS_FILE": str(tmp_path / "absent.jsonl")},
+    )
+    assert missing.returncode == 2 and "no metrics file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_readme_shows_the_example_source_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / "tests" / "unit" / "my_source.py").read_text()
+    assert example.split('"""', 2)[2].strip() in readme
