@@ -6,6 +6,7 @@ No I/O, no Textual. `analyse` is what the report, the dashboard's worker and the
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from apm_tui.analysis import bottlenecks as bn
 from apm_tui.analysis import recommend as rc
 from apm_tui.analysis.anomaly import Detection, detect
-from apm_tui.analysis.apdex import apdex_counts
+from apm_tui.analysis.apdex import apdex_counts, apdex_over_time
 from apm_tui.analysis.health import health_score
 from apm_tui.analysis.latency import latency_stats
 from apm_tui.analysis.requests import extract_requests
@@ -31,6 +32,7 @@ from apm_tui.model import FloatArray, Table, custom_metric_names
 
 __all__ = ["Analysis", "analyse"]
 
+TIMELINE_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86_400.0)
 _PRIORITY = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 NAN = float("nan")
 
@@ -99,6 +101,18 @@ def custom_metrics(metrics: Table) -> tuple[CustomMetric, ...]:
     return tuple(out)
 
 
+def apdex_timeline(
+    times: FloatArray, durations: FloatArray, errors: np.ndarray, t_ms: float
+) -> tuple[tuple[float, float], ...]:
+    """Apdex per bucket, with buckets of 1 min, 5 min, 15 min, 1 h, ... so there are ≤ ~100."""
+    if times.size == 0:
+        return ()
+    span = float(times.max() - times.min())
+    bucket = next((b for b in TIMELINE_BUCKETS if span / b <= 100), TIMELINE_BUCKETS[-1])
+    starts, scores = apdex_over_time(times, durations, errors, t_ms, bucket)
+    return tuple(zip(starts.tolist(), scores.tolist(), strict=True))
+
+
 def median_interval(metrics: Table) -> float:
     t = _column(metrics, "timestamp")
     if t.size < 2:
@@ -125,7 +139,10 @@ def analyse(
     else:
         basis = "none"
         latency = latency_stats(np.empty(0))
-    overall = apdex_counts(req.duration_ms, req.error, th.apdex_t_ms)
+    overall = replace(
+        apdex_counts(req.duration_ms, req.error, th.apdex_t_ms),
+        timeline=apdex_timeline(req.time, req.duration_ms, req.error, th.apdex_t_ms),
+    )
     cpu = resource(_column(metrics, "cpu_pct"))
     memory = resource(_column(metrics, "memory_pct"))
     err_pct = error_rate(metrics, req.error)

@@ -25,6 +25,8 @@ class Apdex:
     satisfied: int
     tolerating: int
     frustrated: int
+    #: (bucket start, score) over time; buckets are sized so a window has at most ~100.
+    timeline: tuple[tuple[float, float], ...] = ()
 
     @property
     def requests(self) -> int:
@@ -157,6 +159,7 @@ class Analysis:
                 "satisfied": self.apdex.satisfied,
                 "tolerating": self.apdex.tolerating,
                 "frustrated": self.apdex.frustrated,
+                "timeline": [list(p) for p in self.apdex.timeline],
             },
             "cpu_pct": asdict(self.cpu),
             "memory_pct": asdict(self.memory),

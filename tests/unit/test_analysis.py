@@ -71,6 +71,14 @@ def test_summary_numbers_are_consistent(default_analysis: Analysis) -> None:
     assert a.custom_metrics[0].name == "orders_per_minute"
 
 
+def test_apdex_over_time_follows_the_incidents(default_analysis: Analysis) -> None:
+    timeline = default_analysis.apdex.timeline
+    assert 20 <= len(timeline) <= 100  # 24 h in 15-minute buckets
+    assert all(0 <= score <= 1 for _, score in timeline)
+    by_hour = {int((t % DAY) // 3600): s for t, s in timeline}
+    assert min(by_hour.values()) < default_analysis.apdex.score
+
+
 def test_health_is_in_range_and_its_breakdown_sums_to_it(default_analysis: Analysis) -> None:
     h = default_analysis.health
     assert 0 <= h.score <= 100

@@ -43,6 +43,8 @@ def test_percentiles_match_the_reference_numbers() -> None:
     # numpy's default "linear" method: P30 = 23, P40 = 29 (nearest-rank would say 20 and 20).
     assert np.percentile(values, 30) == 23.0
     assert np.percentile(values, 40) == 29.0
+    # ... and nearest-rank, for the record, is numpy's "inverted_cdf".
+    assert [np.percentile(values, q, method="inverted_cdf") for q in (30, 40, 50)] == [20, 20, 35]
     stats = latency_stats(values)
     assert stats.p50 == 35.0
     assert stats.avg == 32.0
