@@ -182,15 +182,30 @@ def spans_table(spans: Iterable[Span]) -> Table:
 
 
 def custom_metric_names(metrics: Table) -> list[str]:
-    return [n for n in metrics.names if n != "timestamp" and n not in METRIC_FIELDS]
+    return [
+        n
+        for n in metrics.names
+        if n != "timestamp" and n not in METRIC_FIELDS and not n.startswith(HOST_PREFIX)
+    ]
+
+
+#: Metric columns with this prefix are host details (swap, load, disk and network rates, per-core
+#: CPU): the resource panel shows them, and they are not reported as custom metrics.
+HOST_PREFIX = "host."
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What a source yields per poll: metric rows and span rows, as columns."""
+    """What a source yields per poll: metric rows and span rows, as columns.
+
+    `status` is the source's latest state that is not a time series (top processes, the
+    followed process, notices such as "pid 123 ended"); plain JSON-able values only, because it
+    is recorded with the batch.
+    """
 
     metrics: Table = field(default_factory=lambda: Table({}))
     spans: Table = field(default_factory=lambda: Table({}))
+    status: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, samples: Iterable[MetricSample] = (), spans: Iterable[Span] = ()) -> Batch:
@@ -203,4 +218,4 @@ class Batch:
         )
 
     def __bool__(self) -> bool:
-        return bool(len(self.metrics) or len(self.spans))
+        return bool(len(self.metrics) or len(self.spans) or self.status)
