@@ -102,11 +102,67 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML file with a [thresholds] table")
 
 
+def theme_name(text: str) -> str:
+    from textual.theme import BUILTIN_THEMES
+
+    if text not in BUILTIN_THEMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown theme {text!r}; choose one of {', '.join(sorted(BUILTIN_THEMES))}"
+        )
+    return text
+
+
+def source_spec(text: str) -> str:
+    if text in ("synthetic", "system") or ":" in text:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown source {text!r}: use synthetic, system or module:Class"
+    )
+
+
+def add_dashboard_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        action="append",
+        type=source_spec,
+        metavar="SPEC",
+        help="synthetic (default), system (this host via psutil) or module:Class; "
+        "repeat to combine",
+    )
+    p.add_argument("--pid", type=non_negative_int, help="also follow this process")
+    p.add_argument(
+        "--interval",
+        type=positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between ticks (default 1)",
+    )
+    p.add_argument("--seed", type=non_negative_int, default=42, help="synthetic seed")
+    p.add_argument(
+        "--speed",
+        type=positive_float,
+        default=60.0,
+        help="synthetic time compression: simulated seconds per second (default 60)",
+    )
+    p.add_argument(
+        "--window",
+        type=positive_float,
+        default=24.0,
+        metavar="HOURS",
+        help="hours of data the rolling window keeps (default 24)",
+    )
+    p.add_argument("--theme", type=theme_name, help="a Textual theme, e.g. nord or gruvbox")
+
+
 def build_parser() -> Parser:
     parser = Parser(
-        prog="apm-tui", description="Application Performance Monitoring in the terminal."
+        prog="apm-tui",
+        description="Application Performance Monitoring in the terminal. "
+        "With no command: the live dashboard.",
     )
     parser.add_argument("--version", action="version", version=f"apm-tui {__version__}")
+    add_dashboard_options(parser)
+    add_analysis_options(parser)
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     report = sub.add_parser(
         "report",
@@ -155,8 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from apm_tui.commands import report
 
             return report.run(args, thresholds_from(args), make_source(args))
-        parser.print_help()
-        return 0
+        from apm_tui.commands import dashboard
+
+        return dashboard.run(args, thresholds_from(args))
     except (UsageError, ConfigError, SourceError) as exc:
         print(f"apm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

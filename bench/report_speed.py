@@ -37,7 +37,7 @@ def after_imports(hours: str, traces: str) -> tuple[float, float, float]:
 import time, json
 t0 = time.perf_counter()
 import sklearn.ensemble, pandas
-from apm_tui.analysis import analyse
+from apm_tui.analysis.full import analyse
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 t1 = time.perf_counter()
 batch = SyntheticSource(WorldSettings(hours={hours}, traces={traces}, start=0)).backfill()

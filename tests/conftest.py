@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apm_tui.analysis import Analysis, analyse
+from apm_tui.analysis.full import Analysis, analyse
 from apm_tui.model import Batch
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 

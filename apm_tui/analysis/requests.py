@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from apm_tui.model import FloatArray, Table
 
@@ -31,6 +30,8 @@ class Requests:
 
 
 def root_mask(spans: Table) -> np.ndarray[Any, Any]:
+    import pandas as pd  # lazily: the dashboard's first frame must not pay for pandas
+
     parents = pd.Series(spans["parent_id"])
     # Hash-based membership: numpy's isin on object arrays is an O(n·m) comparison.
     orphan = (parents == "") | ~parents.isin(spans["span_id"])
@@ -55,6 +56,8 @@ def extract_requests(spans: Table) -> Requests:
             np.empty(0, dtype=bool),
             np.empty(0, dtype=object),
         )
+    import pandas as pd
+
     index = np.flatnonzero(root_mask(spans))
     # One request per trace: a trace with several orphan server spans keeps its earliest.
     order = np.argsort(spans["start"][index], kind="stable")

@@ -32,7 +32,7 @@ def collect(source: Source) -> Batch:
 
 
 def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
-    from apm_tui.analysis import analyse
+    from apm_tui.analysis.full import analyse
 
     if args.json:
         batch = collect(source)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from apm_tui.analysis import analyse
+from apm_tui.analysis.full import analyse
 from apm_tui.analysis.result import Analysis
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, MetricSample, Table

@@ -17,7 +17,7 @@ CORE = sorted(
 
 
 def test_there_is_a_core_to_check() -> None:
-    assert "apm_tui.analysis" in CORE and "apm_tui.sources.synthetic" in CORE
+    assert "apm_tui.analysis.full" in CORE and "apm_tui.sources.synthetic" in CORE
 
 
 @pytest.mark.parametrize("module", CORE)

@@ -1,0 +1,104 @@
+"""`apm-tui` with no subcommand: build the sources and the engine, then run the dashboard.
+
+Building sources and the engine imports no Textual, so tests and the headless commands share
+it; the Textual app is imported only when the dashboard really starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+from apm_tui.config import Thresholds
+from apm_tui.engine import Engine
+from apm_tui.sources.base import Source
+
+#: Traces per simulated second of the live synthetic world (≈ 8,600 a simulated day).
+LIVE_TRACE_RATE = 0.1
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    sources: tuple[str, ...] = ("synthetic",)
+    pid: int | None = None
+    interval: float = 1.0
+    seed: int = 42
+    speed: float = 60.0
+    window_hours: float = 24.0
+    start: float | None = None  # the synthetic history's start (tests fix it)
+
+
+def check_pid(pid: int | None) -> list[str]:
+    if pid is None:
+        return []
+    import psutil
+
+    return [] if psutil.pid_exists(pid) else [f"no process with pid {pid}"]
+
+
+def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]]:
+    """The sources, the data interval (seconds per sample) they imply, and notices for the UI."""
+    from apm_tui.sources import load_user_source
+    from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
+
+    sources: list[Source] = []
+    notices: list[str] = []
+    interval = opts.interval
+    names = list(dict.fromkeys(opts.sources))  # the same source twice would double-count
+    if opts.pid is not None and "system" not in names:
+        names.insert(0, "system")
+    for name in names:
+        if name == "synthetic":
+            interval = opts.interval * opts.speed
+            settings = WorldSettings(
+                seed=opts.seed,
+                hours=opts.window_hours,
+                interval_s=interval,
+                traces=int(LIVE_TRACE_RATE * opts.window_hours * 3600),
+                speed=opts.speed,
+                live_trace_rate=LIVE_TRACE_RATE,
+                start=opts.start,
+            )
+            sources.append(SyntheticSource(settings))
+        elif name == "system":
+            from apm_tui.sources.host import HostSource
+
+            # A pid that is not there is a notice; the host itself is still worth watching.
+            missing = check_pid(opts.pid)
+            notices.extend(missing)
+            sources.append(HostSource(pid=None if missing else opts.pid))
+        else:
+            sources.append(load_user_source(name))
+    return sources, interval, notices
+
+
+def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
+    sources, interval, notices = make_sources(opts)
+    window_s = opts.window_hours * 3600
+    max_samples = math.ceil(window_s / interval) + 16
+    engine = Engine(sources, th, window_s=window_s, max_samples=max_samples, interval_s=interval)
+    for notice in notices:
+        engine.notice(notice)
+    return engine
+
+
+def options_from(args: argparse.Namespace) -> DashboardOptions:
+    return DashboardOptions(
+        sources=tuple(args.source or ["synthetic"]),
+        pid=args.pid,
+        interval=args.interval,
+        seed=args.seed,
+        speed=args.speed,
+        window_hours=args.window,
+    )
+
+
+def run(args: argparse.Namespace, th: Thresholds) -> int:
+    opts = options_from(args)
+    engine = make_engine(opts, th)
+    from apm_tui.ui.app import ApmApp
+
+    app = ApmApp(engine, interval=opts.interval, thresholds=th, theme=args.theme)
+    app.run()
+    return 0

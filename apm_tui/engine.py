@@ -1,0 +1,319 @@
+"""The engine: poll the sources → append to the window → analyse → one `Snapshot` (no UI here).
+
+`step(now)` is the tick's work and must stay cheap: it polls, appends, scores the new samples
+with the current anomaly model and computes the live view. The expensive work — refitting the
+IsolationForest and the full analysis (bottlenecks, recommendations, health) — runs on one
+background thread and is picked up by a later tick when it is done, so a slow fit never delays
+a frame. A source that fails is reported as a notice and the others keep running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from apm_tui.analysis.live import (
+    LiveView,
+    Series,
+    current_values,
+    endpoint_table,
+    histogram,
+    series_stamp,
+    time_series,
+)
+from apm_tui.analysis.requests import extract_requests
+from apm_tui.analysis.result import Analysis, Anomaly
+from apm_tui.analysis.streaming import Model, StreamingDetector, fit
+from apm_tui.config import Thresholds
+from apm_tui.model import Batch, Table
+from apm_tui.sources.base import Source, SourceError
+from apm_tui.window import Window
+
+
+@dataclass(frozen=True)
+class SlowTrace:
+    trace_id: str
+    time: float
+    duration_ms: float
+    error: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    tick: int
+    live: LiveView
+    analysis: Analysis | None
+    sources: tuple[str, ...]
+    notices: tuple[str, ...]
+    status: dict[str, Any]
+    interval_s: float
+    slowest: dict[str, tuple[SlowTrace, ...]] = field(default_factory=dict)
+
+
+def requests_table(spans: Table) -> Table:
+    req = extract_requests(spans)
+    return Table(
+        {
+            "time": req.time,
+            "duration_ms": req.duration_ms,
+            "error": req.error,
+            "endpoint": req.endpoint,
+            "trace_id": req.trace_id,
+        }
+    )
+
+
+def slowest_by_endpoint(requests: Table, per_endpoint: int = 5) -> dict[str, tuple[SlowTrace, ...]]:
+    if len(requests) == 0:
+        return {}
+    order = np.argsort(-np.asarray(requests["duration_ms"], dtype=float), kind="stable")
+    out: dict[str, list[SlowTrace]] = {}
+    endpoints, traces = requests["endpoint"], requests["trace_id"]
+    times, durations, errors = requests["time"], requests["duration_ms"], requests["error"]
+    for i in order[: 50 * per_endpoint]:
+        rows = out.setdefault(str(endpoints[i]), [])
+        if len(rows) < per_endpoint:
+            rows.append(
+                SlowTrace(str(traces[i]), float(times[i]), float(durations[i]), bool(errors[i]))
+            )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+class Engine:
+    def __init__(
+        self,
+        sources: list[Source],
+        th: Thresholds | None = None,
+        *,
+        window_s: float = 86_400.0,
+        max_samples: int = 100_000,
+        max_spans: int = 1_000_000,
+        full_every: int = 30,
+        refit_every: int = 240,
+        interval_s: float = 1.0,
+    ) -> None:
+        self.sources = list(sources)
+        self.th = th or Thresholds()
+        self.window = Window(window_s, max_samples, max_spans)
+        self.detector = StreamingDetector(self.th, refit_every=refit_every)
+        self.full_every = full_every
+        self._details: tuple[Any, Any, Any] | None = None
+        self._series: tuple[tuple[float, int], Series] | None = None
+        self.interval_s = interval_s  # data seconds per sample (simulated for synthetic)
+        self.tick = 0
+        self.analysis: Analysis | None = None
+        self.status: dict[str, Any] = {}
+        self._anomalies: deque[Anomaly] = deque()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apm-analysis")
+        self._fit: Future[Model] | None = None
+        self._full: Future[Analysis] | None = None
+        self._notices: list[str] = []
+        self._failed: set[str] = set()
+        self._started = False
+
+    def notice(self, text: str) -> None:
+        """A message for the user, shown with the next snapshot."""
+        self._notices.append(text)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the sources and load their history (called from the worker, not at import)."""
+        history: list[Batch] = []
+        for source in list(self.sources):
+            try:
+                source.open()
+                history.append(source.backfill())
+            except SourceError as exc:
+                self._source_failed(source, str(exc))
+        for batch in history:
+            self._ingest(batch, score=False)
+        self._started = True
+
+    def close(self) -> None:
+        for source in self.sources:
+            # Closing is best effort: the app is leaving anyway.
+            with contextlib.suppress(Exception):
+                source.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- the tick --------------------------------------------------------------------------
+    def step(self, now: float | None = None) -> Snapshot:
+        if not self._started:
+            self.start()
+        now = time.time() if now is None else now
+        self.tick += 1
+        for source in list(self.sources):
+            try:
+                batch = source.poll(now)
+            except SourceError as exc:
+                self._source_failed(source, str(exc))
+                continue
+            self._ingest(batch, score=True)
+        self._collect_background()
+        self._schedule_background()
+        return self._snapshot()
+
+    def _ingest(self, batch: Batch, *, score: bool) -> None:
+        if batch.status:
+            notices = batch.status.get("notices", ())
+            self._notices.extend(str(n) for n in notices)
+            self.status.update({k: v for k, v in batch.status.items() if k != "notices"})
+        if not (len(batch.metrics) or len(batch.spans)):
+            return
+        self.window.append(batch.metrics, batch.spans, requests_table(batch.spans))
+        if score and len(batch.metrics):
+            _, found = self.detector.score_new(batch.metrics)
+            self._anomalies.extend(found)
+        elif len(batch.metrics):
+            self.detector.seen += len(batch.metrics)
+        oldest = self._oldest()
+        while self._anomalies and self._anomalies[0].timestamp < oldest:
+            self._anomalies.popleft()
+
+    def _oldest(self) -> float:
+        buf = self.window.metrics
+        return float(buf.column("timestamp")[0]) if len(buf) else -math.inf
+
+    def _source_failed(self, source: Source, message: str) -> None:
+        self._notices.append(f"{source.name}: {message}")
+        self.sources.remove(source)
+        self._failed.add(source.name)
+
+    # -- background work -------------------------------------------------------------------
+    def _collect_background(self) -> None:
+        if self._fit is not None and self._fit.done():
+            try:
+                model = self._fit.result()
+                first = self.detector.model is None
+                self.detector.install(model)
+                if first:
+                    self._score_history(model)
+            except Exception as exc:  # a fit that fails must not stop the dashboard
+                self._notices.append(f"anomaly model fit failed: {exc}")
+            self._fit = None
+        if self._full is not None and self._full.done():
+            try:
+                self.analysis = self._full.result()
+            except Exception as exc:
+                self._notices.append(f"analysis failed: {exc}")
+            self._full = None
+
+    def _score_history(self, model: Model) -> None:
+        """The samples the first model was fitted on get its scores too (in-sample, once)."""
+        from apm_tui.analysis.streaming import explain, score
+
+        metrics = self.window.metrics.view()
+        cols = [np.asarray(metrics[n], dtype=float) for n in model.names if n in metrics]
+        if len(cols) != len(model.names) or not len(metrics):
+            return
+        x = np.column_stack(
+            [np.where(np.isfinite(c), c, model.median[i]) for i, c in enumerate(cols)]
+        )
+        scores = score(model, x)
+        ts = metrics["timestamp"]
+        found = []
+        for i in np.flatnonzero(scores > model.threshold):
+            severity, causes = explain(model, x[i], self.th)
+            found.append(Anomaly(float(ts[i]), float(scores[i]), severity, causes))
+        self._anomalies = deque(sorted([*found, *self._anomalies], key=lambda a: a.timestamp))
+
+    def _schedule_background(self) -> None:
+        if self._fit is None:
+            rows = self.detector.training_rows(self.window.metrics.view())
+            if rows is not None:
+                x, names = rows
+                self.detector._since_fit = 0  # a fit is on its way; do not queue another
+                self._fit = self._pool.submit(fit, x.copy(), names, self.th.contamination)
+        due = self.analysis is None or self.tick % self.full_every == 0
+        if self._full is None and due and self.detector.model is not None:
+            metrics, spans = self.window.metrics.view(), self.window.spans.view()
+            anomalies = tuple(self._anomalies)
+            self._full = self._pool.submit(self._full_analysis, metrics, spans, anomalies)
+
+    def _full_analysis(
+        self, metrics: Table, spans: Table, anomalies: tuple[Anomaly, ...]
+    ) -> Analysis:
+        from apm_tui.analysis.anomaly import Detection
+        from apm_tui.analysis.full import analyse
+
+        detection = Detection(anomalies, np.full(len(metrics), np.nan), "ok")
+        return analyse(metrics, spans, self.th, detection=detection)
+
+    def wait_for_background(self, timeout: float = 30.0) -> None:
+        """Block until pending fits and analyses finish, then pick them up (for tests, reports)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(4):
+            for fut in (self._fit, self._full):
+                if fut is not None:
+                    fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            self._collect_background()
+            self._schedule_background()
+            if self._fit is None and self._full is None:
+                return
+
+    # -- the snapshot ----------------------------------------------------------------------
+    def _snapshot(self) -> Snapshot:
+        metrics = self.window.metrics.view()
+        requests = self.window.requests.view()
+        newest = self.window.newest()
+        if not math.isfinite(newest):
+            newest = time.time()
+        recent = max(60.0, 5 * self.interval_s)
+        # The charts plot complete buckets only, so the series — and the endpoint table,
+        # histogram and slowest traces, which sort every request in the window — are
+        # recomputed when a bucket completes, not every tick. Anomalies in the current bucket
+        # reach the charts with it.
+        oldest = min(
+            (
+                float(buf.column(buf.time_column)[0])
+                for buf in (self.window.metrics, self.window.requests)
+                if len(buf)
+            ),
+            default=newest,
+        )
+        stamp = series_stamp(newest, oldest, self.interval_s)
+        if self._series is None or stamp != self._series[0]:
+            series = time_series(
+                metrics, requests, tuple(self._anomalies), newest, self.interval_s, self.th
+            )
+            self._series = (stamp, series)
+            self._details = (
+                histogram(requests),
+                endpoint_table(requests, self.th),
+                slowest_by_endpoint(requests),
+            )
+        assert self._details is not None
+        hist, endpoints, slowest = self._details
+        live = LiveView(
+            newest=newest,
+            series=self._series[1],
+            current=current_values(metrics, requests, newest, recent, self.th),
+            histogram=hist,
+            endpoints=endpoints,
+            anomalies=tuple(self._anomalies),
+            detector_status=self.detector.status
+            if self.detector.model is None and self._fit is None
+            else ("ok" if self.detector.model else f"fitting on {len(metrics):,} samples"),
+            has={
+                "requests": len(requests) > 0,
+                "metrics": len(metrics) > 0,
+            },
+        )
+        notices, self._notices = tuple(self._notices), []
+        return Snapshot(
+            tick=self.tick,
+            live=live,
+            analysis=self.analysis,
+            sources=tuple(s.name for s in self.sources),
+            notices=notices,
+            status=dict(self.status),
+            interval_s=self.interval_s,
+            slowest=slowest,
+        )

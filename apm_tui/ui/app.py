@@ -1,0 +1,190 @@
+"""The dashboard app: bindings, layout, and THE tick.
+
+One `set_interval` drives the tick; each tick runs `Engine.step` in one exclusive thread worker,
+which posts one `Ticked` message; the panels only render the snapshot it carries. A tick that is
+still running when the next is due makes that one skip, so the engine never runs twice at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from apm_tui.config import Thresholds
+from apm_tui.engine import Engine, Snapshot
+from apm_tui.ui.messages import Ticked, TickFailed
+from apm_tui.ui.screens.endpoint import EndpointScreen
+from apm_tui.ui.screens.help import HelpScreen
+from apm_tui.ui.widgets.chart import Chart
+from apm_tui.ui.widgets.header import StatusHeader
+from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
+
+#: How many charts may be rebuilt in one tick (plotext costs 3–6 ms a chart).
+CHARTS_PER_TICK = 2
+#: Below this the dashboard says "terminal too small" instead of drawing nine panels.
+MIN_SIZE = (40, 12)
+#: From this size up the panels draw charts; below it they show numbers and sparklines.
+FULL_SIZE = (120, 36)
+
+
+def layout_class(width: int, height: int) -> str:
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        return "-tiny"
+    if width < FULL_SIZE[0] or height < FULL_SIZE[1]:
+        return "-compact"
+    return "-full"
+
+
+class ApmApp(App[None]):
+    CSS_PATH = Path(__file__).with_name("apm.tcss")
+    TITLE = "apm-tui"
+    BINDINGS: ClassVar = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("enter", "maximize_panel", "Maximise"),
+        Binding("escape", "restore", "Restore"),
+        Binding("tab", "focus_next", "Next panel", show=False),
+        Binding("shift+tab", "focus_previous", "Previous panel", show=False),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval: float = 1.0,
+        thresholds: Thresholds | None = None,
+        theme: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.interval = interval
+        self.thresholds = thresholds or engine.th
+        self.clock = clock
+        self.snapshot: Snapshot | None = None
+        self.ticks_shown = 0
+        self._ticking = False
+        self._initial_theme = theme
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        with Container(id="grid"):
+            for panel in PANELS:
+                yield panel()
+        yield Static("", id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self._initial_theme:
+            self.theme = self._initial_theme
+        self.query_one(StatusHeader).show(None)
+        self.apply_layout(self.size.width, self.size.height)
+        self.query(Panel).first().focus()
+        self.set_interval(self.interval, self.request_tick)
+        self.call_after_refresh(self.request_tick)
+
+    def on_resize(self) -> None:
+        self.apply_layout(self.size.width, self.size.height)
+
+    def apply_layout(self, width: int, height: int) -> None:
+        screen = self.screen_stack[0]  # the dashboard, whatever modal is on top of it
+        cls = layout_class(width, height)
+        changed = not screen.has_class(cls)
+        for name in ("-tiny", "-compact", "-full"):
+            screen.set_class(name == cls, name)
+        if changed and self.snapshot is not None:
+            self.show_snapshot(self.snapshot, again=True)
+        self.query_one("#too-small", Static).update(
+            f"Terminal too small: {width}×{height}.\n"
+            f"apm-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]} (80×24 or more is best)."
+        )
+
+    # -- the tick --------------------------------------------------------------------------
+    def request_tick(self) -> None:
+        if self._ticking:
+            return
+        self._ticking = True
+        self.run_tick()
+
+    @work(thread=True, exclusive=True, group="tick")
+    def run_tick(self) -> None:
+        try:
+            snapshot = self.engine.step(self.clock())
+        except Exception as exc:  # a failing tick is shown, and the next tick tries again
+            self.post_message(TickFailed(f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(Ticked(snapshot))
+        finally:
+            self._ticking = False
+
+    def on_ticked(self, message: Ticked) -> None:
+        self.show_snapshot(message.snapshot)
+
+    def show_snapshot(self, snap: Snapshot, *, again: bool = False) -> None:
+        self.snapshot = snap
+        if not again:
+            self.ticks_shown += 1
+        self.query_one(StatusHeader).show(snap)
+        for panel in self.query(Panel):
+            panel.update_view(snap)
+        self.redraw_stale_charts(limit=len(PANELS) if again else CHARTS_PER_TICK)
+        for notice in () if again else snap.notices:
+            self.notify(notice, severity="warning", timeout=8)
+
+    def redraw_stale_charts(self, limit: int) -> None:
+        stale = sorted((c for c in self.query(Chart) if c.stale_since), key=lambda c: c.stale_since)
+        for chart in stale[:limit]:
+            chart.redraw()
+
+    def on_tick_failed(self, message: TickFailed) -> None:
+        self.notify(f"tick failed: {message.error}", severity="error", timeout=8)
+
+    # -- actions ---------------------------------------------------------------------------
+    def key_descriptions(self) -> list[tuple[str, str]]:
+        keys = [
+            (b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)
+        ]
+        keys += [(b.key, b.description) for b in EndpointsPanel.BINDINGS if isinstance(b, Binding)]
+        keys += [
+            ("tab / shift+tab", "move between panels"),
+            ("ctrl+p", "command palette (themes, screenshot as SVG, every action)"),
+        ]
+        return keys
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_descriptions()))
+
+    def action_maximize_panel(self) -> None:
+        focused = self.focused
+        if isinstance(focused, EndpointsPanel) and focused.is_maximized:
+            focused.action_details()
+        elif focused is not None:
+            self.screen.maximize(focused)
+
+    def action_restore(self) -> None:
+        self.screen.minimize()
+
+    def on_endpoints_panel_selected(self, message: EndpointsPanel.Selected) -> None:
+        if self.snapshot is not None:
+            self.push_screen(EndpointScreen(self.snapshot, message.endpoint))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Every key and what each panel means", self.action_help)
+        yield SystemCommand(
+            "Maximise panel", "Fill the screen with the focused panel", self.action_maximize_panel
+        )
+        yield SystemCommand("Restore layout", "Back to all nine panels", self.action_restore)
+
+    def on_unmount(self) -> None:
+        self.engine.close()

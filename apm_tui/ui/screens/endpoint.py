@@ -1,0 +1,56 @@
+"""One endpoint in detail: its percentiles, Apdex, error rate and slowest traces."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from apm_tui.engine import Snapshot
+
+
+def endpoint_text(snap: Snapshot, name: str) -> Text:
+    text = Text()
+    stats = next((e for e in snap.live.endpoints if e.name == name), None)
+    text.append(f"{name}\n\n", "bold")
+    if stats is None:
+        text.append("No requests to this endpoint in the window any more.\n")
+        return text
+    rows = [
+        ("requests", f"{stats.requests:,}"),
+        ("avg", f"{stats.avg_ms:.1f} ms"),
+        ("P50", f"{stats.p50_ms:.1f} ms"),
+        ("P95", f"{stats.p95_ms:.1f} ms"),
+        ("P99", f"{stats.p99_ms:.1f} ms"),
+        ("Apdex", f"{stats.apdex:.3f}"),
+        ("error rate", f"{stats.error_rate_pct:.2f}%"),
+        ("share of time", f"{stats.time_share * 100:.1f}%"),
+    ]
+    for label, value in rows:
+        text.append(f"  {label:<15}", "cyan")
+        text.append(f"{value}\n")
+    text.append("\nSlowest traces\n", "bold")
+    for tr in snap.slowest.get(name, ()):
+        when = time.strftime("%H:%M:%S", time.gmtime(tr.time))
+        text.append(f"  {when}  {tr.duration_ms:8.1f} ms  {tr.trace_id[:16]}")
+        text.append("  ERROR\n" if tr.error else "\n", "bold red" if tr.error else "")
+    return text
+
+
+class EndpointScreen(ModalScreen[None]):
+    BINDINGS: ClassVar = [Binding("escape,q", "dismiss", "Close")]
+
+    def __init__(self, snap: Snapshot, name: str) -> None:
+        super().__init__(id="endpoint-detail")
+        self.snap = snap
+        self.endpoint = name
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="endpoint-body"):
+            yield Static(endpoint_text(self.snap, self.endpoint))

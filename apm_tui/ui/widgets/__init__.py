@@ -1,0 +1,1 @@
+"""One widget per panel, and the chart widget they share."""

@@ -1,0 +1,66 @@
+"""The one-line header: product, sources, the data clock, health and the mode badge."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from apm_tui.engine import Snapshot
+
+STATUS_STYLE = {
+    "EXCELLENT": "bold green",
+    "GOOD": "bold yellow",
+    "FAIR": "bold dark_orange",
+    "POOR": "bold red",
+    "UNKNOWN": "dim",
+}
+MODE_STYLE = {
+    "LIVE": "bold black on green",
+    "PAUSED": "bold black on yellow",
+    "REPLAY": "bold black on cyan",
+}
+
+
+class StatusHeader(Widget):
+    """One line, repainted every tick without a layout pass (unlike `Static.update`)."""
+
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; dock: top; background: $panel; }
+    """
+    text: reactive[Text] = reactive(Text(""), layout=False)
+
+    def __init__(self) -> None:
+        super().__init__(id="status-header")
+        self.mode = "LIVE"
+
+    def render(self) -> Text:
+        return self.text
+
+    def update(self, text: Text) -> None:
+        self.text = text
+
+    def show(self, snap: Snapshot | None, mode: str = "LIVE") -> None:
+        self.mode = mode
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {mode} ", MODE_STYLE.get(mode, "reverse"))
+        text.append(" apm-tui ", "bold")
+        if snap is None:
+            text.append("starting…", "dim")
+            self.update(text)
+            return
+        text.append(" │ " + " + ".join(snap.sources or ("no source",)))
+        clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest))
+        text.append(f" │ {clock} UTC")
+        if snap.analysis is not None and math.isfinite(snap.analysis.health.score):
+            h = snap.analysis.health
+            text.append(" │ health ")
+            text.append(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
+        anomalies = len(snap.live.anomalies)
+        text.append(f" │ anomalies {anomalies}")
+        if snap.live.detector_status != "ok":
+            text.append(f" ({snap.live.detector_status})", "dim")
+        self.update(text)

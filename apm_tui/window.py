@@ -1,0 +1,132 @@
+"""The bounded rolling window: column buffers that grow at the end and drop at the front.
+
+Appending a tick copies only the new rows; reading returns zero-copy slices. When the free
+space at the end runs out, the live rows are copied into fresh arrays (never moved in place,
+so a slice handed out earlier keeps its values). Memory is bounded by age and by row count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from apm_tui.model import Table
+
+
+def _empty_column(name: str, dtype: np.dtype[Any], n: int) -> np.ndarray[Any, Any]:
+    if dtype.kind == "O":
+        out = np.empty(n, dtype=object)
+        out[:] = [{} for _ in range(n)] if name == "attributes" else ""
+        return out
+    if dtype.kind == "b":
+        return np.zeros(n, dtype=bool)
+    return np.full(n, np.nan, dtype=dtype)
+
+
+class ColumnBuffer:
+    """A Table that rows are appended to and trimmed from the front of."""
+
+    def __init__(self, time_column: str, max_rows: int) -> None:
+        self.time_column = time_column
+        self.max_rows = max_rows
+        self._cols: dict[str, np.ndarray[Any, Any]] = {}
+        self._start = 0
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    @property
+    def capacity(self) -> int:
+        return len(next(iter(self._cols.values()))) if self._cols else 0
+
+    def append(self, table: Table) -> None:
+        k = len(table)
+        if k == 0:
+            return
+        if k > self.max_rows:
+            table = table.tail(self.max_rows)
+            k = self.max_rows
+        for name in table.names:
+            if name not in self._cols:
+                dtype = table[name].dtype
+                col = _empty_column(name, dtype, self.capacity)
+                self._cols[name] = col
+        if self._start + self._len + k > self.capacity:
+            self._regrow(self._len + k)
+        end = self._start + self._len
+        for name, col in self._cols.items():
+            if name in table:
+                col[end : end + k] = table[name]
+            else:
+                col[end : end + k] = _empty_column(name, col.dtype, k)
+        self._len += k
+        if self._len > self.max_rows:
+            self.drop_front(self._len - self.max_rows)
+
+    def _regrow(self, needed: int) -> None:
+        capacity = max(1024, min(2 * needed, self.max_rows + max(1024, self.max_rows // 4)))
+        capacity = max(capacity, needed)
+        fresh: dict[str, np.ndarray[Any, Any]] = {}
+        for name, col in self._cols.items():
+            new = _empty_column(name, col.dtype, capacity)
+            new[: self._len] = col[self._start : self._start + self._len]
+            fresh[name] = new
+        self._cols = fresh
+        self._start = 0
+
+    def drop_front(self, n: int) -> None:
+        n = min(n, self._len)
+        self._start += n
+        self._len -= n
+
+    def drop_before(self, cutoff: float) -> None:
+        """Drop rows whose time is before `cutoff` (rows are assumed roughly time-ordered)."""
+        if not self._len:
+            return
+        times = self._cols[self.time_column][self._start : self._start + self._len]
+        self.drop_front(int(np.searchsorted(times, cutoff, side="left")))
+
+    def view(self) -> Table:
+        s, e = self._start, self._start + self._len
+        return Table({name: col[s:e] for name, col in self._cols.items()})
+
+    def column(self, name: str) -> np.ndarray[Any, Any]:
+        return self._cols[name][self._start : self._start + self._len]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._cols
+
+
+class Window:
+    """Metrics, spans and requests of the last `max_age_s` seconds (and at most so many rows)."""
+
+    def __init__(
+        self, max_age_s: float = 86_400.0, max_samples: int = 100_000, max_spans: int = 1_000_000
+    ) -> None:
+        self.max_age_s = max_age_s
+        self.metrics = ColumnBuffer("timestamp", max_samples)
+        self.spans = ColumnBuffer("start", max_spans)
+        self.requests = ColumnBuffer("time", max_spans)
+
+    def append(self, metrics: Table, spans: Table, requests: Table) -> None:
+        self.metrics.append(metrics)
+        self.spans.append(spans)
+        self.requests.append(requests)
+        newest = self.newest()
+        if np.isfinite(newest):
+            cutoff = newest - self.max_age_s
+            for buf in (self.metrics, self.spans, self.requests):
+                buf.drop_before(cutoff)
+
+    def newest(self) -> float:
+        candidates = [
+            float(buf.column(buf.time_column)[-1])
+            for buf in (self.metrics, self.requests)
+            if len(buf)
+        ]
+        return max(candidates) if candidates else float("nan")
+
+
+__all__ = ["ColumnBuffer", "Window"]
