@@ -95,10 +95,7 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
 
 
 def run(args: argparse.Namespace, th: Thresholds) -> int:
-    opts = options_from(args)
-    engine = make_engine(opts, th)
-    from apm_tui.ui.app import ApmApp
+    from apm_tui.ui.app import make_app
 
-    app = ApmApp(engine, interval=opts.interval, thresholds=th, theme=args.theme)
-    app.run()
+    make_app(options_from(args), th, theme=args.theme).run()
     return 0

@@ -19,6 +19,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import Thresholds
 from apm_tui.engine import Engine, Snapshot
 from apm_tui.ui.messages import Ticked, TickFailed
@@ -188,3 +189,18 @@ class ApmApp(App[None]):
 
     def on_unmount(self) -> None:
         self.engine.close()
+
+
+def make_app(
+    opts: DashboardOptions | None = None,
+    thresholds: Thresholds | None = None,
+    *,
+    theme: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> ApmApp:
+    """The dashboard users run, built the same way for the CLI, the tests and the benchmarks."""
+    opts = opts or DashboardOptions()
+    th = thresholds or Thresholds()
+    return ApmApp(
+        make_engine(opts, th), interval=opts.interval, thresholds=th, theme=theme, clock=clock
+    )
