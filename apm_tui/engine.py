@@ -232,18 +232,22 @@ class Engine:
                 self.detector._since_fit = 0  # a fit is on its way; do not queue another
                 self._fit = self._pool.submit(fit, x.copy(), names, self.th.contamination)
         due = self.analysis is None or self.tick % self.full_every == 0
-        if self._full is None and due and self.detector.model is not None:
+        # Wait for the first model only while it is on its way: a warming-up detector must not
+        # hold back health and bottlenecks.
+        waiting_for_model = self.detector.model is None and self._fit is not None
+        if self._full is None and due and not waiting_for_model and len(self.window.metrics):
             metrics, spans = self.window.metrics.view(), self.window.spans.view()
             anomalies = tuple(self._anomalies)
-            self._full = self._pool.submit(self._full_analysis, metrics, spans, anomalies)
+            status = self.detector.status if self.detector.model is None else "ok"
+            self._full = self._pool.submit(self._full_analysis, metrics, spans, anomalies, status)
 
     def _full_analysis(
-        self, metrics: Table, spans: Table, anomalies: tuple[Anomaly, ...]
+        self, metrics: Table, spans: Table, anomalies: tuple[Anomaly, ...], status: str
     ) -> Analysis:
         from apm_tui.analysis.anomaly import Detection
         from apm_tui.analysis.full import analyse
 
-        detection = Detection(anomalies, np.full(len(metrics), np.nan), "ok")
+        detection = Detection(anomalies, np.full(len(metrics), np.nan), status)
         return analyse(metrics, spans, self.th, detection=detection)
 
     def wait_for_background(self, timeout: float = 30.0) -> None:

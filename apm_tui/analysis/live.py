@@ -18,7 +18,7 @@ from apm_tui.analysis.anomaly import FEATURE_TYPES
 from apm_tui.analysis.apdex import apdex_values
 from apm_tui.analysis.result import Anomaly, EndpointStats
 from apm_tui.config import Thresholds
-from apm_tui.model import FloatArray, Table
+from apm_tui.model import HOST_PREFIX, FloatArray, Table
 
 #: Bucket widths a chart may use, in seconds.
 NICE_BUCKETS = (
@@ -210,6 +210,10 @@ def current_values(
         values = _col(metrics, col)
         finite = values[np.isfinite(values)]
         out[name] = float(finite[-1]) if finite.size else math.nan
+    for name in metrics.names:
+        if name.startswith(HOST_PREFIX) and not name.startswith(HOST_PREFIX + "cpu_core"):
+            values = _col(metrics, name)[-1:]
+            out[name] = float(values[0]) if values.size else math.nan
     r_time = _col(requests, "time")
     recent = r_time >= newest - recent_s
     d = _col(requests, "duration_ms")[recent]

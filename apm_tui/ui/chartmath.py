@@ -71,19 +71,30 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + partial).ljust(width)
 
 
-def sparkline(values: FloatArray, width: int) -> str:
-    """A one-line sparkline of the last `width` finite values (NaN shows as a space)."""
-    if width <= 0:
+def sparkline(values: FloatArray, width: int, height: int = 1) -> str:
+    """A block-character chart of `values` squeezed into `width` columns and `height` rows.
+
+    The whole series is shown: adjacent values are averaged to fit. NaN shows as blank.
+    """
+    if width <= 0 or height <= 0:
         return ""
-    v = values[-width:]
+    values = np.asarray(values, dtype=np.float64)
+    factor = fit_factor(values.size, width, per_cell=1)
+    _, v = merge_buckets(np.arange(values.size, dtype=np.float64), values, factor)
+    v = v[-width:]
     finite = v[np.isfinite(v)]
     if finite.size == 0:
-        return " " * width
+        return "\n".join(" " * width for _ in range(height))
     lo, hi = float(finite.min()), float(finite.max())
     span = hi - lo or 1.0
-    blocks = "▁▂▃▄▅▆▇█"
-    chars = [" " if not math.isfinite(x) else blocks[int((x - lo) / span * 7)] for x in v]
-    return "".join(chars).rjust(width)
+    # Each column's height in eighths of a row, at least one eighth for a finite value.
+    levels = np.where(np.isfinite(v), np.maximum(1, np.round((v - lo) / span * height * 8)), 0)
+    blocks = " ▁▂▃▄▅▆▇█"
+    rows = []
+    for row in range(height - 1, -1, -1):
+        fill = np.clip(levels - row * 8, 0, 8).astype(int)
+        rows.append("".join(blocks[f] for f in fill).rjust(width))
+    return "\n".join(rows)
 
 
 def anomaly_points(

@@ -81,8 +81,11 @@ class Chart(Widget):
             figure = _figure_class()
             figure.plotsize(width, height)
             figure.theme("clear")
-            self._draw(figure, width, height, self._payload, palette)
-            self._cache = Text.from_ansi(figure.build(), no_wrap=True, end="")
+            try:
+                self._draw(figure, width, height, self._payload, palette)
+                self._cache = Text.from_ansi(figure.build(), no_wrap=True, end="")
+            except Exception as exc:  # plotext edge cases must cost a chart, not the app
+                self._cache = Text(f"chart unavailable: {type(exc).__name__}: {exc}", "dim")
             self._cache_key = cache_key
             self.builds += 1
         return self._cache

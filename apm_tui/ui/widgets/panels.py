@@ -86,6 +86,12 @@ class Panel(Vertical, can_focus=True):
     def body(self) -> ComposeResult:
         yield from ()
 
+    def on_resize(self) -> None:
+        # Compact charts and bars are sized to the panel: redraw them at the new size.
+        snap = getattr(self.app, "snapshot", None)
+        if snap is not None:
+            self.update_view(snap)
+
     def set_block(self, selector: str, content: Text) -> None:
         block = self.query_one(selector, TextBlock)
         if block.text != content:
@@ -112,7 +118,11 @@ class Panel(Vertical, can_focus=True):
             self.set_text(".summary", text)
 
     def spark_width(self) -> int:
-        return max(8, self.size.width - 2)
+        return max(8, self.size.width)
+
+    def spark_height(self, other_lines: int = 0) -> int:
+        """Rows left for the compact chart under the title, the KPI line and other lines."""
+        return max(1, self.size.height - 1 - other_lines)
 
     def set_kpi(self, text: Text | str) -> None:
         """The panel's current values, one line under its title."""
@@ -151,6 +161,14 @@ def anomaly_xy(
     counts = sum(series.values[f"anomalies:{kind}"] for kind in types)
     _, counts = merge_buckets(series.t, np.asarray(counts, dtype=float), factor, "sum")
     return anomaly_points(t2, v2, counts)
+
+
+def plot(
+    fig: Any, xy: tuple[list[float], list[float]], color: tuple[int, int, int], label: str = ""
+) -> None:
+    """A braille line; series without points are skipped (plotext's legend fails on them)."""
+    if xy[0]:
+        fig.plot(*xy, marker="braille", color=color, label=label or None)
 
 
 def time_axis(fig: Any, series: Series, width: int) -> None:
@@ -192,28 +210,76 @@ class ResponseTimePanel(TimeChartPanel):
             f"avg {fmt(cur['rt_avg'], '.0f', ' ms')} · P95 {fmt(cur['rt_p95'], '.0f', ' ms')}"
         )
         key = "rt_p95" if snap.live.has.get("requests") else "rt_avg"
-        self.set_summary(sparkline(snap.live.series.values[key], self.spark_width()))
+        self.set_summary(
+            sparkline(snap.live.series.values[key], self.spark_width(), self.spark_height())
+        )
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        fig.plot(
-            *series_xy(series, "rt_avg", width),
-            marker="braille",
-            color=palette["primary"],
-            label="avg",
-        )
+        plot(fig, series_xy(series, "rt_avg", width), palette["primary"], "avg")
         p95 = series_xy(series, "rt_p95", width, "max")
-        if p95[0]:
-            fig.plot(*p95, marker="braille", color=palette["warning"], label="P95")
+        plot(fig, p95, palette["warning"], "P95")
         marks = anomaly_xy(series, "rt_p95" if p95[0] else "rt_avg", width, ("response time", "DB"))
         if marks[0]:
             fig.scatter(*marks, marker="x", color=palette["error"])
         time_axis(fig, series, width)
 
 
+def rate(value: float) -> str:
+    """Bytes per second, human-sized."""
+    if not math.isfinite(value):
+        return "—"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}/s" if unit == "B" else f"{value:.1f} {unit}/s"
+        value /= 1000
+    return "—"
+
+
+def host_line(cur: dict[str, float], status: dict[str, Any]) -> str:
+    parts = [f"CPU {fmt(cur['cpu'], '.0f', '%')}", f"mem {fmt(cur['memory'], '.0f', '%')}"]
+    if "cores" in status:
+        parts[0] += f" of {status['cores']} cores"
+    if math.isfinite(cur.get("host.swap_pct", math.nan)):
+        parts.append(f"swap {cur['host.swap_pct']:.0f}%")
+    if math.isfinite(cur.get("host.load1", math.nan)):
+        parts.append(f"load {cur['host.load1']:.2f}")
+    if math.isfinite(cur.get("host.net_rx_bps", math.nan)):
+        parts.append(f"net ↓{rate(cur['host.net_rx_bps'])} ↑{rate(cur['host.net_tx_bps'])}")
+    if math.isfinite(cur.get("host.disk_read_bps", math.nan)):
+        parts.append(
+            f"disk r {rate(cur['host.disk_read_bps'])} w {rate(cur['host.disk_write_bps'])}"
+        )
+    return " · ".join(parts)
+
+
+def process_line(status: dict[str, Any]) -> str:
+    """The followed process, or the top processes by CPU (from the host source)."""
+    proc = status.get("process")
+    if proc:
+        if proc.get("status") == "ended":
+            return f"pid {proc.get('pid')} ({proc.get('name')}) ended"
+        return (
+            f"pid {proc.get('pid')} {proc.get('name')}: CPU {fmt(proc.get('cpu_pct') or 0)}%"
+            f" · RSS {fmt(proc.get('rss_mb') or math.nan)} MB · "
+            f"{proc.get('threads') or '—'} threads · {proc.get('open_files') or '—'} files"
+        )
+    top = status.get("top_processes") or []
+    if not top:
+        return ""
+    return "top: " + " · ".join(
+        f"{str(p.get('name', '?'))[:16]} {fmt(p.get('cpu_pct') or 0)}%" for p in top[:6]
+    )
+
+
 class ResourcesPanel(TimeChartPanel):
     NAME = "CPU & memory"
+
+    def body(self) -> ComposeResult:
+        yield Static("", classes="detail")
+        yield from super().body()
+
     HELP = (
         "Host CPU and memory in %, with the 85 % threshold; with --source system the title "
         "also shows load, swap and the top processes in the summary."
@@ -223,29 +289,16 @@ class ResourcesPanel(TimeChartPanel):
         cur = snap.live.current
         has = math.isfinite(cur["cpu"]) or math.isfinite(cur["memory"])
         self.show_empty(None if has else NO_METRICS)
-        self.set_kpi(f"CPU {fmt(cur['cpu'], '.0f', '%')} · mem {fmt(cur['memory'], '.0f', '%')}")
-        lines = [f"CPU {fmt(cur['cpu'], '.0f', '%')}  mem {fmt(cur['memory'], '.0f', '%')}"]
-        top = snap.status.get("top_processes") or []
-        for proc in top[:2]:
-            lines.append(f"{str(proc.get('name', '?'))[:14]:<14} {fmt(proc.get('cpu_pct') or 0)}%")
-        spark = sparkline(snap.live.series.values["cpu"], self.spark_width())
-        self.set_summary("\n".join([*lines[1:], spark]))
+        self.set_kpi(host_line(cur, snap.status))
+        self.set_text(".detail", process_line(snap.status))
+        spark = sparkline(snap.live.series.values["cpu"], self.spark_width(), self.spark_height(1))
+        self.set_summary(spark)
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        fig.plot(
-            *series_xy(series, "cpu", width),
-            marker="braille",
-            color=palette["primary"],
-            label="CPU",
-        )
-        fig.plot(
-            *series_xy(series, "memory", width),
-            marker="braille",
-            color=palette["secondary"],
-            label="memory",
-        )
+        plot(fig, series_xy(series, "cpu", width), palette["primary"], "CPU")
+        plot(fig, series_xy(series, "memory", width), palette["secondary"], "memory")
         marks = anomaly_xy(series, "cpu", width, ("CPU", "memory"))
         if marks[0]:
             fig.scatter(*marks, marker="x", color=palette["error"])
@@ -265,14 +318,20 @@ class ApdexPanel(TimeChartPanel):
         self.set_kpi(
             f"{fmt(cur['apdex'], '.3f')} · T={t_ms:g} ms · target {self.thresholds.apdex_target:g}"
         )
-        self.set_summary(sparkline(snap.live.series.values["apdex"], self.spark_width()))
+        self.set_summary(
+            sparkline(snap.live.series.values["apdex"], self.spark_width(), self.spark_height())
+        )
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        fig.plot(*series_xy(series, "apdex", width), marker="braille", color=palette["success"])
+        plot(fig, series_xy(series, "apdex", width), palette["success"])
         fig.horizontal_line(self.thresholds.apdex_target, color=palette["warning"])
-        fig.ylim(0, 1)
+        values = series.values["apdex"]
+        finite = values[np.isfinite(values)]
+        target = self.thresholds.apdex_target
+        low = min(float(finite.min()) if finite.size else target, target) - 0.05
+        fig.ylim(max(0.0, math.floor(low * 10) / 10), 1)
         time_axis(fig, series, width)
 
 
@@ -290,7 +349,7 @@ class DistributionPanel(TimeChartPanel):
         if h is None:
             return
         self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
-        self.set_summary(sparkline(h.counts.astype(float), self.spark_width()))
+        self.set_summary(sparkline(h.counts.astype(float), self.spark_width(), self.spark_height()))
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -313,14 +372,16 @@ class ThroughputPanel(TimeChartPanel):
         has = math.isfinite(cur["throughput"]) or snap.live.has.get("requests")
         self.show_empty(None if has else NO_REQUESTS)
         self.set_kpi(f"{fmt(cur['throughput'], '.1f', ' req/s')}")
-        self.set_summary(sparkline(snap.live.series.values["throughput"], self.spark_width()))
+        self.set_summary(
+            sparkline(
+                snap.live.series.values["throughput"], self.spark_width(), self.spark_height()
+            )
+        )
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        fig.plot(
-            *series_xy(series, "throughput", width), marker="braille", color=palette["primary"]
-        )
+        plot(fig, series_xy(series, "throughput", width), palette["primary"])
         marks = anomaly_xy(series, "throughput", width, ("throughput",))
         if marks[0]:
             fig.scatter(*marks, marker="x", color=palette["error"])
@@ -339,14 +400,14 @@ class ErrorRatePanel(TimeChartPanel):
             f"{fmt(cur['error_pct'], '.2f', '%')} · threshold "
             f"{self.thresholds.error_rate_threshold_pct:g}%"
         )
-        self.set_summary(sparkline(snap.live.series.values["error_pct"], self.spark_width()))
+        self.set_summary(
+            sparkline(snap.live.series.values["error_pct"], self.spark_width(), self.spark_height())
+        )
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        fig.plot(
-            *series_xy(series, "error_pct", width, "max"), marker="braille", color=palette["error"]
-        )
+        plot(fig, series_xy(series, "error_pct", width, "max"), palette["error"])
         marks = anomaly_xy(series, "error_pct", width, ("errors",))
         if marks[0]:
             fig.scatter(*marks, marker="x", color=palette["warning"])
@@ -383,7 +444,7 @@ class HealthPanel(Panel):
         h = a.health
         style = STATUS_STYLE[h.status]
         self.set_kpi(Text(f"{fmt(h.score, '.1f')}/100 {h.status}", style))
-        width = max(10, self.size.width - 4)
+        width = max(10, self.size.width - 2)
         gauge = Text()
         gauge.append(bar(h.score / 100 if math.isfinite(h.score) else 0, width) + "\n", style)
         for f in h.breakdown:
@@ -392,7 +453,11 @@ class HealthPanel(Panel):
                 "red" if f.points < 0 else "green" if f.factor != "base" else "",
             )
         self.set_block(".gauge", gauge)
-        self.set_summary(Text(bar(h.score / 100, self.spark_width()), style))
+        summary = Text(bar(h.score / 100, self.spark_width()) + "\n", style)
+        worst = sorted(h.breakdown[1:], key=lambda f: f.points)[: self.spark_height(1)]
+        for f in worst:
+            summary.append(f"{f.points:+5.0f} {f.factor}\n", "red" if f.points < 0 else "green")
+        self.set_summary(summary)
 
 
 class EndpointsPanel(Panel):
@@ -446,7 +511,7 @@ class EndpointsPanel(Panel):
         if not endpoints:
             return
         self.selected = min(self.selected, len(endpoints) - 1)
-        width = self.size.width - 2
+        width = self.size.width
         name_w = max(8, min(22, width // 3))
         bar_w = max(4, width - name_w - 10)
         top = max(e.p95_ms for e in endpoints) or 1.0
@@ -458,11 +523,14 @@ class EndpointsPanel(Panel):
             text.append(bar(e.p95_ms / top, bar_w), color)
             text.append(f"{e.p95_ms:>7.0f}ms\n", style)
         self.set_block(".bars", text)
-        worst = endpoints[0]
         self.set_kpi(f"P95 by endpoint · {len(endpoints)} endpoints")
+        rows = self.spark_height()
         self.set_summary(
-            f"slowest: {worst.name}\n"
-            f"P95 {worst.p95_ms:.0f} ms, {worst.time_share * 100:.0f}% of time"
+            "\n".join(
+                f"{e.name[: max(4, self.spark_width() - 8)]:<{max(4, self.spark_width() - 8)}}"
+                f"{e.p95_ms:>6.0f}ms"
+                for e in endpoints[:rows]
+            )
         )
 
     def on_focus(self) -> None:
@@ -517,9 +585,11 @@ class BottlenecksPanel(Panel):
         if not a.bottlenecks and not a.recommendations:
             text.append("No bottlenecks found in the window.\n", "green")
         self.set_block(".findings", text)
-        high = sum(1 for b in a.bottlenecks if b.severity == "HIGH")
-        first = a.bottlenecks[0].title if a.bottlenecks else "none"
-        self.set_summary(f"{high} HIGH\n{first}")
+        lines = Text()
+        for b in a.bottlenecks[: self.spark_height()]:
+            lines.append(f"{b.severity[0]} ", SEVERITY_STYLE[b.severity])
+            lines.append(f"{b.title}: {b.location}\n")
+        self.set_summary(lines if a.bottlenecks else Text("none found", "green"))
 
 
 PANELS: tuple[type[Panel], ...] = (
