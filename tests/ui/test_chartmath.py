@@ -1,0 +1,39 @@
+"""The chart maths the panels share (plain functions, no Textual needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from apm_tui.ui.chartmath import bar, fit_factor, merge_buckets, sparkline, time_ticks
+
+
+def test_merge_buckets_aligns_on_the_newest_end() -> None:
+    t = np.arange(10.0)
+    v = np.arange(10.0)
+    t2, v2 = merge_buckets(t, v, 3)
+    assert list(t2) == [1.0, 4.0, 7.0]  # the oldest, partial group is dropped
+    assert list(v2) == [2.0, 5.0, 8.0]
+    _, vmax = merge_buckets(t[:6], np.array([1, np.nan, 3, 4, np.nan, np.nan]), 2, "max")
+    assert np.isnan(vmax[-1]) and list(vmax[:2]) == [1.0, 4.0]
+
+
+def test_fit_factor_fits_braille_points() -> None:
+    assert fit_factor(96, 60) == 1
+    assert fit_factor(500, 60) == 5
+    assert fit_factor(10, 0) == 10
+
+
+def test_bar_and_sparkline_shapes() -> None:
+    assert bar(0.5, 10) == "█████     "
+    assert bar(1 / 8, 1) == "▏" and bar(0.5, 1) == "▌" and bar(1.0, 1) == "█"
+    rows = sparkline(np.array([0.0, 1.0, 2.0, 3.0]), 4, 2).split("\n")
+    assert len(rows) == 2 and all(len(r) == 4 for r in rows)
+    assert rows[1][0] == "▁" and rows[0][-1] == "█"
+    assert sparkline(np.array([np.nan, np.nan]), 3) == "   "
+
+
+def test_time_ticks_label_clock_times() -> None:
+    ticks, labels = time_ticks(0.0, 3600.0, 3)
+    assert ticks == [0.0, 1800.0, 3600.0]
+    assert labels == ["00:00", "00:30", "01:00"]
+    assert time_ticks(5.0, 5.0, 3) == ([], [])

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import numpy as np
+
+from apm_tui.commands.dashboard import DashboardOptions, make_engine
+from apm_tui.config import Thresholds
+from apm_tui.engine import Engine
+from apm_tui.model import Batch, MetricSample
+from apm_tui.sources.base import SourceError
+from tests.conftest import WORLD_START
+
+NOW = WORLD_START + 86_400
+
+
+def test_engine_steps_the_synthetic_world() -> None:
+    engine = make_engine(DashboardOptions(start=WORLD_START), Thresholds())
+    first = engine.step(NOW)
+    assert first.sources == ("synthetic",)
+    assert 1439 <= len(engine.window.metrics) <= 1441  # 24 h of history at 60 s + the first tick
+    engine.wait_for_background()
+    snap = engine.step(NOW + 1)
+    assert snap.analysis is not None and snap.live.detector_status == "ok"
+    # One wall second later the world is one simulated minute further (speed 60).
+    assert engine.window.metrics.column("timestamp")[-1] == WORLD_START + 86_400 + 60.0
+    assert snap.live.newest >= WORLD_START + 86_400 + 60.0
+    assert snap.live.endpoints[0].name == "/api/orders/create"
+    assert snap.slowest["/api/orders/create"][0].duration_ms >= snap.live.endpoints[0].p95_ms
+    assert snap.live.histogram is not None and snap.live.histogram.requests > 1000
+    series = snap.live.series
+    assert series.bucket_s == 900.0 and series.t.size == 96
+    assert np.isfinite(series.values["rt_p95"]).sum() > 90
+    assert len(snap.live.anomalies) > 0
+
+
+def test_window_stays_bounded_as_time_passes() -> None:
+    engine = make_engine(DashboardOptions(start=WORLD_START, window_hours=2), Thresholds())
+    for i in range(300):
+        engine.step(NOW + i)
+    assert len(engine.window.metrics) <= 2 * 60 + 1
+    span = engine.window.metrics.column("timestamp")
+    assert span[-1] - span[0] <= 2 * 3600
+
+
+class Flaky:
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def open(self) -> None:
+        pass
+
+    def backfill(self) -> Batch:
+        return Batch()
+
+    def poll(self, now: float) -> Batch:
+        self.polls += 1
+        if self.polls == 3:
+            raise SourceError("connection refused")
+        return Batch.of(samples=[MetricSample(timestamp=now, cpu_pct=10.0, memory_pct=20.0)])
+
+    def close(self) -> None:
+        pass
+
+
+class Steady(Flaky):
+    name = "steady"
+
+    def poll(self, now: float) -> Batch:
+        return Batch.of(samples=[MetricSample(timestamp=now, cpu_pct=30.0, memory_pct=40.0)])
+
+
+def test_a_failing_source_is_a_notice_and_the_others_keep_running() -> None:
+    engine = Engine([Flaky(), Steady()], interval_s=1.0)
+    notices = []
+    for i in range(5):
+        notices.extend(engine.step(1000.0 + i).notices)
+    assert notices == ["flaky: connection refused"]
+    assert engine.step(1006.0).sources == ("steady",)
+
+
+def test_metrics_only_source_has_no_request_figures() -> None:
+    engine = Engine([Steady()], interval_s=1.0)
+    snap = engine.step(1000.0)
+    assert not snap.live.has["requests"]
+    assert np.isnan(snap.live.current["rt_p95"]) and np.isnan(snap.live.current["apdex"])
+    assert snap.live.current["cpu"] == 30.0
+    assert snap.live.endpoints == () and snap.live.histogram is None

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+
+from apm_tui.model import Table
+from apm_tui.window import ColumnBuffer, Window
+
+
+def metrics(start: float, n: int, step: float = 1.0, **extra: float) -> Table:
+    t = start + np.arange(n) * step
+    cols = {"timestamp": t, "cpu_pct": t % 100}
+    cols.update({k: np.full(n, v) for k, v in extra.items()})
+    return Table(cols)
+
+
+def test_appends_keep_order_and_views_are_stable() -> None:
+    buf = ColumnBuffer("timestamp", max_rows=10_000)
+    buf.append(metrics(0, 5))
+    first = buf.view()
+    for i in range(1, 200):
+        buf.append(metrics(i * 5, 5))
+    assert len(buf) == 1000
+    assert np.array_equal(buf.column("timestamp"), np.arange(1000.0))
+    # A view handed out earlier keeps its values even after the buffer grew and moved.
+    assert np.array_equal(first["timestamp"], np.arange(5.0))
+
+
+def test_row_bound_and_age_bound() -> None:
+    buf = ColumnBuffer("timestamp", max_rows=100)
+    for i in range(50):
+        buf.append(metrics(i * 10, 10))
+    assert len(buf) == 100
+    assert buf.column("timestamp")[0] == 400.0
+    buf.drop_before(450.0)
+    assert buf.column("timestamp")[0] == 450.0 and len(buf) == 50
+
+
+def test_capacity_stays_bounded_over_a_long_run() -> None:
+    buf = ColumnBuffer("timestamp", max_rows=1000)
+    for i in range(20_000):
+        buf.append(metrics(float(i), 1))
+    assert len(buf) == 1000
+    assert buf.capacity <= 1000 + 1024
+
+
+def test_new_columns_are_backfilled_with_nan() -> None:
+    buf = ColumnBuffer("timestamp", max_rows=100)
+    buf.append(metrics(0, 3))
+    buf.append(metrics(3, 2, orders=5.0))
+    orders = buf.column("orders")
+    assert np.isnan(orders[:3]).all() and list(orders[3:]) == [5.0, 5.0]
+
+
+def test_window_trims_everything_by_age() -> None:
+    window = Window(max_age_s=60.0, max_samples=1000, max_spans=1000)
+    req = Table({"time": np.array([0.0, 100.0]), "duration_ms": np.array([1.0, 2.0])})
+    window.append(metrics(0, 200), Table({}), req)
+    assert window.newest() == 199.0
+    assert window.metrics.column("timestamp")[0] == 139.0
+    assert list(window.requests.column("time")) == [] or window.requests.column("time")[0] >= 139
