@@ -30,7 +30,7 @@ from apm_tui.analysis.live import (
 )
 from apm_tui.analysis.requests import extract_requests
 from apm_tui.analysis.result import Analysis, Anomaly
-from apm_tui.analysis.streaming import Model, StreamingDetector, fit
+from apm_tui.analysis.streaming import Model, StreamingDetector, fit, fit_isolated
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Table
 from apm_tui.sources.base import Source, SourceError
@@ -98,6 +98,7 @@ class Engine:
         full_every: int = 30,
         refit_every: int = 240,
         interval_s: float = 1.0,
+        isolate_fits: bool = False,
     ) -> None:
         self.sources = list(sources)
         self.th = th or Thresholds()
@@ -107,6 +108,8 @@ class Engine:
         self._details: tuple[Any, Any, Any] | None = None
         self._series: tuple[tuple[float, int], Series] | None = None
         self.interval_s = interval_s  # data seconds per sample (simulated for synthetic)
+        # Fit anomaly models in a child process (the dashboard: keeps scikit-learn's memory out).
+        self.isolate_fits = isolate_fits
         self.tick = 0
         self.analysis: Analysis | None = None
         self.status: dict[str, Any] = {}
@@ -230,7 +233,8 @@ class Engine:
             if rows is not None:
                 x, names = rows
                 self.detector._since_fit = 0  # a fit is on its way; do not queue another
-                self._fit = self._pool.submit(fit, x.copy(), names, self.th.contamination)
+                fitter = fit_isolated if self.isolate_fits else fit
+                self._fit = self._pool.submit(fitter, x.copy(), names, self.th.contamination)
         due = self.analysis is None or self.tick % self.full_every == 0
         # Wait for the first model only while it is on its way: a warming-up detector must not
         # hold back health and bottlenecks.

@@ -55,6 +55,24 @@ class FastForest:
         self.max_depth = int(max(t.max_depth for t in trees))
         self.norm = len(trees) * average_path_length(np.array([float(forest.max_samples_)]))[0]
 
+    ARRAYS = ("left", "right", "feature", "threshold", "leaf_path")
+
+    def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
+        """Everything scoring needs, as plain arrays (to cross a process boundary as .npz)."""
+        out = {name: getattr(self, name) for name in self.ARRAYS}
+        out["max_depth"] = np.array(self.max_depth)
+        out["norm"] = np.array(self.norm)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray[Any, Any]]) -> FastForest:
+        self = cls.__new__(cls)
+        for name in cls.ARRAYS:
+            setattr(self, name, np.asarray(arrays[name]))
+        self.max_depth = int(arrays["max_depth"])
+        self.norm = float(arrays["norm"])
+        return self
+
     def score(self, x: FloatArray) -> FloatArray:
         """s(x) in 0–1 for each row (scikit-learn's -score_samples)."""
         n_trees = self.left.shape[0]
@@ -127,9 +145,68 @@ def fit(x: FloatArray, names: list[str], contamination: float, seed: int = 0) ->
     )
 
 
+MODEL_ARRAYS = ("mean", "std", "median", "mad")
+
+
+def model_to_npz(model: Model) -> bytes:
+    import io
+
+    arrays: dict[str, Any] = {f"model_{name}": getattr(model, name) for name in MODEL_ARRAYS}
+    arrays["model_threshold"] = np.array(model.threshold)
+    arrays["model_trained_on"] = np.array(model.trained_on)
+    arrays.update(model.fast.arrays())
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def model_from_npz(data: bytes, names: list[str]) -> Model:
+    import io
+
+    # allow_pickle=False: only plain arrays are read back, never objects.
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return Model(
+        forest=None,
+        fast=FastForest.from_arrays(arrays),
+        names=tuple(names),
+        mean=arrays["model_mean"],
+        std=arrays["model_std"],
+        median=arrays["model_median"],
+        mad=arrays["model_mad"],
+        threshold=float(arrays["model_threshold"]),
+        trained_on=int(arrays["model_trained_on"]),
+    )
+
+
+def fit_isolated(x: FloatArray, names: list[str], contamination: float, seed: int = 0) -> Model:
+    """`fit` in a short-lived child process, so the dashboard never imports scikit-learn.
+
+    scikit-learn and SciPy add ≈ 88 MB to a process's resident memory here, more than half of
+    the dashboard's 150 MB budget; the child pays it and exits. Only arrays cross back.
+    """
+    import io
+    import subprocess
+    import sys
+
+    buf = io.BytesIO()
+    np.savez(buf, x=x, contamination=np.array(contamination), seed=np.array(seed))
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui.analysis.fitworker"],
+        input=buf.getvalue(),
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"model fit process failed: {tail[0]}")
+    return model_from_npz(done.stdout, names)
+
+
 def score(model: Model, x: FloatArray) -> FloatArray:
     z = (x - model.mean) / model.std
-    if len(z) <= FAST_ROWS:
+    if len(z) <= FAST_ROWS or model.forest is None:
         return model.fast.score(z)
     return np.asarray(-model.forest.score_samples(z), dtype=np.float64)
 

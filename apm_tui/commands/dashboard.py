@@ -77,7 +77,14 @@ def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
     sources, interval, notices = make_sources(opts)
     window_s = opts.window_hours * 3600
     max_samples = math.ceil(window_s / interval) + 16
-    engine = Engine(sources, th, window_s=window_s, max_samples=max_samples, interval_s=interval)
+    engine = Engine(
+        sources,
+        th,
+        window_s=window_s,
+        max_samples=max_samples,
+        interval_s=interval,
+        isolate_fits=True,
+    )
     for notice in notices:
         engine.notice(notice)
     return engine
