@@ -30,7 +30,7 @@ from apm_tui.ui.widgets.header import StatusHeader
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 
 #: How many charts may be rebuilt in one tick (plotext costs 3–6 ms a chart).
-CHARTS_PER_TICK = 2
+CHARTS_PER_TICK = 1
 #: Below this the dashboard says "terminal too small" instead of drawing nine panels.
 MIN_SIZE = (40, 12)
 #: From this size up the panels draw charts; below it they show numbers and sparklines.
@@ -90,7 +90,10 @@ class ApmApp(App[None]):
             self.theme = self._initial_theme
         self.query_one(StatusHeader).show(None)
         self.apply_layout(self.size.width, self.size.height)
-        self.query(Panel).first().focus()
+        # Queried once: matching selectors over the widget tree every tick costs milliseconds.
+        self.panels = list(self.query(Panel))
+        self.charts = list(self.query(Chart))
+        self.panels[0].focus()
         self.set_interval(self.interval, self.request_tick)
         self.call_after_refresh(self.request_tick)
 
@@ -136,14 +139,14 @@ class ApmApp(App[None]):
         if not again:
             self.ticks_shown += 1
         self.query_one(StatusHeader).show(snap)
-        for panel in self.query(Panel):
+        for panel in self.panels:
             panel.update_view(snap)
         self.redraw_stale_charts(limit=len(PANELS) if again else CHARTS_PER_TICK)
         for notice in () if again else snap.notices:
             self.notify(notice, severity="warning", timeout=8)
 
     def redraw_stale_charts(self, limit: int) -> None:
-        stale = sorted((c for c in self.query(Chart) if c.stale_since), key=lambda c: c.stale_since)
+        stale = sorted((c for c in self.charts if c.stale_since), key=lambda c: c.stale_since)
         for chart in stale[:limit]:
             chart.redraw()
 
