@@ -58,6 +58,11 @@ class Snapshot:
     slowest: dict[str, tuple[SlowTrace, ...]] = field(default_factory=dict)
 
 
+def describe(exc: Exception) -> str:
+    """A SourceError's message as it is; anything else with its type, for the notice."""
+    return str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+
+
 def requests_table(spans: Table) -> Table:
     req = extract_requests(spans)
     return Table(
@@ -74,17 +79,22 @@ def requests_table(spans: Table) -> Table:
 def slowest_by_endpoint(requests: Table, per_endpoint: int = 5) -> dict[str, tuple[SlowTrace, ...]]:
     if len(requests) == 0:
         return {}
-    order = np.argsort(-np.asarray(requests["duration_ms"], dtype=float), kind="stable")
-    out: dict[str, list[SlowTrace]] = {}
-    endpoints, traces = requests["endpoint"], requests["trace_id"]
-    times, durations, errors = requests["time"], requests["duration_ms"], requests["error"]
-    for i in order[: 50 * per_endpoint]:
-        rows = out.setdefault(str(endpoints[i]), [])
-        if len(rows) < per_endpoint:
-            rows.append(
-                SlowTrace(str(traces[i]), float(times[i]), float(durations[i]), bool(errors[i]))
-            )
-    return {k: tuple(v) for k, v in out.items()}
+    import pandas as pd
+
+    codes, names = pd.factorize(requests["endpoint"])
+    durations = np.asarray(requests["duration_ms"], dtype=float)
+    # Slowest first within each endpoint: sort by (endpoint, -duration).
+    order = np.lexsort((-durations, codes))
+    starts = np.searchsorted(codes[order], np.arange(len(names)))
+    traces, times, errors = requests["trace_id"], requests["time"], requests["error"]
+    out: dict[str, tuple[SlowTrace, ...]] = {}
+    for code, name in enumerate(names):
+        rows = [i for i in order[starts[code] : starts[code] + per_endpoint] if codes[i] == code]
+        out[str(name)] = tuple(
+            SlowTrace(str(traces[i]), float(times[i]), float(durations[i]), bool(errors[i]))
+            for i in rows
+        )
+    return out
 
 
 class Engine:
@@ -136,8 +146,8 @@ class Engine:
             try:
                 source.open()
                 history.append(source.backfill())
-            except SourceError as exc:
-                self._source_failed(source, str(exc))
+            except Exception as exc:  # a user's source may raise anything: it is a notice
+                self._source_failed(source, describe(exc))
         for batch in history:
             self._ingest(batch, score=False)
         # The history and everything imported so far live as long as the app: keep them out
@@ -162,8 +172,8 @@ class Engine:
         for source in list(self.sources):
             try:
                 batch = source.poll(now)
-            except SourceError as exc:
-                self._source_failed(source, str(exc))
+            except Exception as exc:  # one broken source must not freeze the others
+                self._source_failed(source, describe(exc))
                 continue
             self._ingest(batch, score=True)
         self._collect_background()
@@ -195,6 +205,8 @@ class Engine:
         self._notices.append(f"{source.name}: {message}")
         self.sources.remove(source)
         self._failed.add(source.name)
+        with contextlib.suppress(Exception):
+            source.close()
 
     # -- background work -------------------------------------------------------------------
     def _collect_background(self) -> None:

@@ -28,3 +28,12 @@ def default_batch() -> Batch:
 @pytest.fixture(scope="session")
 def default_analysis(default_batch: Batch) -> Analysis:
     return analyse(default_batch.metrics, default_batch.spans)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--snapshot-update",
+        action="store_true",
+        default=False,
+        help="rewrite tests/ui/snapshots/*.svg from the current rendering",
+    )

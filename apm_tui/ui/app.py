@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
@@ -47,6 +47,8 @@ def layout_class(width: int, height: int) -> str:
 
 class ApmApp(App[None]):
     CSS_PATH = Path(__file__).with_name("apm.tcss")
+    # A maximised panel keeps the header (mode, clock, health) and the footer in view.
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusHeader, Footer"
     TITLE = "apm-tui"
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
@@ -97,8 +99,9 @@ class ApmApp(App[None]):
         self.set_interval(self.interval, self.request_tick)
         self.call_after_refresh(self.request_tick)
 
-    def on_resize(self) -> None:
-        self.apply_layout(self.size.width, self.size.height)
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: App's own handler stores the new size after this one runs.
+        self.apply_layout(event.size.width, event.size.height)
 
     def apply_layout(self, width: int, height: int) -> None:
         screen = self.screen_stack[0]  # the dashboard, whatever modal is on top of it
@@ -143,7 +146,7 @@ class ApmApp(App[None]):
             panel.update_view(snap)
         self.redraw_stale_charts(limit=len(PANELS) if again else CHARTS_PER_TICK)
         for notice in () if again else snap.notices:
-            self.notify(notice, severity="warning", timeout=8)
+            self.notify(notice, severity="warning", timeout=8, markup=False)
 
     def redraw_stale_charts(self, limit: int) -> None:
         stale = sorted((c for c in self.charts if c.stale_since), key=lambda c: c.stale_since)
@@ -151,7 +154,7 @@ class ApmApp(App[None]):
             chart.redraw()
 
     def on_tick_failed(self, message: TickFailed) -> None:
-        self.notify(f"tick failed: {message.error}", severity="error", timeout=8)
+        self.notify(f"tick failed: {message.error}", severity="error", timeout=8, markup=False)
 
     # -- actions ---------------------------------------------------------------------------
     def key_descriptions(self) -> list[tuple[str, str]]:
@@ -179,7 +182,8 @@ class ApmApp(App[None]):
         self.screen.minimize()
 
     def on_endpoints_panel_selected(self, message: EndpointsPanel.Selected) -> None:
-        if self.snapshot is not None:
+        # A double click selects twice; one detail screen is enough.
+        if self.snapshot is not None and not isinstance(self.screen, EndpointScreen):
             self.push_screen(EndpointScreen(self.snapshot, message.endpoint))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]

@@ -24,8 +24,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text()
         text.append("apm-tui — keys\n\n", "bold")
+        width = max(len(key) for key, _ in self.keys) + 2
         for key, description in self.keys:
-            text.append(f"  {key:<14}", "bold cyan")
+            text.append(f"  {key:<{width}}", "bold cyan")
             text.append(f"{description}\n")
         text.append("\nPanels\n\n", "bold")
         for panel in PANELS:

@@ -79,6 +79,9 @@ class Chart(Widget):
             from plotext._figure import _figure_class
 
             figure = _figure_class()
+            # plotext clamps a figure to the process's terminal (COLUMNS/LINES or the tty),
+            # not to the widget: a maximised chart would stop at that width.
+            figure._limit_size(False, False)
             figure.plotsize(width, height)
             figure.theme("clear")
             try:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -510,10 +511,11 @@ class EndpointsPanel(Panel):
         if self.names:
             self.post_message(self.Selected(self.names[self.selected]))
 
-    def on_click(self, event: Any) -> None:
-        row = event.y - 1  # the border takes the first row
-        if 0 <= row < len(self.names):
-            self.selected = row
+    def on_click(self, event: events.Click) -> None:
+        # Rows are counted in the bars block, wherever in the panel the click landed.
+        offset = event.get_content_offset(self.query_one(".bars", TextBlock))
+        if offset is not None and 0 <= offset.y < len(self.names):
+            self.selected = offset.y
             self.action_details()
 
     def update_view(self, snap: Snapshot) -> None:
@@ -525,8 +527,12 @@ class EndpointsPanel(Panel):
             return
         self.selected = min(self.selected, len(endpoints) - 1)
         width = self.size.width
-        name_w = max(8, min(22, width // 3))
-        bar_w = max(4, width - name_w - 10)
+        # Names get what they need (up to the width left after a short bar and the value):
+        # cut to a third, '/api/products' and '/api/products/{id}' read the same.
+        value_w, min_bar = 9, 6
+        longest = max(len(e.name) for e in endpoints)
+        name_w = max(8, min(longest + 1, width - value_w - min_bar))
+        bar_w = max(1, width - name_w - value_w)
         top = max(e.p95_ms for e in endpoints) or 1.0
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, e in enumerate(endpoints):

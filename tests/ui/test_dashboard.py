@@ -1,0 +1,621 @@
+"""Pilot tests of the dashboard: the app users run (`make_app`), read from what the terminal shows.
+
+Every test builds the app through the factory with a fixed synthetic start and a fake clock, lets
+the app run its own first tick, and then steps ticks by hand (see conftest.py). Tests whose
+docstring starts with "Regression:" were written as strict xfails against a bug, and pass since
+the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import textual.constants
+from textual._compositor import LayoutUpdate
+from textual.binding import Binding
+from textual.widgets import Static
+from textual.widgets._toast import Toast
+
+from apm_tui.engine import Engine, Snapshot
+from apm_tui.sources.base import SourceError
+from apm_tui.ui.app import CHARTS_PER_TICK, ApmApp
+from apm_tui.ui.screens.endpoint import EndpointScreen
+from apm_tui.ui.screens.help import HelpScreen
+from apm_tui.ui.widgets.chart import Chart
+from apm_tui.ui.widgets.header import StatusHeader
+from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Line, Panel
+from tests.ui.conftest import (
+    SAMPLE_S,
+    FailingSource,
+    FakeClock,
+    MetricsSource,
+    dashboard,
+    first_tick,
+    lines_of,
+    notifications,
+    screen_lines,
+    tick,
+    worker_tick,
+)
+
+TITLES = (
+    "Response time",
+    "CPU & memory",
+    "Apdex",
+    "Response-time distribution",
+    "Throughput",
+    "Error rate",
+    "Health",
+    "Duration by endpoint",
+    "Bottlenecks & recommendations",
+)
+#: The panels that need requests (traces); a metrics-only source has nothing for them.
+REQUEST_PANELS = ("responsetime", "apdex", "distribution", "throughput", "errorrate", "endpoints")
+NO_REQUESTS = "No request data"
+#: Hours of synthetic world for tests that do not need the default day (`--window 1`).
+SHORT = 1.0
+BRAILLE = re.compile("[\u2801-\u28ff]")
+
+
+# -- small readers ----------------------------------------------------------------------------
+
+
+def panels(app: ApmApp) -> list[Panel]:
+    return list(app.query(Panel))
+
+
+def running(app: ApmApp) -> bool:
+    return app.is_running  # a call, so that type checkers do not narrow it between keys
+
+
+def panel(app: ApmApp, panel_id: str) -> Panel:
+    return app.query_one(f"#{panel_id}", Panel)
+
+
+def header(app: ApmApp) -> str:
+    return app.query_one(StatusHeader).text.plain
+
+
+def kpi(p: Panel) -> str:
+    return p.query_one(".kpi", Line).text.plain
+
+
+def interior(p: Panel) -> str:
+    """The panel's text on screen without its border (the title row and the frame)."""
+    return "\n".join(line[1:-1] for line in lines_of(p)[1:-1])
+
+
+def fully_on_screen(app: ApmApp, p: Panel) -> bool:
+    return p.region.area > 0 and app.screen.region.contains_region(p.region)
+
+
+def metrics_app(*sources: Any, clock: FakeClock) -> ApmApp:
+    """A dashboard over the given sources (the engine a user's `--source module:Class` gets)."""
+    return ApmApp(Engine(list(sources), interval_s=SAMPLE_S), interval=3600, clock=clock)
+
+
+def expected_stats(app: ApmApp, name: str) -> dict[str, str]:
+    """One endpoint's numbers, computed here from the window's requests, formatted as shown."""
+    req = app.engine.window.requests.view()
+    mine = np.asarray(req["endpoint"]) == name
+    d = np.asarray(req["duration_ms"], dtype=float)[mine]
+    err = np.asarray(req["error"], dtype=bool)[mine]
+    t = app.engine.th.apdex_t_ms
+    satisfied = (~err & (d <= t)).sum()
+    tolerating = (~err & (d > t) & (d <= 4 * t)).sum()
+    p50, p95, p99 = np.percentile(d, [50, 95, 99])
+    return {
+        "P50": f"{p50:.1f} ms",
+        "P95": f"{p95:.1f} ms",
+        "P99": f"{p99:.1f} ms",
+        "Apdex": f"{(satisfied + tolerating / 2) / d.size:.3f}",
+        "error rate": f"{err.mean() * 100:.2f}%",
+    }
+
+
+def slowest_durations(app: ApmApp, name: str, n: int = 5) -> list[float]:
+    req = app.engine.window.requests.view()
+    d = np.asarray(req["duration_ms"], dtype=float)[np.asarray(req["endpoint"]) == name]
+    return sorted(d.tolist(), reverse=True)[:n]
+
+
+# -- 1. the nine panels -----------------------------------------------------------------------
+
+
+async def test_nine_panels_with_their_titles_at_200x60() -> None:
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        assert app.screen.has_class("-full")
+        shown = panels(app)
+        assert [p.border_title for p in shown] == list(TITLES)
+        for p in shown:
+            assert fully_on_screen(app, p), p.id
+            assert f"─ {p.border_title} ─" in lines_of(p)[0], p.id  # drawn in the top border
+            if p.id in ("health", "bottlenecks"):  # the full analysis comes a tick later
+                assert interior(p).lstrip().startswith("Analysing the window…"), p.id
+            else:
+                assert kpi(p) and kpi(p) in interior(p), p.id  # its current values, on screen
+            assert not p.query_one(".summary", Static).display  # summaries are compact-only
+            assert NO_REQUESTS not in interior(p)
+        # Charts are drawn a few per tick (CHARTS_PER_TICK), not all at once; the snapshot test
+        # checks that every one is drawn once enough ticks have passed.
+        drawn = [c for c in app.query(Chart) if "┌" in "".join(lines_of(c))]
+        assert len(drawn) >= CHARTS_PER_TICK
+
+
+# -- 2. values move, the header ---------------------------------------------------------------
+
+
+async def test_header_and_panel_values_move_with_the_ticks() -> None:
+    clock = FakeClock()
+    app = dashboard(clock)  # fits in a child process, as users get it
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        text = header(app)
+        assert text.startswith(" LIVE ") and " synthetic " in text
+        assert "health" not in text  # no score before the full analysis has run
+        app.engine.wait_for_background()
+        headers, kpis = [], []
+        for _ in range(4):
+            snap = await tick(app, pilot, clock)
+            text = header(app)
+            data_clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest))
+            assert f"│ {data_clock} UTC │" in text
+            headers.append(text)
+            kpis.append({p.id: kpi(p) for p in panels(app)})
+        assert len(set(headers)) == 4  # the data clock moves every tick
+        for moving in ("resources", "responsetime", "throughput"):
+            assert len({k[moving] for k in kpis}) > 1, moving
+        assert app.engine.analysis is not None
+        health = app.engine.analysis.health
+        assert health.status in ("EXCELLENT", "GOOD", "FAIR", "POOR")
+        assert f"│ health {health.score:.0f} {health.status} │" in headers[-1]
+        assert kpi(panel(app, "health")) == f"{health.score:.1f}/100 {health.status}"
+        drawn = lines_of(app.query_one(StatusHeader))[0]  # all of it fits on the screen
+        assert drawn.startswith(" LIVE  apm-tui  │ synthetic │ ") and health.status in drawn
+
+
+# -- 3. keys ----------------------------------------------------------------------------------
+
+
+async def test_keys_do_what_the_help_says() -> None:
+    """`?` (closed by escape or q), tab / shift+tab, enter / escape, and q last."""
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        ids = [str(p.id) for p in panels(app)]
+        in_footer = [a.binding for a in app.active_bindings.values() if a.binding.show]
+        assert in_footer
+        declared = [
+            b for b in (*ApmApp.BINDINGS, *EndpointsPanel.BINDINGS) if isinstance(b, Binding)
+        ]
+
+        # ? lists every key with its description, and every panel with its explanation.
+        await pilot.press("?")
+        assert isinstance(app.screen, HelpScreen)
+        lines = screen_lines(app)
+        text = "\n".join(lines)
+        for b in (*declared, *in_footer):
+            key = b.key_display or b.key
+            assert any(b.description in line and key in line for line in lines), b
+        for panel_cls in PANELS:
+            assert panel_cls.NAME in text and panel_cls.HELP[:40] in text
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+        await pilot.press("?", "q")  # q closes the help; it does not quit from there
+        assert app.is_running and app.screen is app.screen_stack[0]
+
+        # tab visits every panel in order and comes round again; shift+tab goes back.
+        assert app.focused is not None and app.focused.id == ids[0]
+        visited = []
+        for _ in ids:
+            await pilot.press("tab")
+            assert app.focused is not None
+            visited.append(app.focused.id)
+        assert visited == [*ids[1:], ids[0]]
+        await pilot.press("shift+tab")
+        assert app.focused is panel(app, ids[-1])
+
+        # enter maximises the focused panel under the header, which stays in view (mode, clock,
+        # health); escape restores the grid.
+        await pilot.press("enter")
+        maximized = app.screen.maximized
+        assert maximized is panel(app, ids[-1]) and maximized.region.width == 200
+        lines = screen_lines(app)
+        assert " LIVE " in lines[0] and f"─ {TITLES[-1]} ─" in lines[1]
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+        assert all(fully_on_screen(app, p) and p.region.width < 80 for p in panels(app))
+
+        await pilot.press("q")
+        await pilot.pause()
+        assert not running(app)
+    assert app.return_code == 0
+
+
+async def test_endpoint_panel_selects_with_arrows_and_opens_details() -> None:
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        ep = app.query_one("#endpoints", EndpointsPanel)
+        ep.focus()
+        await pilot.pause()
+        assert ep.selected == 0
+        await pilot.press("down")
+        assert ep.selected == 1
+        await pilot.press("d")
+        assert isinstance(app.screen, EndpointScreen) and app.screen.endpoint == ep.names[1]
+        text = "\n".join(screen_lines(app))
+        for label, value in expected_stats(app, ep.names[1]).items():
+            assert re.search(rf"{label}\s+{re.escape(value)}(?![\d.])", text), (label, value)
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0] and app.focused is ep
+
+        # The slowest traces: those of the top endpoint are its slowest requests in the window.
+        await pilot.press("up", "d")
+        text = "\n".join(screen_lines(app))
+        listed = re.findall(r"(\d+\.\d) ms  [0-9a-f]{16}", text)
+        assert listed == [f"{d:.1f}" for d in slowest_durations(app, ep.names[0])]
+        await pilot.press("escape")
+
+        # README: in a maximised endpoint panel, enter opens the selected endpoint.
+        await pilot.press("enter")
+        assert app.screen.maximized is ep
+        await pilot.press("enter")
+        assert isinstance(app.screen, EndpointScreen) and app.screen.endpoint == ep.names[0]
+        await pilot.press("escape", "escape")
+        assert app.screen is app.screen_stack[0] and app.screen.maximized is None
+
+
+async def test_a_fast_endpoint_detail_lists_its_slowest_traces() -> None:
+    """Regression: the slowest traces were picked among the 250 slowest requests of the whole
+    window, so a fast endpoint's detail listed none."""
+    app = dashboard(FakeClock(), isolate_fits=False)  # the default day
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        ep = app.query_one("#endpoints", EndpointsPanel)
+        ep.focus()
+        await pilot.press("up", "d")  # up from the first row wraps round to the last
+        assert isinstance(app.screen, EndpointScreen) and app.screen.endpoint == ep.names[-1]
+        text = "\n".join(screen_lines(app))
+        listed = re.findall(r"(\d+\.\d) ms  [0-9a-f]{16}", text)
+        assert listed == [f"{d:.1f}" for d in slowest_durations(app, ep.names[-1])]
+
+
+async def test_clicking_an_endpoint_row_opens_that_endpoint() -> None:
+    """Regression: the click handler counted rows from the panel's border, but the click lands
+    on the bars block under the title line: it opened the endpoint one row above, or nothing."""
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        ep = app.query_one("#endpoints", EndpointsPanel)
+        rows = lines_of(ep)
+        for name in ep.names[:2]:
+            y = next(i for i, row in enumerate(rows) if row[1:].startswith(name))
+            await pilot.click(EndpointsPanel, offset=(3, y))
+            opened = app.screen.endpoint if isinstance(app.screen, EndpointScreen) else None
+            if opened is not None:
+                await pilot.press("escape")
+            assert opened == name
+
+
+async def test_double_clicking_an_endpoint_opens_one_detail() -> None:
+    """Regression: a double click selected twice and pushed a second EndpointScreen with the
+    same id: DuplicateIds took the dashboard down."""
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.double_click(EndpointsPanel, offset=(3, 4))
+        await pilot.pause()
+        assert app.is_running
+        assert [type(s) for s in app.screen_stack][1:] == [EndpointScreen]
+
+
+async def test_endpoint_rows_are_told_apart_at_120x40() -> None:
+    """Regression: names were cut to a third of the panel, so at 120x40 '/api/products' and
+    '/api/products/{id}' both read '/api/product'."""
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        ep = app.query_one("#endpoints", EndpointsPanel)
+        rows = lines_of(ep)[2 : 2 + len(ep.names)]
+        labels = [re.split(r"[\s█▏▎▍▌▋▊▉]", row[1:], maxsplit=1)[0] for row in rows]
+        assert labels == ep.names
+
+
+async def test_help_separates_every_key_from_its_description() -> None:
+    """Regression: keys were padded to 14 columns, and 'tab / shift+tab' ran into its text."""
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("?")
+        lines = screen_lines(app)
+        for key, description in app.key_descriptions():
+            row = re.compile(rf"{re.escape(key)}\s+{re.escape(description)}")
+            assert any(row.search(line) for line in lines), (key, description)
+
+
+# -- 4. layouts -------------------------------------------------------------------------------
+
+
+async def test_compact_layout_at_80x24_keeps_nine_panels_with_summaries() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        assert app.screen.has_class("-compact") and not app.screen.has_class("-full")
+        for p in panels(app):
+            assert fully_on_screen(app, p), p.id
+            assert (p.border_title or "")[:12] in lines_of(p)[0], p.id
+            summary = p.query_one(".summary", Static)
+            assert summary.display and summary.region.area > 0, p.id
+            assert "".join(lines_of(summary)).strip(), p.id  # something is drawn
+            assert not any(c.display for c in p.query(Chart)), p.id
+        # The compact tiles are not empty promises: values and block charts.
+        assert re.search(r"CPU \d+% · mem \d+%", interior(panel(app, "resources")))
+        assert re.search("[▁▂▃▄▅▆▇█]", interior(panel(app, "throughput")))
+        assert "/api/orders/cr" in interior(panel(app, "endpoints"))  # names are cut to fit
+        # enter still shows a panel's full chart
+        panel(app, "responsetime").focus()
+        await pilot.press("enter")
+        chart = panel(app, "responsetime").query_one(Chart)
+        assert chart.display and BRAILLE.search("\n".join(lines_of(chart)))
+
+
+async def test_tiny_terminal_says_it_is_too_small() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(20, 8)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        assert app.screen.has_class("-tiny")
+        text = "".join(screen_lines(app))
+        assert "Terminal too small" in text and "20×8" in text
+        assert not any(p.region.area for p in panels(app))
+        await tick(app, pilot, clock, settle=False)
+        assert app.is_running and app.ticks_shown == 2
+
+
+async def test_resizing_reflows_the_layout() -> None:
+    """Regression: on_resize read app.size before Textual stored the new size, so the layout
+    was always one resize behind (at 120x40 after 20x8 it still said 'too small')."""
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.has_class("-compact")
+        assert all(fully_on_screen(app, p) for p in panels(app))
+        await tick(app, pilot, clock, settle=False)
+        await pilot.resize_terminal(20, 8)
+        await pilot.pause()
+        assert app.screen.has_class("-tiny")
+        assert "Terminal too small" in "".join(screen_lines(app))
+        await tick(app, pilot, clock, settle=False)  # ticking on, too small to show them
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert app.screen.has_class("-full")
+        assert "Terminal too small" not in "".join(screen_lines(app))
+        assert all(fully_on_screen(app, p) for p in panels(app))
+        await tick(app, pilot, clock, settle=False)
+        assert app.is_running and app.ticks_shown == 4
+
+
+async def test_maximised_chart_fills_the_panel_whatever_columns_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: plotext clamps a figure to the process's terminal size (COLUMNS/LINES or the
+    tty), not the widget's: with COLUMNS=80 a maximised chart on 200 columns was 80 wide."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "24")
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("enter")  # the response-time panel has the focus
+        chart = panel(app, "responsetime").query_one(Chart)
+        frame = next(line for line in lines_of(chart) if "┌" in line)
+        assert frame.rstrip().endswith("┐")
+        assert len(frame.rstrip()) >= chart.region.width - 2
+
+
+# -- 5. a source without requests -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24)])
+async def test_metrics_only_source_says_no_request_data(size: tuple[int, int]) -> None:
+    clock = FakeClock()
+    source = MetricsSource()
+    app = metrics_app(source, clock=clock)
+    async with app.run_test(size=size) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock, 2, seconds=SAMPLE_S)
+        for panel_id in REQUEST_PANELS:
+            shown = " ".join(interior(panel(app, panel_id)).split())
+            assert shown.startswith(NO_REQUESTS), (panel_id, shown)
+            assert not re.search(r"\d", shown), (panel_id, shown)  # no made-up numbers
+        resources = interior(panel(app, "resources"))
+        last = source.last
+        assert f"CPU {last.cpu_pct:.0f}% · mem {last.memory_pct:.0f}%" in resources
+        assert NO_REQUESTS not in resources
+        assert " host-metrics " in header(app)
+
+
+# -- 6. failing sources -----------------------------------------------------------------------
+
+
+async def test_source_error_is_notified_and_the_dashboard_keeps_ticking() -> None:
+    clock = FakeClock()
+    good = MetricsSource()
+    bad = FailingSource(SourceError("feed closed by peer"), calls=lambda n: n >= 2)
+    app = metrics_app(good, bad, clock=clock)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await first_tick(app, pilot, settle=False)
+        assert " host-metrics + flaky-feed " in header(app)
+        await worker_tick(app, pilot, clock, SAMPLE_S)  # the feed fails on this poll
+        assert ("flaky-feed: feed closed by peer", "warning") in notifications(app)
+        assert "flaky-feed: feed closed by peer" in "\n".join(screen_lines(app))  # the toast
+        assert "flaky-feed" not in header(app)
+        for _ in range(3):
+            shown = app.ticks_shown
+            await worker_tick(app, pilot, clock, SAMPLE_S)
+            assert app.ticks_shown == shown + 1
+            last = good.last
+            assert f"CPU {last.cpu_pct:.0f}% · mem {last.memory_pct:.0f}%" in kpi(
+                panel(app, "resources")
+            )
+        assert bad.counts["poll"] == 2  # a failed source is dropped, not polled every tick
+
+
+async def test_a_failing_tick_is_notified_and_the_next_tick_recovers() -> None:
+    """Whatever fails in a tick (here the engine itself) is an error toast, and the timer's
+    next tick runs as usual."""
+    clock = FakeClock()
+    app = metrics_app(MetricsSource(), clock=clock)
+    step = app.engine.step
+    calls = 0
+
+    def step_failing_once(now: float | None = None) -> Snapshot:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("boom")
+        return step(now)
+
+    app.engine.step = step_failing_once  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await first_tick(app, pilot, settle=False)
+        shown = app.ticks_shown
+        await worker_tick(app, pilot, clock, SAMPLE_S)
+        assert ("tick failed: RuntimeError: boom", "error") in notifications(app)
+        assert "tick failed: RuntimeError: boom" in "\n".join(screen_lines(app))
+        assert app.ticks_shown == shown
+        await worker_tick(app, pilot, clock, SAMPLE_S)
+        assert app.ticks_shown == shown + 1 and app.is_running
+
+
+async def test_a_source_raising_any_exception_does_not_stop_the_others() -> None:
+    """Regression: a plain exception from one source's poll escaped Engine.step before the
+    sources after it were polled, so one broken source froze all the others."""
+    clock = FakeClock()
+    bad = FailingSource(ValueError("could not parse line"), calls=lambda n: n >= 2)
+    good = MetricsSource()
+    app = metrics_app(bad, good, clock=clock)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await first_tick(app, pilot, settle=False)
+        for _ in range(3):
+            shown = app.ticks_shown
+            await worker_tick(app, pilot, clock, SAMPLE_S)
+            assert app.ticks_shown == shown + 1
+            last = good.last
+            assert f"CPU {last.cpu_pct:.0f}% · mem {last.memory_pct:.0f}%" in kpi(
+                panel(app, "resources")
+            )
+        assert ("flaky-feed: ValueError: could not parse line", "warning") in notifications(app)
+        assert "flaky-feed" not in header(app) and bad.counts["poll"] == 2
+
+
+async def test_a_failing_backfill_does_not_open_the_other_sources_twice() -> None:
+    """Regression: a plain exception in one source's backfill aborted Engine.start, and the next
+    tick opened and backfilled every source again (the Source contract says once), losing the
+    history the first backfill had read."""
+    clock = FakeClock()
+    good = MetricsSource()
+    bad = FailingSource(OSError("disk hiccup"), where="backfill")
+    app = metrics_app(good, bad, clock=clock)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await worker_tick(app, pilot, clock, SAMPLE_S)
+        assert ("flaky-feed: OSError: disk hiccup", "warning") in notifications(app)
+        assert (good.opens, good.backfills, good.polls) == (1, 1, 2)
+        assert len(app.engine.window.metrics) == good.history + 2
+        assert header(app).startswith(" LIVE  apm-tui  │ host-metrics │ ")
+
+
+async def test_a_source_error_with_brackets_is_shown_as_it_is() -> None:
+    """Regression: notices went to app.notify with markup on: '[b]' in a message vanished, and
+    '[/api/orders]' raised MarkupError when the toast rendered, taking the dashboard down."""
+    clock = FakeClock()
+    message = "bad line 3: [b] is not a status in [/api/orders]"
+    app = metrics_app(MetricsSource(), FailingSource(SourceError(message)), clock=clock)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.pause(0.1)
+        assert app.is_running
+        toasts = [  # each toast's lines, without its border (▌), rejoined
+            " ".join(" ".join(line.strip(" ▌") for line in lines_of(t)).split())
+            for t in app.screen.query(Toast)
+        ]
+        assert any(f"flaky-feed: {message}" in toast for toast in toasts), toasts
+
+
+# -- 7. 16 colours ----------------------------------------------------------------------------
+
+#: SGR codes of the 16 ANSI colours (foreground, background, bright of each).
+BASIC_COLOURS = {*range(30, 38), *range(40, 48), *range(90, 98), *range(100, 108)}
+
+
+@pytest.mark.parametrize("env", ["TEXTUAL_COLOR_SYSTEM=standard", "NO_COLOR=1"])
+async def test_sixteen_colours_and_no_colour(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, value = env.split("=")
+    monkeypatch.setenv(name, value)
+    if name == "TEXTUAL_COLOR_SYSTEM":
+        # textual.constants reads it once, at import: give it what it would have read.
+        monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", value)
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        assert [p.border_title for p in panels(app)] == list(TITLES)
+        for p in panels(app):
+            assert fully_on_screen(app, p) and f"─ {p.border_title} ─" in lines_of(p)[0]
+            assert NO_REQUESTS not in interior(p) and kpi(p), p.id
+        if name == "TEXTUAL_COLOR_SYSTEM":
+            # What the terminal receives: the 16 ANSI colours, never 256-colour or RGB codes.
+            assert app.console.color_system == "standard"
+            update = app.screen._compositor.render_update(full=True)
+            assert isinstance(update, LayoutUpdate)
+            out = update.render_segments(app.console)
+            codes = {int(c) for sgr in re.findall(r"\x1b\[([0-9;]*)m", out) for c in sgr.split(";")}
+            assert codes & BASIC_COLOURS and not codes & {38, 48}, sorted(codes)
+        else:
+            assert app.no_color
+            colours = {
+                colour.triplet
+                for strip in app.screen._compositor.render_strips()
+                for segment in strip
+                if segment.style
+                for colour in (segment.style.color, segment.style.bgcolor)
+                if colour is not None and colour.triplet is not None
+            }
+            assert colours and all(r == g == b for r, g, b in colours)  # greys only
+
+
+# -- SVG snapshots ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_snapshot(size: tuple[int, int], assert_snapshot: Callable[[str, str], None]) -> None:
+    clock = FakeClock()
+    # Fits in this process: the SVG is byte for byte the same as with the child-process fit
+    # users get (checked when these were written), ≈ 3 s sooner; the header test covers that path.
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=size) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock, 5)
+        assert app.engine.analysis is not None and app.ticks_shown == 6
+        if app.screen.has_class("-full"):  # enough ticks for every chart to have been drawn
+            assert app.ticks_shown >= math.ceil(len(app.query(Chart)) / CHARTS_PER_TICK)
+            for chart in app.query(Chart):
+                drawing = "\n".join(lines_of(chart))
+                assert "┌" in drawing and re.search("[\u2801-\u28ff█]", drawing), chart.parent
+        svg = app.export_screenshot()
+    assert_snapshot(f"dashboard_{size[0]}x{size[1]}", svg)
