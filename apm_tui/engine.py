@@ -290,6 +290,11 @@ class Engine:
                 return
 
     # -- the snapshot ----------------------------------------------------------------------
+    def _detector_status(self, samples: int) -> str:
+        if self.detector.model is None and self._fit is not None:
+            return f"fitting on {samples:,} samples"
+        return self.detector.status
+
     def _snapshot(self) -> Snapshot:
         metrics = self.window.metrics.view()
         requests = self.window.requests.view()
@@ -301,15 +306,8 @@ class Engine:
         # histogram and slowest traces, which sort every request in the window — are
         # recomputed when a bucket completes, not every tick. Anomalies in the current bucket
         # reach the charts with it.
-        oldest = min(
-            (
-                float(buf.column(buf.time_column)[0])
-                for buf in (self.window.metrics, self.window.requests)
-                if len(buf)
-            ),
-            default=newest,
-        )
-        stamp = series_stamp(newest, oldest, self.interval_s)
+        oldest = self.window.oldest()
+        stamp = series_stamp(newest, oldest if math.isfinite(oldest) else newest, self.interval_s)
         if self._series is None or stamp != self._series[0]:
             series = time_series(
                 metrics, requests, tuple(self._anomalies), newest, self.interval_s, self.th
@@ -333,9 +331,7 @@ class Engine:
             histogram=hist,
             endpoints=endpoints,
             anomalies=tuple(self._anomalies),
-            detector_status=self.detector.status
-            if self.detector.model is None and self._fit is None
-            else ("ok" if self.detector.model else f"fitting on {len(metrics):,} samples"),
+            detector_status=self._detector_status(len(metrics)),
             has={
                 "requests": len(requests) > 0,
                 "metrics": len(metrics) > 0,

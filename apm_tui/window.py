@@ -120,6 +120,14 @@ class Window:
             for buf in (self.metrics, self.spans, self.requests):
                 buf.drop_before(cutoff)
 
+    def oldest(self) -> float:
+        candidates = [
+            float(buf.column(buf.time_column)[0])
+            for buf in (self.metrics, self.requests)
+            if len(buf)
+        ]
+        return min(candidates) if candidates else float("nan")
+
     def newest(self) -> float:
         candidates = [
             float(buf.column(buf.time_column)[-1])

@@ -34,6 +34,7 @@ from apm_tui.ui.chartmath import (
     time_ticks,
 )
 from apm_tui.ui.widgets.chart import Chart
+from apm_tui.ui.widgets.header import STATUS_STYLE
 
 Palette = dict[str, tuple[int, int, int]]
 Y_AXIS_CELLS = 8  # plotext's y labels and frame take about this many columns
@@ -427,15 +428,6 @@ class ErrorRatePanel(TimeChartPanel):
             fig.scatter(*marks, marker="x", color=palette["warning"])
         fig.horizontal_line(self.thresholds.error_rate_threshold_pct, color=palette["warning"])
         time_axis(fig, series, width)
-
-
-STATUS_STYLE = {
-    "EXCELLENT": "bold green",
-    "GOOD": "bold yellow",
-    "FAIR": "bold dark_orange",
-    "POOR": "bold red",
-    "UNKNOWN": "dim",
-}
 
 
 class HealthPanel(Panel):
