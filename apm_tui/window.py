@@ -70,7 +70,9 @@ class ColumnBuffer:
         capacity = max(capacity, needed)
         fresh: dict[str, np.ndarray[Any, Any]] = {}
         for name, col in self._cols.items():
-            new = _empty_column(name, col.dtype, capacity)
+            # Free slots are written before they are ever read: no need to fill them (filling
+            # an object column with fresh {} per slot was most of the window's memory growth).
+            new = np.empty(capacity, dtype=col.dtype)
             new[: self._len] = col[self._start : self._start + self._len]
             fresh[name] = new
         self._cols = fresh
