@@ -95,6 +95,9 @@ def health_score(
             lines.append(HealthFactor(f"Apdex {apdex:.3f} bonus", bonus))
     if not measured:
         return Health(score=float("nan"), status="UNKNOWN", breakdown=())
+    if not (math.isfinite(avg_response_ms) or math.isfinite(apdex)):
+        # A host-only source: say what the score does not cover rather than look perfect.
+        lines.append(HealthFactor("no request data: latency, errors and Apdex not scored", 0.0))
     raw = sum(f.points for f in lines)
     score = min(100.0, max(0.0, raw))
     if score != raw:

@@ -76,3 +76,19 @@ def test_nothing_measured_is_unknown() -> None:
         th=TH,
     )
     assert h.status == "UNKNOWN" and math.isnan(h.score) and h.breakdown == ()
+
+
+def test_host_only_health_says_what_it_does_not_cover() -> None:
+    nan = float("nan")
+    h = health_score(
+        avg_response_ms=nan,
+        error_rate_pct=nan,
+        cpu_p95=40.0,
+        memory_p95=50.0,
+        high_anomaly_share=0.0,
+        apdex=nan,
+        th=TH,
+    )
+    assert h.score == 100.0
+    assert [f.factor for f in h.breakdown][-1].startswith("no request data")
+    assert sum(f.points for f in h.breakdown) == h.score
