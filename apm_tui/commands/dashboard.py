@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from dataclasses import dataclass
 
 from apm_tui.config import Thresholds
 from apm_tui.engine import Engine
+from apm_tui.model import Batch, Table
 from apm_tui.sources.base import Source
 
 #: Traces per simulated second of the live synthetic world (≈ 8,600 a simulated day).
@@ -27,6 +29,35 @@ class DashboardOptions:
     speed: float = 60.0
     window_hours: float = 24.0
     start: float | None = None  # the synthetic history's start (tests fix it)
+
+
+#: Columns the host source owns when it runs beside a request source.
+HOST_OWNED = ("cpu_pct", "memory_pct")
+
+
+class WithoutColumns:
+    """A source with some metric columns removed (the host's, when a host source runs too)."""
+
+    def __init__(self, source: Source, columns: tuple[str, ...]) -> None:
+        self.source = source
+        self.columns = columns
+        self.name = source.name
+
+    def open(self) -> None:
+        self.source.open()
+
+    def backfill(self) -> Batch:
+        return self._strip(self.source.backfill())
+
+    def poll(self, now: float) -> Batch:
+        return self._strip(self.source.poll(now))
+
+    def close(self) -> None:
+        self.source.close()
+
+    def _strip(self, batch: Batch) -> Batch:
+        kept = {k: v for k, v in batch.metrics.columns().items() if k not in self.columns}
+        return Batch(metrics=Table(kept), spans=batch.spans, status=batch.status)
 
 
 def check_pid(pid: int | None) -> list[str]:
@@ -48,19 +79,30 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
     names = list(dict.fromkeys(opts.sources))  # the same source twice would double-count
     if opts.pid is not None and "system" not in names:
         names.insert(0, "system")
+    with_host = "system" in names
     for name in names:
         if name == "synthetic":
-            interval = opts.interval * opts.speed
+            # Beside the real host the synthetic world runs on the wall clock (speed 1, its
+            # history ending now) and only supplies requests: CPU and memory are the host's.
+            speed = 1.0 if with_host else opts.speed
+            interval = opts.interval * speed
+            hours = opts.window_hours
+            start = opts.start
+            if with_host and start is None:
+                start = time.time() - hours * 3600
             settings = WorldSettings(
                 seed=opts.seed,
-                hours=opts.window_hours,
+                hours=hours,
                 interval_s=interval,
-                traces=int(LIVE_TRACE_RATE * opts.window_hours * 3600),
-                speed=opts.speed,
+                traces=int(LIVE_TRACE_RATE * hours * 3600),
+                speed=speed,
                 live_trace_rate=LIVE_TRACE_RATE,
-                start=opts.start,
+                start=start,
             )
-            sources.append(SyntheticSource(settings))
+            world: Source = SyntheticSource(settings)
+            if with_host:
+                world = WithoutColumns(world, HOST_OWNED)
+            sources.append(world)
         elif name == "system":
             from apm_tui.sources.host import HostSource
 
@@ -76,7 +118,8 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
 def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
     sources, interval, notices = make_sources(opts)
     window_s = opts.window_hours * 3600
-    max_samples = math.ceil(window_s / interval) + 16
+    # Each source adds rows of its own (a host sample and a synthetic sample per tick, say).
+    max_samples = (math.ceil(window_s / interval) + 16) * max(1, len(sources))
     engine = Engine(
         sources,
         th,
@@ -91,8 +134,10 @@ def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
 
 
 def options_from(args: argparse.Namespace) -> DashboardOptions:
+    # `--pid` alone means "watch this process on this host", not the synthetic demo.
+    default = ["system"] if args.pid is not None else ["synthetic"]
     return DashboardOptions(
-        sources=tuple(args.source or ["synthetic"]),
+        sources=tuple(args.source or default),
         pid=args.pid,
         interval=args.interval,
         seed=args.seed,

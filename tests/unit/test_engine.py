@@ -86,3 +86,30 @@ def test_metrics_only_source_has_no_request_figures() -> None:
     assert np.isnan(snap.live.current["rt_p95"]) and np.isnan(snap.live.current["apdex"])
     assert snap.live.current["cpu"] == 30.0
     assert snap.live.endpoints == () and snap.live.histogram is None
+
+
+def test_beside_the_host_the_synthetic_world_runs_on_the_wall_clock_and_leaves_cpu_to_it() -> None:
+    import time
+
+    from apm_tui.commands.dashboard import make_sources
+
+    sources, interval, notices = make_sources(
+        DashboardOptions(sources=("system", "synthetic"), window_hours=1)
+    )
+    assert [s.name for s in sources] == ["system", "synthetic"] and notices == []
+    assert interval == 1.0  # speed 1: one sample per one-second tick
+    history = sources[1].backfill()
+    assert "cpu_pct" not in history.metrics and "memory_pct" not in history.metrics
+    assert "response_time_ms" in history.metrics and len(history.spans) > 0
+    assert abs(history.metrics["timestamp"][-1] - time.time()) < 5
+
+
+def test_pid_alone_watches_the_host_not_the_demo() -> None:
+    import argparse
+
+    from apm_tui.commands.dashboard import options_from
+
+    args = argparse.Namespace(source=None, pid=1, interval=1.0, seed=1, speed=60.0, window=24.0)
+    assert options_from(args).sources == ("system",)
+    args.pid = None
+    assert options_from(args).sources == ("synthetic",)
