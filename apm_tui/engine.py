@@ -58,6 +58,32 @@ class Snapshot:
     slowest: dict[str, tuple[SlowTrace, ...]] = field(default_factory=dict)
 
 
+def merge_tick(batches: list[Batch]) -> list[Batch]:
+    """Sources that each sampled once this tick give one metric row, not one row each.
+
+    A host source measures CPU and memory, a request source latency and errors: as separate rows
+    every row would miss half its features, and the anomaly detector would learn the two kinds
+    of row apart instead of the application's behaviour.
+    """
+    with_rows = [b for b in batches if len(b.metrics)]
+    if len(with_rows) < 2 or any(len(b.metrics) != 1 for b in with_rows):
+        return batches
+    merged: dict[str, np.ndarray[Any, Any]] = {}
+    for batch in with_rows:
+        for name, col in batch.metrics.columns().items():
+            if name not in merged or not np.isfinite(merged[name]).all():
+                merged[name] = col.astype(np.float64)
+    merged["timestamp"] = np.array([max(float(b.metrics["timestamp"][0]) for b in with_rows)])
+    status: dict[str, Any] = {}
+    for batch in batches:
+        status.update(batch.status)
+    notices = [n for b in batches for n in b.status.get("notices", ())]
+    if notices:
+        status["notices"] = notices
+    spans = Table.concat([b.spans for b in batches])
+    return [Batch(metrics=Table(merged), spans=spans, status=status)]
+
+
 def describe(exc: Exception) -> str:
     """A SourceError's message as it is; anything else with its type, for the notice."""
     return str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
@@ -169,12 +195,13 @@ class Engine:
             self.start()
         now = time.time() if now is None else now
         self.tick += 1
+        batches = []
         for source in list(self.sources):
             try:
-                batch = source.poll(now)
+                batches.append(source.poll(now))
             except Exception as exc:  # one broken source must not freeze the others
                 self._source_failed(source, describe(exc))
-                continue
+        for batch in merge_tick(batches):
             self._ingest(batch, score=True)
         self._collect_background()
         self._schedule_background()

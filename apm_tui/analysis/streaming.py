@@ -250,7 +250,12 @@ class StreamingDetector:
         due = self.model is None or self._since_fit >= self.refit_every
         if not due or len(metrics) < self.min_samples:
             return None
-        x, names = feature_matrix(metrics.tail(self.max_train))
+        # Every k-th row of the whole history, not its last rows: at one sample a second the
+        # last 4,096 samples are barely an hour, and a model of one hour calls the rest of the
+        # day (its other traffic levels) anomalous.
+        step = max(1, -(-len(metrics) // self.max_train))
+        rows = metrics if step == 1 else metrics.take(slice(len(metrics) - 1, None, -step))
+        x, names = feature_matrix(rows)
         return (x, names) if names else None
 
     def install(self, model: Model) -> None:

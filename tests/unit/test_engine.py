@@ -113,3 +113,24 @@ def test_pid_alone_watches_the_host_not_the_demo() -> None:
     assert options_from(args).sources == ("system",)
     args.pid = None
     assert options_from(args).sources == ("synthetic",)
+
+
+def test_one_sample_from_each_source_in_a_tick_becomes_one_row() -> None:
+    from apm_tui.engine import merge_tick
+    from apm_tui.model import Table
+
+    host = Batch(
+        metrics=Table({"timestamp": np.array([100.0]), "cpu_pct": np.array([50.0])}),
+        status={"cores": 2, "notices": ["pid 9 ended"]},
+    )
+    app = Batch(
+        metrics=Table({"timestamp": np.array([100.5]), "response_time_ms": np.array([80.0])})
+    )
+    [merged] = merge_tick([host, app])
+    assert len(merged.metrics) == 1 and merged.metrics["timestamp"][0] == 100.5
+    assert merged.metrics["cpu_pct"][0] == 50.0 and merged.metrics["response_time_ms"][0] == 80.0
+    assert merged.status == {"cores": 2, "notices": ["pid 9 ended"]}
+    catch_up = Batch(
+        metrics=Table({"timestamp": np.array([1.0, 2.0]), "cpu_pct": np.array([1.0, 2.0])})
+    )
+    assert merge_tick([catch_up, app]) == [catch_up, app]
