@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -172,6 +173,16 @@ def build_parser() -> Parser:
     add_world_options(report)
     add_analysis_options(report)
     report.add_argument("--json", action="store_true", help="print one JSON document")
+    detect = sub.add_parser(
+        "detect",
+        help="score a CSV time series with the dashboard's streaming detector",
+        description="Score each row of a CSV time series causally (only from the rows before "
+        "it) and write timestamp,value,anomaly_score,is_anomaly.",
+    )
+    detect.add_argument("series", metavar="SERIES.csv")
+    detect.add_argument("--timestamp-column", default="timestamp")
+    detect.add_argument("--value-column", default="value")
+    detect.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     return parser
 
 
@@ -207,6 +218,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "detect":
+            from apm_tui.commands import detect as detect_command
+
+            try:
+                return detect_command.run(
+                    args.series, args.timestamp_column, args.value_column, args.output
+                )
+            except detect_command.DetectError as exc:
+                raise UsageError(str(exc)) from None
         if args.command == "report":
             from apm_tui.commands import report
 
@@ -219,3 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`apm-tui detect x.csv | head`): not an error worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -213,3 +213,22 @@ def test_readme_shows_the_example_source_verbatim() -> None:
     readme = (ROOT / "README.md").read_text()
     example = (ROOT / "tests" / "unit" / "my_source.py").read_text()
     assert example.split('"""', 2)[2].strip() in readme
+
+
+def test_detect_command_scores_a_csv_and_bad_files_are_one_line(tmp_path: Path) -> None:
+    series = tmp_path / "s.csv"
+    rows = [f"2026-01-01 00:{i // 60:02d}:{i % 60:02d},{40 + (i % 7)}" for i in range(300)]
+    series.write_text("timestamp,value\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "scores.csv"
+    done = run("detect", str(series), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,value,anomaly_score,is_anomaly" and len(lines) == 301
+    assert lines[-1].split(",")[2] != ""  # scored once warmed up
+    for args, message in (
+        (["detect", str(tmp_path / "none.csv")], "no such file"),
+        (["detect", str(series), "--value-column", "cpu"], "no column named"),
+    ):
+        bad = run(*args)
+        assert bad.returncode == 2 and message in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr

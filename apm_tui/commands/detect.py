@@ -1,0 +1,126 @@
+"""`apm-tui detect SERIES.csv`: score one time series with the dashboard's streaming detector.
+
+Reads a `timestamp,value` CSV (column names configurable), sorts it by time (stable, so duplicate
+timestamps stay as separate rows in file order), and scores every row causally, exactly as the
+live dashboard would have scored it sample by sample: the value goes in the `cpu_pct` column of a
+metrics table and `StreamingDetector` is driven the way `detect_series` drives it. A missing or
+non-numeric value is passed as NaN (the detector fills it with its training median) and written
+back as an empty value. Writes `timestamp,value,anomaly_score,is_anomaly`, one row per input row:
+the score is in 0–1 (empty while the detector warms up), and a row is an anomaly when its score
+is above the threshold of the model that scored it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import numpy as np
+import numpy.typing as npt
+
+from apm_tui.analysis.streaming import StreamingDetector
+from apm_tui.config import Thresholds
+from apm_tui.model import FloatArray, Table
+
+
+class DetectError(ValueError):
+    """The input cannot be scored; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """The input rows, sorted by time: original timestamp text, Unix seconds and values."""
+
+    labels: list[str]
+    seconds: FloatArray
+    values: FloatArray
+
+
+def detect_flags(
+    metrics: Table, th: Thresholds, *, min_samples: int = 64, refit_every: int = 240
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """`detect_series`, also returning the detector's flags (score above its model's threshold)."""
+    detector = StreamingDetector(th, min_samples=min_samples, refit_every=refit_every)
+    scores = np.full(len(metrics), np.nan)
+    flags = np.zeros(len(metrics), dtype=bool)
+    i = 0
+    while i < len(metrics):
+        detector.refit_now(metrics.take(slice(0, i)))
+        model = detector.model
+        step = detector.refit_every if model else max(detector.min_samples - i, 1)
+        chunk = metrics.take(slice(i, i + step))
+        chunk_scores, _ = detector.score_new(chunk)
+        scores[i : i + len(chunk)] = chunk_scores
+        if model is not None:
+            flags[i : i + len(chunk)] = chunk_scores > model.threshold
+        i += len(chunk)
+    return scores, flags
+
+
+def read_series(path: str, timestamp_column: str, value_column: str) -> Series:
+    """Read and validate the CSV; raise DetectError with one clear message when it is unusable."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DetectError(f"{path}: no such file") from None
+    except pd.errors.EmptyDataError:
+        raise DetectError(f"{path}: the file is empty") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DetectError(f"{path}: cannot read it as CSV ({exc})") from None
+    for column in (timestamp_column, value_column):
+        if column not in frame.columns:
+            found = ", ".join(map(str, frame.columns))
+            raise DetectError(f"{path}: no column named {column!r} (columns: {found})")
+    if frame.empty:
+        raise DetectError(f"{path}: the file has a header but no rows")
+    labels = frame[timestamp_column].str.strip()
+    stamps: Any = pd.to_datetime(labels, utc=True, format="ISO8601", errors="coerce")
+    if stamps.isna().any():
+        row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+        raise DetectError(
+            f"{path}: row {row + 1} has a timestamp that is not an ISO date: {labels.iloc[row]!r}"
+        )
+    values = pd.to_numeric(frame[value_column].str.strip(), errors="coerce").to_numpy(float)
+    values = np.where(np.isfinite(values), values, np.nan)
+    if not np.isfinite(values).any():
+        raise DetectError(f"{path}: column {value_column!r} has no numeric values")
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(float)
+    order = np.argsort(seconds, kind="stable")
+    return Series([str(labels.iloc[i]) for i in order], seconds[order], values[order])
+
+
+def write_csv(
+    out: TextIO, series: Series, scores: FloatArray, flags: npt.NDArray[np.bool_]
+) -> None:
+    out.write("timestamp,value,anomaly_score,is_anomaly\n")
+    for label, value, score, flag in zip(series.labels, series.values, scores, flags, strict=True):
+        value_text = "" if np.isnan(value) else repr(float(value))
+        score_text = "" if np.isnan(score) else f"{score:.6f}"
+        out.write(f"{_csv_field(label)},{value_text},{score_text},{int(flag)}\n")
+
+
+def _csv_field(text: str) -> str:
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def run(
+    path: str,
+    timestamp_column: str = "timestamp",
+    value_column: str = "value",
+    output: str | None = None,
+) -> int:
+    """Score the series in `path` and write the result to `output` (stdout when None)."""
+    series = read_series(path, timestamp_column, value_column)
+    metrics = Table({"timestamp": series.seconds, "cpu_pct": series.values})
+    scores, flags = detect_flags(metrics, Thresholds())
+    if output is None:
+        write_csv(sys.stdout, series, scores, flags)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            write_csv(out, series, scores, flags)
+    return 0
