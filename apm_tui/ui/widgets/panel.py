@@ -1,0 +1,189 @@
+"""The panel base: a titled, focusable, maximisable box with a values line, a compact
+summary, a "no data" message and a body; and the helpers the chart panels share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from apm_tui.analysis.live import Series
+from apm_tui.config import Thresholds
+from apm_tui.engine import Snapshot
+from apm_tui.ui.chartmath import (
+    anomaly_points,
+    finite_pairs,
+    fit_factor,
+    merge_buckets,
+    time_ticks,
+)
+from apm_tui.ui.widgets.chart import Chart
+
+Palette = dict[str, tuple[int, int, int]]
+Y_AXIS_CELLS = 8  # plotext's y labels and frame take about this many columns
+
+
+class Line(Widget):
+    """One line of text that repaints without a layout pass.
+
+    `Static.update` always asks for a new layout, and re-laying out nine panels every tick was
+    most of the dashboard's CPU; a line of fixed height only needs a repaint.
+    """
+
+    DEFAULT_CSS = "Line { height: 1; }"
+    text: reactive[Text] = reactive(Text(""), layout=False)
+
+    def render(self) -> Text:
+        return self.text
+
+
+class TextBlock(Line):
+    """A block of text filling its panel, repainted without a layout pass (see `Line`)."""
+
+    DEFAULT_CSS = "TextBlock { height: 1fr; }"
+
+
+class Panel(Vertical, can_focus=True):
+    """A focusable, maximisable panel with a title, a compact summary and a body."""
+
+    ALLOW_MAXIMIZE = True
+    NAME: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__(id=self.panel_id())
+        self.border_title = self.NAME
+        self._shown: dict[str, Text | str] = {}
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.app.thresholds  # type: ignore[attr-defined, no-any-return]
+
+    @classmethod
+    def panel_id(cls) -> str:
+        return cls.__name__.removesuffix("Panel").lower()
+
+    def compose(self) -> ComposeResult:
+        yield Line(classes="kpi")
+        yield Static("", classes="summary")
+        yield Static("", classes="empty")
+        yield from self.body()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def on_resize(self) -> None:
+        # Compact charts and bars are sized to the panel: redraw them at the new size.
+        snap = getattr(self.app, "snapshot", None)
+        if snap is not None:
+            self.update_view(snap)
+
+    def set_block(self, selector: str, content: Text) -> None:
+        block = self.query_one(selector, TextBlock)
+        if block.text != content:
+            block.text = content
+
+    def set_text(self, selector: str, content: Text | str) -> None:
+        """Update a child Static only when its content changed: every update repaints it, and
+        repainting unchanged panels each tick was most of the dashboard's CPU."""
+        shown = self._shown.get(selector)
+        if shown is not None and shown == content:
+            return
+        self._shown[selector] = content
+        self.query_one(selector, Static).update(content)
+
+    def show_empty(self, why: str | None) -> None:
+        self.set_class(why is not None, "-empty")
+        if why is not None:
+            self.set_text(".empty", why)
+
+    def set_summary(self, text: Text | str | Callable[[], Text | str]) -> None:
+        """Summaries are only visible in the compact layout (the app re-sends the snapshot when
+        the layout changes, so skipping them loses nothing); pass a callable to build them
+        only then — drawing the block charts cost ≈ 6 ms a tick."""
+        if self.screen.has_class("-compact"):
+            self.set_text(".summary", text() if callable(text) else text)
+
+    def spark_width(self) -> int:
+        return max(8, self.size.width)
+
+    def spark_height(self, other_lines: int = 0) -> int:
+        """Rows left for the compact chart under the title, the KPI line and other lines."""
+        return max(1, self.size.height - 1 - other_lines)
+
+    def set_kpi(self, text: Text | str) -> None:
+        """The panel's current values, one line under its title."""
+        line = self.query_one(".kpi", Line)
+        line.text = (
+            text if isinstance(text, Text) else Text(text, no_wrap=True, overflow="ellipsis")
+        )
+
+    def update_view(self, snap: Snapshot) -> None:
+        """Show a snapshot; each panel overrides this."""
+
+
+NO_REQUESTS = (
+    "No request data: this source measures the host, not requests.\n"
+    "Add a request source (synthetic now; logs and OTLP traces to come)."
+)
+NO_METRICS = "No host metrics from this source."
+
+
+def series_xy(
+    series: Series, name: str, width: int, how: str = "mean"
+) -> tuple[list[float], list[float]]:
+    t = series.t
+    values = series.values.get(name, np.full(t.size, np.nan))
+    factor = fit_factor(t.size, width - Y_AXIS_CELLS)
+    t2, v2 = merge_buckets(t, values, factor, how)
+    return finite_pairs(t2, v2)
+
+
+def anomaly_xy(
+    series: Series, name: str, width: int, types: tuple[str, ...]
+) -> tuple[list[float], list[float]]:
+    """Anomalies whose causes include one of `types`, placed on the `name` line."""
+    factor = fit_factor(series.t.size, width - Y_AXIS_CELLS)
+    t2, v2 = merge_buckets(series.t, series.values[name], factor, "max")
+    counts = sum(series.values[f"anomalies:{kind}"] for kind in types)
+    _, counts = merge_buckets(series.t, np.asarray(counts, dtype=float), factor, "sum")
+    return anomaly_points(t2, v2, counts)
+
+
+def plot(
+    fig: Any, xy: tuple[list[float], list[float]], color: tuple[int, int, int], label: str = ""
+) -> None:
+    """A braille line; series without points are skipped (plotext's legend fails on them)."""
+    if xy[0]:
+        fig.plot(*xy, marker="braille", color=color, label=label or None)
+
+
+def time_axis(fig: Any, series: Series, width: int) -> None:
+    if series.t.size:
+        count = max(2, min(5, (width - Y_AXIS_CELLS) // 14))
+        ticks, labels = time_ticks(series.first, float(series.t[-1]), count)
+        fig.xticks(ticks, labels)
+        fig.xlim(series.first, float(series.t[-1]))
+
+
+class TimeChartPanel(Panel):
+    """A panel whose body is one time chart."""
+
+    def body(self) -> ComposeResult:
+        yield Chart(self.draw)
+
+    def draw(self, fig: Any, width: int, height: int, payload: Any, palette: Palette) -> None:
+        """Fill the plotext figure; each chart panel overrides this."""
+
+    def chart_key(self, snap: Snapshot) -> Any:
+        return snap.live.series.key
+
+    def push_chart(self, snap: Snapshot) -> None:
+        self.query_one(Chart).show(self.chart_key(snap), snap, snap.tick)

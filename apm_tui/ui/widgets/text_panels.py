@@ -1,0 +1,194 @@
+"""The three text panels: health with its breakdown, duration by endpoint (selectable bars),
+and bottlenecks with their recommendations."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+
+from apm_tui.engine import Snapshot
+from apm_tui.ui.chartmath import (
+    bar,
+    fmt,
+)
+from apm_tui.ui.widgets.header import STATUS_STYLE
+from apm_tui.ui.widgets.panel import NO_REQUESTS, Panel, TextBlock
+
+
+class HealthPanel(Panel):
+    NAME = "Health"
+    HELP = (
+        "The 0–100 health score (the seed's rules, README has the formula) with each "
+        "penalty and bonus as a line; it refreshes with the full analysis every few ticks."
+    )
+
+    def body(self) -> ComposeResult:
+        yield TextBlock(classes="gauge")
+
+    def update_view(self, snap: Snapshot) -> None:
+        a = snap.analysis
+        if a is None:
+            self.show_empty("Analysing the window…")
+            self.set_summary("analysing…")
+            return
+        self.show_empty(None)
+        h = a.health
+        style = STATUS_STYLE[h.status]
+        self.set_kpi(Text(f"{fmt(h.score, '.1f')}/100 {h.status}", style))
+        width = max(10, self.size.width - 2)
+        gauge = Text()
+        gauge.append(bar(h.score / 100 if math.isfinite(h.score) else 0, width) + "\n", style)
+        for f in h.breakdown:
+            gauge.append(
+                f"{f.points:+7.1f}  {f.factor}\n",
+                "red" if f.points < 0 else "green" if f.factor != "base" else "",
+            )
+        self.set_block(".gauge", gauge)
+        summary = Text(bar(h.score / 100, self.spark_width()) + "\n", style)
+        worst = sorted(h.breakdown[1:], key=lambda f: f.points)[: self.spark_height(1)]
+        for f in worst:
+            summary.append(f"{f.points:+5.0f} {f.factor}\n", "red" if f.points < 0 else "green")
+        self.set_summary(summary)
+
+
+class EndpointsPanel(Panel):
+    NAME = "Duration by endpoint"
+    HELP = (
+        "P95 latency per endpoint as bars, slowest share of time first. With the panel "
+        "focused, up/down select an endpoint and d (or a click) opens its details: "
+        "P50/P95/P99, Apdex, error rate and the slowest traces."
+    )
+    BINDINGS: ClassVar = [
+        Binding("up", "move(-1)", "Prev endpoint", show=False),
+        Binding("down", "move(1)", "Next endpoint", show=False),
+        Binding("d", "details", "Endpoint details"),
+    ]
+
+    class Selected(Message):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__()
+            self.endpoint = endpoint
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected = 0
+        self.names: list[str] = []
+        self._snap: Snapshot | None = None
+
+    def body(self) -> ComposeResult:
+        yield TextBlock(classes="bars")
+
+    def action_move(self, delta: int) -> None:
+        if self.names:
+            self.selected = (self.selected + delta) % len(self.names)
+            if self._snap:
+                self.update_view(self._snap)
+
+    def action_details(self) -> None:
+        if self.names:
+            self.post_message(self.Selected(self.names[self.selected]))
+
+    def on_click(self, event: events.Click) -> None:
+        # Rows are counted in the bars block, wherever in the panel the click landed.
+        offset = event.get_content_offset(self.query_one(".bars", TextBlock))
+        if offset is not None and 0 <= offset.y < len(self.names):
+            self.selected = offset.y
+            self.action_details()
+
+    def update_view(self, snap: Snapshot) -> None:
+        self._snap = snap
+        endpoints = snap.live.endpoints
+        self.show_empty(None if endpoints else NO_REQUESTS)
+        self.names = [e.name for e in endpoints]
+        if not endpoints:
+            return
+        self.selected = min(self.selected, len(endpoints) - 1)
+        width = self.size.width
+        # Names get what they need (up to the width left after a short bar and the value):
+        # cut to a third, '/api/products' and '/api/products/{id}' read the same.
+        value_w, min_bar = 9, 6
+        longest = max(len(e.name) for e in endpoints)
+        name_w = max(8, min(longest + 1, width - value_w - min_bar))
+        bar_w = max(1, width - name_w - value_w)
+        top = max(e.p95_ms for e in endpoints) or 1.0
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, e in enumerate(endpoints):
+            style = "reverse" if i == self.selected and self.has_focus else ""
+            color = "red" if e.p95_ms > self.thresholds.slow_endpoint_p95_ms else "green"
+            text.append(f"{e.name[:name_w]:<{name_w}}", style)
+            text.append(bar(e.p95_ms / top, bar_w), color)
+            text.append(f"{e.p95_ms:>7.0f}ms\n", style)
+        self.set_block(".bars", text)
+        self.set_kpi(f"P95 by endpoint · {len(endpoints)} endpoints")
+        rows = self.spark_height()
+        self.set_summary(
+            "\n".join(
+                f"{e.name[: max(4, self.spark_width() - 8)]:<{max(4, self.spark_width() - 8)}}"
+                f"{e.p95_ms:>6.0f}ms"
+                for e in endpoints[:rows]
+            )
+        )
+
+    def on_focus(self) -> None:
+        if self._snap:
+            self.update_view(self._snap)
+
+    def on_blur(self) -> None:
+        if self._snap:
+            self.update_view(self._snap)
+
+
+SEVERITY_STYLE = {"HIGH": "bold red", "MEDIUM": "yellow", "LOW": "cyan"}
+
+
+class BottlenecksPanel(Panel):
+    NAME = "Bottlenecks & recommendations"
+    HELP = (
+        "What the full analysis found (slow endpoints, slow queries, memory leak, "
+        "error-heavy endpoints, CPU saturation), each with its recommendation and estimated "
+        "impact; maximise it (enter) to read them all."
+    )
+
+    def body(self) -> ComposeResult:
+        yield TextBlock(classes="findings")
+
+    def update_view(self, snap: Snapshot) -> None:
+        a = snap.analysis
+        if a is None:
+            self.show_empty(
+                f"Analysing the window… (anomaly detector: {snap.live.detector_status})"
+            )
+            self.set_summary("analysing…")
+            return
+        self.show_empty(None)
+        self.set_kpi(f"{len(a.bottlenecks)} found · {len(a.recommendations)} recommendations")
+        text = Text()
+        for b in a.bottlenecks:
+            text.append(f"[{b.severity}] ", SEVERITY_STYLE[b.severity])
+            text.append(f"{b.title}: ", "bold")
+            text.append(f"{b.location}\n")
+            text.append(f"  {b.evidence}\n", "dim")
+        if a.recommendations:
+            text.append("\nRecommendations\n", "bold underline")
+        for r in a.recommendations:
+            text.append(f"• [{r.priority}] ", SEVERITY_STYLE[r.priority])
+            text.append(f"{r.title}\n", "bold")
+            text.append(f"  {r.action}\n")
+            text.append(f"  Impact: {r.impact}\n", "green")
+        status = snap.live.detector_status
+        if status != "ok":
+            text.append(f"\nAnomaly detector: {status}\n", "dim")
+        if not a.bottlenecks and not a.recommendations:
+            text.append("No bottlenecks found in the window.\n", "green")
+        self.set_block(".findings", text)
+        lines = Text()
+        for b in a.bottlenecks[: self.spark_height()]:
+            lines.append(f"{b.severity[0]} ", SEVERITY_STYLE[b.severity])
+            lines.append(f"{b.title}: {b.location}\n")
+        self.set_summary(lines if a.bottlenecks else Text("none found", "green"))

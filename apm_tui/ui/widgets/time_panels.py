@@ -1,0 +1,258 @@
+"""The six chart panels: response time, CPU & memory, Apdex, the latency distribution,
+throughput and error rate (plotext charts, block charts in compact layouts)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from apm_tui.engine import Snapshot
+from apm_tui.ui.chartmath import (
+    fmt,
+    sparkline,
+)
+from apm_tui.ui.widgets.panel import (
+    NO_METRICS,
+    NO_REQUESTS,
+    Palette,
+    TimeChartPanel,
+    anomaly_xy,
+    plot,
+    series_xy,
+    time_axis,
+)
+
+
+class ResponseTimePanel(TimeChartPanel):
+    NAME = "Response time"
+    HELP = (
+        "Average and P95 request latency per time bucket (complete buckets); red × marks "
+        "buckets with anomalies. Title: the last minutes' values."
+    )
+
+    def update_view(self, snap: Snapshot) -> None:
+        cur = snap.live.current
+        has_latency = snap.live.has.get("requests") or math.isfinite(cur["rt_sample"])
+        self.show_empty(None if has_latency else NO_REQUESTS)
+        self.set_kpi(
+            f"avg {fmt(cur['rt_avg'], '.0f', ' ms')} · P95 {fmt(cur['rt_p95'], '.0f', ' ms')}"
+        )
+        key = "rt_p95" if snap.live.has.get("requests") else "rt_avg"
+        self.set_summary(
+            lambda: sparkline(snap.live.series.values[key], self.spark_width(), self.spark_height())
+        )
+        self.push_chart(snap)
+
+    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+        series = snap.live.series
+        plot(fig, series_xy(series, "rt_avg", width), palette["primary"], "avg")
+        p95 = series_xy(series, "rt_p95", width, "max")
+        plot(fig, p95, palette["warning"], "P95")
+        marks = anomaly_xy(series, "rt_p95" if p95[0] else "rt_avg", width, ("response time", "DB"))
+        if marks[0]:
+            fig.scatter(*marks, marker="x", color=palette["error"])
+        time_axis(fig, series, width)
+
+
+def rate(value: float) -> str:
+    """Bytes per second, human-sized."""
+    if not math.isfinite(value):
+        return "—"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}/s" if unit == "B" else f"{value:.1f} {unit}/s"
+        value /= 1000
+    return "—"
+
+
+def host_line(cur: dict[str, float], status: dict[str, Any]) -> str:
+    parts = [f"CPU {fmt(cur['cpu'], '.0f', '%')}", f"mem {fmt(cur['memory'], '.0f', '%')}"]
+    if "cores" in status:
+        parts[0] += f" of {status['cores']} cores"
+    if math.isfinite(cur.get("host.swap_pct", math.nan)):
+        parts.append(f"swap {cur['host.swap_pct']:.0f}%")
+    if math.isfinite(cur.get("host.load1", math.nan)):
+        parts.append(f"load {cur['host.load1']:.2f}")
+    if math.isfinite(cur.get("host.net_rx_bps", math.nan)):
+        parts.append(f"net ↓{rate(cur['host.net_rx_bps'])} ↑{rate(cur['host.net_tx_bps'])}")
+    if math.isfinite(cur.get("host.disk_read_bps", math.nan)):
+        parts.append(
+            f"disk r {rate(cur['host.disk_read_bps'])} w {rate(cur['host.disk_write_bps'])}"
+        )
+    return " · ".join(parts)
+
+
+def process_line(status: dict[str, Any]) -> str:
+    """The followed process, or the top processes by CPU (from the host source)."""
+    proc = status.get("process")
+    if proc:
+        if proc.get("status") == "ended":
+            return f"pid {proc.get('pid')} ({proc.get('name')}) ended"
+        return (
+            f"pid {proc.get('pid')} {proc.get('name')}: CPU {fmt(proc.get('cpu_pct') or 0)}%"
+            f" · RSS {fmt(proc.get('rss_mb') or math.nan)} MB · "
+            f"{proc.get('threads') or '—'} threads · {proc.get('open_files') or '—'} files"
+        )
+    top = status.get("top_processes") or []
+    if not top:
+        return ""
+    return "top: " + " · ".join(
+        f"{str(p.get('name', '?'))[:16]} {fmt(p.get('cpu_pct') or 0)}%" for p in top[:6]
+    )
+
+
+class ResourcesPanel(TimeChartPanel):
+    NAME = "CPU & memory"
+
+    def body(self) -> ComposeResult:
+        yield Static("", classes="detail")
+        yield from super().body()
+
+    HELP = (
+        "Host CPU and memory in %, with the 85 % threshold; with --source system the title "
+        "also shows load, swap and the top processes in the summary."
+    )
+
+    def update_view(self, snap: Snapshot) -> None:
+        cur = snap.live.current
+        has = math.isfinite(cur["cpu"]) or math.isfinite(cur["memory"])
+        self.show_empty(None if has else NO_METRICS)
+        self.set_kpi(host_line(cur, snap.status))
+        detail = process_line(snap.status)
+        self.query_one(".detail", Static).display = bool(detail)
+        self.set_text(".detail", detail)
+        self.set_summary(
+            lambda: sparkline(
+                snap.live.series.values["cpu"], self.spark_width(), self.spark_height(1)
+            )
+        )
+        self.push_chart(snap)
+
+    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+        series = snap.live.series
+        plot(fig, series_xy(series, "cpu", width), palette["primary"], "CPU")
+        plot(fig, series_xy(series, "memory", width), palette["secondary"], "memory")
+        marks = anomaly_xy(series, "cpu", width, ("CPU", "memory"))
+        if marks[0]:
+            fig.scatter(*marks, marker="x", color=palette["error"])
+        fig.horizontal_line(85, color=palette["error"])
+        fig.ylim(0, 100)
+        time_axis(fig, series, width)
+
+
+class ApdexPanel(TimeChartPanel):
+    NAME = "Apdex"
+    HELP = "Apdex per time bucket against its target line (0.9 by default); T is in the title."
+
+    def update_view(self, snap: Snapshot) -> None:
+        cur = snap.live.current
+        self.show_empty(None if snap.live.has.get("requests") else NO_REQUESTS)
+        t_ms = self.thresholds.apdex_t_ms
+        self.set_kpi(
+            f"{fmt(cur['apdex'], '.3f')} · T={t_ms:g} ms · target {self.thresholds.apdex_target:g}"
+        )
+        self.set_summary(
+            lambda: sparkline(
+                snap.live.series.values["apdex"], self.spark_width(), self.spark_height()
+            )
+        )
+        self.push_chart(snap)
+
+    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+        series = snap.live.series
+        plot(fig, series_xy(series, "apdex", width), palette["success"])
+        fig.horizontal_line(self.thresholds.apdex_target, color=palette["warning"])
+        values = series.values["apdex"]
+        finite = values[np.isfinite(values)]
+        target = self.thresholds.apdex_target
+        low = min(float(finite.min()) if finite.size else target, target) - 0.05
+        fig.ylim(max(0.0, math.floor(low * 10) / 10), 1)
+        time_axis(fig, series, width)
+
+
+class DistributionPanel(TimeChartPanel):
+    NAME = "Response-time distribution"
+    HELP = "Histogram of request latencies in the window, with a line at the P95."
+
+    def chart_key(self, snap: Snapshot) -> Any:
+        h = snap.live.histogram
+        return None if h is None else (h.requests, h.p95, snap.live.series.key)
+
+    def update_view(self, snap: Snapshot) -> None:
+        h = snap.live.histogram
+        self.show_empty(None if h is not None else NO_REQUESTS)
+        if h is None:
+            return
+        self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
+        self.set_summary(
+            lambda: sparkline(h.counts.astype(float), self.spark_width(), self.spark_height())
+        )
+        self.push_chart(snap)
+
+    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+        h = snap.live.histogram
+        if h is None:
+            return
+        centers = ((h.edges[:-1] + h.edges[1:]) / 2).tolist()
+        fig.bar(centers, h.counts.tolist(), color=palette["primary"], width=0.9)
+        fig.vertical_line(h.p95, color=palette["error"])
+        ticks = np.linspace(float(h.edges[0]), float(h.edges[-1]), max(2, min(6, width // 12)))
+        fig.xticks(ticks.tolist(), [f"{t:.0f} ms" for t in ticks])
+
+
+class ThroughputPanel(TimeChartPanel):
+    NAME = "Throughput"
+    HELP = "Requests per second per time bucket."
+
+    def update_view(self, snap: Snapshot) -> None:
+        cur = snap.live.current
+        has = math.isfinite(cur["throughput"]) or snap.live.has.get("requests")
+        self.show_empty(None if has else NO_REQUESTS)
+        self.set_kpi(f"{fmt(cur['throughput'], '.1f', ' req/s')}")
+        self.set_summary(
+            lambda: sparkline(
+                snap.live.series.values["throughput"], self.spark_width(), self.spark_height()
+            )
+        )
+        self.push_chart(snap)
+
+    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+        series = snap.live.series
+        plot(fig, series_xy(series, "throughput", width), palette["primary"])
+        marks = anomaly_xy(series, "throughput", width, ("throughput",))
+        if marks[0]:
+            fig.scatter(*marks, marker="x", color=palette["error"])
+        time_axis(fig, series, width)
+
+
+class ErrorRatePanel(TimeChartPanel):
+    NAME = "Error rate"
+    HELP = "Share of failed requests in %, with the error-rate threshold line (1 % by default)."
+
+    def update_view(self, snap: Snapshot) -> None:
+        cur = snap.live.current
+        has = math.isfinite(cur["error_pct"]) or snap.live.has.get("requests")
+        self.show_empty(None if has else NO_REQUESTS)
+        self.set_kpi(
+            f"{fmt(cur['error_pct'], '.2f', '%')} · threshold "
+            f"{self.thresholds.error_rate_threshold_pct:g}%"
+        )
+        self.set_summary(
+            lambda: sparkline(
+                snap.live.series.values["error_pct"], self.spark_width(), self.spark_height()
+            )
+        )
+        self.push_chart(snap)
+
+    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+        series = snap.live.series
+        plot(fig, series_xy(series, "error_pct", width, "max"), palette["error"])
+        marks = anomaly_xy(series, "error_pct", width, ("errors",))
+        if marks[0]:
+            fig.scatter(*marks, marker="x", color=palette["warning"])
+        fig.horizontal_line(self.thresholds.error_rate_threshold_pct, color=palette["warning"])
+        time_axis(fig, series, width)
