@@ -157,7 +157,6 @@ class Engine:
         self._full: Future[Analysis] | None = None
         self._full_tick = -1
         self._notices: list[str] = []
-        self._failed: set[str] = set()
         self._started = False
 
     def notice(self, text: str) -> None:
@@ -231,7 +230,6 @@ class Engine:
     def _source_failed(self, source: Source, message: str) -> None:
         self._notices.append(f"{source.name}: {message}")
         self.sources.remove(source)
-        self._failed.add(source.name)
         with contextlib.suppress(Exception):
             source.close()
 
@@ -278,7 +276,7 @@ class Engine:
             rows = self.detector.training_rows(self.window.metrics.view())
             if rows is not None:
                 x, names = rows
-                self.detector._since_fit = 0  # a fit is on its way; do not queue another
+                self.detector.fit_started()
                 fitter = fit_isolated if self.isolate_fits else fit
                 self._fit = self._pool.submit(fitter, x.copy(), names, self.th.contamination)
         # Once per tick at most: `wait_for_background` may call this again in the same tick.

@@ -258,6 +258,10 @@ class StreamingDetector:
         x, names = feature_matrix(rows)
         return (x, names) if names else None
 
+    def fit_started(self) -> None:
+        """A fit is on its way (on another thread): do not ask for another until it lands."""
+        self._since_fit = 0
+
     def install(self, model: Model) -> None:
         self.model = model
         self._since_fit = 0
