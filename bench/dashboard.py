@@ -72,7 +72,9 @@ class Plan:
     soak_steps: int  # engine steps in the RSS soak
 
 
-FULL = Plan(frames=5, ticks=120, warmup_s=15.0, cpu_s=60.0, soak_steps=3600)
+# The full CPU window starts after the detector's first model fit (64 samples) and lasts one
+# refit period (240 samples), so it holds the child-process fits at the rate they run in use.
+FULL = Plan(frames=5, ticks=120, warmup_s=75.0, cpu_s=240.0, soak_steps=3600)
 QUICK = Plan(frames=3, ticks=30, warmup_s=15.0, cpu_s=15.0, soak_steps=600)
 
 
