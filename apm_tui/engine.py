@@ -54,7 +54,6 @@ class Snapshot:
     sources: tuple[str, ...]
     notices: tuple[str, ...]
     status: dict[str, Any]
-    interval_s: float
     slowest: dict[str, tuple[SlowTrace, ...]] = field(default_factory=dict)
 
 
@@ -218,7 +217,7 @@ class Engine:
             _, found = self.detector.score_new(batch.metrics)
             self._anomalies.extend(found)
         elif len(batch.metrics):
-            self.detector.seen += len(batch.metrics)
+            self.detector.count_unscored(len(batch.metrics))
         oldest = self._oldest()
         while self._anomalies and self._anomalies[0].timestamp < oldest:
             self._anomalies.popleft()
@@ -357,10 +356,7 @@ class Engine:
             endpoints=endpoints,
             anomalies=tuple(self._anomalies),
             detector_status=self._detector_status(len(metrics)),
-            has={
-                "requests": len(requests) > 0,
-                "metrics": len(metrics) > 0,
-            },
+            has={"requests": len(requests) > 0},
         )
         notices, self._notices = tuple(self._notices), []
         return Snapshot(
@@ -370,6 +366,5 @@ class Engine:
             sources=tuple(s.name for s in self.sources),
             notices=notices,
             status=dict(self.status),
-            interval_s=self.interval_s,
             slowest=slowest,
         )

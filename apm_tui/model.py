@@ -36,19 +36,6 @@ SPAN_STR_FIELDS: tuple[str, ...] = (
     "operation",
     "kind",
 )
-SPAN_FIELDS: tuple[str, ...] = (*SPAN_STR_FIELDS, "start", "duration_ms", "error", "attributes")
-
-#: Span kinds used across sources; OTLP's INTERNAL/PRODUCER/CONSUMER map onto these too.
-SPAN_KINDS: tuple[str, ...] = (
-    "server",
-    "client",
-    "db",
-    "cache",
-    "internal",
-    "producer",
-    "consumer",
-)
-
 AttributeValue = str | int | float | bool
 
 

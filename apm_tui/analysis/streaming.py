@@ -258,6 +258,10 @@ class StreamingDetector:
         x, names = feature_matrix(rows)
         return (x, names) if names else None
 
+    def count_unscored(self, n: int) -> None:
+        """History that arrived before scoring began still counts towards warming up."""
+        self.seen += n
+
     def fit_started(self) -> None:
         """A fit is on its way (on another thread): do not ask for another until it lands."""
         self._since_fit = 0

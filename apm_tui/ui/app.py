@@ -17,10 +17,11 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
+from textual.theme import BUILTIN_THEMES
 from textual.widgets import Footer, Static
 
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
-from apm_tui.config import Thresholds
+from apm_tui.config import ConfigError, Thresholds
 from apm_tui.engine import Engine, Snapshot
 from apm_tui.ui.messages import Ticked, TickFailed
 from apm_tui.ui.screens.endpoint import EndpointScreen
@@ -208,6 +209,11 @@ def make_app(
     """The dashboard users run, built the same way for the CLI, the tests and the benchmarks."""
     opts = opts or DashboardOptions()
     th = thresholds or Thresholds()
+    if theme is not None and theme not in BUILTIN_THEMES:
+        # Checked here, before the terminal switches screens, so it is one line on stderr.
+        raise ConfigError(
+            f"unknown theme {theme!r}; choose one of {', '.join(sorted(BUILTIN_THEMES))}"
+        )
     return ApmApp(
         make_engine(opts, th), interval=opts.interval, thresholds=th, theme=theme, clock=clock
     )

@@ -144,6 +144,8 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["report", "--source", "nosuchsource"], "unknown source 'nosuchsource'"),
         (["report", "--source", "no_such_module:Thing"], "cannot import source module"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["--theme", "nope"], "unknown theme 'nope'"),
+        (["--source", "bogus"], "unknown source 'bogus'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

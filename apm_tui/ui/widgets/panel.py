@@ -22,6 +22,7 @@ from apm_tui.ui.chartmath import (
     finite_pairs,
     fit_factor,
     merge_buckets,
+    sparkline,
     time_ticks,
 )
 from apm_tui.ui.widgets.chart import Chart
@@ -184,6 +185,13 @@ class TimeChartPanel(Panel):
 
     def chart_key(self, snap: Snapshot) -> Any:
         return snap.live.series.key
+
+    def summarise(self, snap: Snapshot, series: str, other_lines: int = 0) -> None:
+        """The compact layout's block chart of one series, filling the rows left."""
+        values = snap.live.series.values[series]
+        self.set_summary(
+            lambda: sparkline(values, self.spark_width(), self.spark_height(other_lines))
+        )
 
     def push_chart(self, snap: Snapshot) -> None:
         self.query_one(Chart).show(self.chart_key(snap), snap, snap.tick)

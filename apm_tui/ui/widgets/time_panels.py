@@ -42,9 +42,7 @@ class ResponseTimePanel(TimeChartPanel):
             f"avg {fmt(cur['rt_avg'], '.0f', ' ms')} · P95 {fmt(cur['rt_p95'], '.0f', ' ms')}"
         )
         key = "rt_p95" if snap.live.has.get("requests") else "rt_avg"
-        self.set_summary(
-            lambda: sparkline(snap.live.series.values[key], self.spark_width(), self.spark_height())
-        )
+        self.summarise(snap, key)
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -125,11 +123,7 @@ class ResourcesPanel(TimeChartPanel):
         detail = process_line(snap.status)
         self.query_one(".detail", Static).display = bool(detail)
         self.set_text(".detail", detail)
-        self.set_summary(
-            lambda: sparkline(
-                snap.live.series.values["cpu"], self.spark_width(), self.spark_height(1)
-            )
-        )
+        self.summarise(snap, "cpu", other_lines=1)
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -155,11 +149,7 @@ class ApdexPanel(TimeChartPanel):
         self.set_kpi(
             f"{fmt(cur['apdex'], '.3f')} · T={t_ms:g} ms · target {self.thresholds.apdex_target:g}"
         )
-        self.set_summary(
-            lambda: sparkline(
-                snap.live.series.values["apdex"], self.spark_width(), self.spark_height()
-            )
-        )
+        self.summarise(snap, "apdex")
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -213,11 +203,7 @@ class ThroughputPanel(TimeChartPanel):
         has = math.isfinite(cur["throughput"]) or snap.live.has.get("requests")
         self.show_empty(None if has else NO_REQUESTS)
         self.set_kpi(f"{fmt(cur['throughput'], '.1f', ' req/s')}")
-        self.set_summary(
-            lambda: sparkline(
-                snap.live.series.values["throughput"], self.spark_width(), self.spark_height()
-            )
-        )
+        self.summarise(snap, "throughput")
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -241,11 +227,7 @@ class ErrorRatePanel(TimeChartPanel):
             f"{fmt(cur['error_pct'], '.2f', '%')} · threshold "
             f"{self.thresholds.error_rate_threshold_pct:g}%"
         )
-        self.set_summary(
-            lambda: sparkline(
-                snap.live.series.values["error_pct"], self.spark_width(), self.spark_height()
-            )
-        )
+        self.summarise(snap, "error_pct")
         self.push_chart(snap)
 
     def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
