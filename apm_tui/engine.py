@@ -269,6 +269,9 @@ class Engine:
             severity, causes = explain(model, x[i], self.th)
             found.append(Anomaly(float(ts[i]), float(scores[i]), severity, causes))
         self._anomalies = deque(sorted([*found, *self._anomalies], key=lambda a: a.timestamp))
+        # The charts' buckets are cached until the next one completes (minutes on a day's
+        # window): recompute them now so the history's anomalies are marked at once.
+        self._series = None
 
     def _schedule_background(self) -> None:
         if self._fit is None:

@@ -16,7 +16,7 @@ How each figure is measured:
   any thread (the analysis) is busy. Between ticks the bench waits (untimed) for the engine's
   background fit/analysis to finish, as it does in the second between real ticks.
   Headless, the paint excludes encoding the frame into escape sequences; the terminal CPU figure
-  includes it. Extra rows split the ticks by whether a plotext chart was rebuilt, and count
+  includes it. Extra rows split the ticks by whether a chart was rebuilt, and count
   gen-2 garbage collections (a pass over the window's objects is one of the slow ticks).
 - CPU %: utime+stime+cutime+cstime from /proc/PID/stat (children: a model fit may run in a
   child process) over the window after a warm-up, for `apm-tui`,

@@ -2,7 +2,7 @@
 
 Charts plot only *complete* buckets aligned to absolute time, so a chart's data changes once per
 bucket rather than once per tick; the dashboard rebuilds a chart only when its data changes
-(plotext's build costs 3–6 ms a chart). The partial bucket's values reach the user as the
+(a chart rebuild and its repaint cost ≈ 4 ms). The partial bucket's values reach the user as the
 "now" numbers in each panel's title, which are cheap to redraw every tick.
 """
 
@@ -59,9 +59,13 @@ class Series:
     first: float  # left edge of the chart's range (may be before the data starts)
 
     @property
-    def key(self) -> tuple[float, float, int]:
-        """Identifies the data: equal keys mean equal series (charts cache on this)."""
-        return (self.bucket_s, float(self.t[-1]) if self.t.size else math.nan, int(self.t.size))
+    def key(self) -> tuple[float, float, int, int]:
+        """Identifies the data: equal keys mean equal series (charts cache on this). The
+        anomaly count is in it because the history's anomalies arrive mid-bucket, with the
+        first model."""
+        last = float(self.t[-1]) if self.t.size else math.nan
+        marks = self.values.get("anomalies")
+        return (self.bucket_s, last, int(self.t.size), int(marks.sum()) if marks is not None else 0)
 
 
 @dataclass(frozen=True)

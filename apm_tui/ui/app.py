@@ -7,6 +7,7 @@ still running when the next is due makes that one skip, so the engine never runs
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,8 +31,11 @@ from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 
-#: How many charts may be rebuilt in one tick (plotext costs 3–6 ms a chart).
+#: How many charts may be rebuilt in one tick (a rebuild and its repaint cost ≈ 4 ms).
 CHARTS_PER_TICK = 1
+#: A chart whose data changed waits this many ticks: the tick a bucket completes and the next
+#: one are the engine's busiest (the series, then the endpoint table and histogram).
+CHART_DELAY_TICKS = 2
 #: Below this the dashboard says "terminal too small" instead of drawing nine panels.
 MIN_SIZE = (40, 12)
 #: From this size up the panels draw charts; below it they show numbers and sparklines.
@@ -145,13 +149,20 @@ class ApmApp(App[None]):
         self.query_one(StatusHeader).show(snap)
         for panel in self.panels:
             panel.update_view(snap)
-        self.redraw_stale_charts(limit=len(PANELS) if again else CHARTS_PER_TICK)
+        if again:
+            self.redraw_stale_charts(limit=len(PANELS))
+        else:
+            self.redraw_stale_charts(CHARTS_PER_TICK, before=snap.tick - CHART_DELAY_TICKS + 1)
         for notice in () if again else snap.notices:
             self.notify(notice, severity="warning", timeout=8, markup=False)
 
-    def redraw_stale_charts(self, limit: int) -> None:
+    def redraw_stale_charts(self, limit: int, before: float = math.inf) -> None:
+        """Redraw up to `limit` charts whose data went stale before tick `before`, oldest
+        first; charts that have never been drawn are drawn at once, so the first data shows."""
         stale = sorted((c for c in self.charts if c.stale_since), key=lambda c: c.stale_since)
-        for chart in stale[:limit]:
+        new = [c for c in stale if not c.builds]
+        due = [c for c in stale if c.builds and c.stale_since < before][:limit]
+        for chart in new + due:
             chart.redraw()
 
     def on_tick_failed(self, message: TickFailed) -> None:

@@ -61,16 +61,6 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(autouse=True)
-def terminal_size_of_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """plotext clamps a figure to the size of the terminal *pytest* runs in (COLUMNS/LINES or
-    the tty, 80×24 without one), not the widget's. `Chart` lifts that clamp now (a test checks
-    it with COLUMNS=80); pinning a large size anyway keeps the snapshots independent of the
-    window the tests are run from, should the clamp come back."""
-    monkeypatch.setenv("COLUMNS", "400")
-    monkeypatch.setenv("LINES", "200")
-
-
 def dashboard_options(**changes: Any) -> DashboardOptions:
     return DashboardOptions(start=WORLD_START, interval=TICK_S, speed=SPEED, **changes)
 

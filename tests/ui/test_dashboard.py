@@ -146,7 +146,7 @@ async def test_nine_panels_with_their_titles_at_200x60() -> None:
             assert NO_REQUESTS not in interior(p)
         # Charts are drawn a few per tick (CHARTS_PER_TICK), not all at once; the snapshot test
         # checks that every one is drawn once enough ticks have passed.
-        drawn = [c for c in app.query(Chart) if "┌" in "".join(lines_of(c))]
+        drawn = [c for c in app.query(Chart) if "┤" in "".join(lines_of(c))]
         assert len(drawn) >= CHARTS_PER_TICK
 
 
@@ -409,21 +409,34 @@ async def test_resizing_reflows_the_layout() -> None:
         assert app.is_running and app.ticks_shown == 4
 
 
-async def test_maximised_chart_fills_the_panel_whatever_columns_says(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Regression: plotext clamps a figure to the process's terminal size (COLUMNS/LINES or the
-    tty), not the widget's: with COLUMNS=80 a maximised chart on 200 columns was 80 wide."""
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setenv("LINES", "24")
+async def test_history_anomalies_are_marked_on_the_charts_once_the_model_is_fitted() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        assert not any("×" in "".join(lines_of(c)) for c in app.query(Chart))  # no model yet
+        app.engine.wait_for_background()
+        for _ in range(8):  # the charts are redrawn one per tick, a couple of ticks later
+            await tick(app, pilot, clock)
+        assert app.engine.detector.model is not None
+        marked = [c.parent.id for c in app.query(Chart) if "×" in "".join(lines_of(c))]
+        assert marked, "no anomaly marks on any chart"
+
+
+async def test_maximised_chart_fills_the_panel() -> None:
+    """A maximised chart is redrawn at the panel's new size: its line reaches the right edge."""
     app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
     async with app.run_test(size=(200, 60)) as pilot:
         await first_tick(app, pilot, settle=False)
         await pilot.press("enter")  # the response-time panel has the focus
+        await pilot.pause()
         chart = panel(app, "responsetime").query_one(Chart)
-        frame = next(line for line in lines_of(chart) if "┌" in line)
-        assert frame.rstrip().endswith("┐")
-        assert len(frame.rstrip()) >= chart.region.width - 2
+        assert chart.region.width >= 190 and chart.region.height >= 40
+        lines = lines_of(chart)
+        rightmost = max(
+            (m.end() for line in lines for m in re.finditer("[\u2801-\u28ff]", line)), default=0
+        )
+        assert rightmost >= chart.region.width - 2
 
 
 # -- 5. a source without requests -------------------------------------------------------------
@@ -616,6 +629,6 @@ async def test_snapshot(size: tuple[int, int], assert_snapshot: Callable[[str, s
             assert app.ticks_shown >= math.ceil(len(app.query(Chart)) / CHARTS_PER_TICK)
             for chart in app.query(Chart):
                 drawing = "\n".join(lines_of(chart))
-                assert "┌" in drawing and re.search("[\u2801-\u28ff█]", drawing), chart.parent
+                assert "┤" in drawing and re.search("[\u2801-\u28ff█]", drawing), chart.parent
         svg = app.export_screenshot()
     assert_snapshot(f"dashboard_{size[0]}x{size[1]}", svg)

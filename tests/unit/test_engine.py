@@ -134,3 +134,16 @@ def test_one_sample_from_each_source_in_a_tick_becomes_one_row() -> None:
         metrics=Table({"timestamp": np.array([1.0, 2.0]), "cpu_pct": np.array([1.0, 2.0])})
     )
     assert merge_tick([catch_up, app]) == [catch_up, app]
+
+
+def test_history_anomalies_reach_the_charts_on_the_next_tick() -> None:
+    """Regression: the history scored by the first model was marked on the charts only when the
+    next bucket completed — up to 15 minutes on a day's window."""
+    engine = make_engine(DashboardOptions(start=WORLD_START), Thresholds())
+    first = engine.step(NOW)
+    assert first.live.series.values["anomalies"].sum() == 0  # no model yet
+    engine.wait_for_background()
+    snap = engine.step(NOW + 1)
+    marked = snap.live.series.values["anomalies"].sum()
+    in_range = [a for a in snap.live.anomalies if a.timestamp < snap.live.series.t[-1] + 900]
+    assert marked > 0 and marked == len(in_range)

@@ -1,8 +1,7 @@
-"""A plotext chart as a Textual widget: one private figure, rebuilt only when data or size change.
+"""A chart as a Textual widget: a `plot.Figure` rebuilt only when data, size or colours change.
 
-plotext's module-level API shares one global figure, so each chart owns a figure object.
-`build()` costs 3–6 ms per chart here, so the rendered text is cached on (data key, size,
-colours) and a tick whose data did not change costs nothing.
+The rendered text is cached on (data key, size, colours), so a tick whose data did not change
+costs nothing; the app redraws at most a few stale charts per tick.
 """
 
 from __future__ import annotations
@@ -10,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from rich.text import Text
+from rich.segment import Segment
+from textual.color import Color
+from textual.strip import Strip
 from textual.widget import Widget
 
+from apm_tui.ui.plot import Figure
+
 #: draw(figure, width, height, payload, palette) fills the figure; the widget builds it.
-Draw = Callable[[Any, int, int, Any, dict[str, tuple[int, int, int]]], None]
+Draw = Callable[[Figure, int, int, Any, dict[str, tuple[int, int, int]]], None]
 
 
 class Chart(Widget):
@@ -28,8 +31,8 @@ class Chart(Widget):
         self._key: Hashable = None
         self._payload: Any = None
         self._cache_key: Hashable = None
-        self._cache: Text = Text("")
-        self.builds = 0  # how many times plotext built this chart (tests and benchmarks read it)
+        self._strips: list[Strip] = []
+        self.builds = 0  # how many times this chart was built (tests and benchmarks read it)
         self.stale_since = 0  # the tick the shown data went stale (0: up to date)
 
     def show(self, key: Hashable, payload: Any, tick: int = 0) -> None:
@@ -61,34 +64,47 @@ class Chart(Widget):
             "success": theme.success or "#4EBF71",
             "foreground": theme.foreground or "#e0e0e0",
         }
-        from textual.color import Color
-
+        fg = Color.parse(names["foreground"])
+        bg = Color.parse(theme.background or "#1e1e1e")
         out = {}
         for name, value in names.items():
             r, g, b = Color.parse(value).rgb
             out[name] = (int(r), int(g), int(b))
+        r, g, b = bg.blend(fg, 0.6).rgb  # axes and labels: legible, quieter than the data
+        out["muted"] = (int(r), int(g), int(b))
         return out
 
-    def render(self) -> Text:
-        width, height = self.size
-        if width < 8 or height < 3 or self._payload is None:
-            return Text("")
-        palette = self.palette()
-        cache_key = (self._key, width, height, tuple(sorted(palette.items())))
-        if cache_key != self._cache_key:
-            from plotext._figure import _figure_class
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache_key = None  # a theme or CSS change: new colours
 
-            figure = _figure_class()
-            # plotext clamps a figure to the process's terminal (COLUMNS/LINES or the tty),
-            # not to the widget: a maximised chart would stop at that width.
-            figure._limit_size(False, False)
-            figure.plotsize(width, height)
-            figure.theme("clear")
-            try:
-                self._draw(figure, width, height, self._payload, palette)
-                self._cache = Text.from_ansi(figure.build(), no_wrap=True, end="")
-            except Exception as exc:  # plotext edge cases must cost a chart, not the app
-                self._cache = Text(f"chart unavailable: {type(exc).__name__}: {exc}", "dim")
-            self._cache_key = cache_key
-            self.builds += 1
-        return self._cache
+    def render_line(self, y: int) -> Strip:
+        # Lines of Segments, not a Text from render(): Textual restyles a Text span by span on
+        # every repaint of the widget (≈ 10 ms for a 64×16 chart here); Strips are painted as is.
+        width, height = self.size
+        key = (self._key, width, height)
+        if key != self._cache_key:
+            self._strips = self._build(width, height)
+            self._cache_key = key
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.rich_style)
+
+    def _build(self, width: int, height: int) -> list[Strip]:
+        base = self.rich_style
+        if width < 8 or height < 3 or self._payload is None:
+            return []
+        self.builds += 1
+        palette = self.palette()
+        figure = Figure(width, height, axis_color=palette["muted"])
+        try:
+            self._draw(figure, width, height, self._payload, palette)
+            lines = figure.lines()
+        except Exception as exc:  # an edge case in one chart must cost that chart, not the app
+            lines = [[Segment(f"chart unavailable: {type(exc).__name__}: {exc}")]]
+        return [
+            Strip(
+                [Segment(s.text, base + s.style if s.style else base) for s in line]
+            ).adjust_cell_length(width, base)
+            for line in lines
+        ]

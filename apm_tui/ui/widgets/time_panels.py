@@ -1,5 +1,5 @@
 """The six chart panels: response time, CPU & memory, Apdex, the latency distribution,
-throughput and error rate (plotext charts, block charts in compact layouts)."""
+throughput and error rate (braille charts, block charts in compact layouts)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from apm_tui.ui.chartmath import (
     fmt,
     sparkline,
 )
+from apm_tui.ui.plot import Figure
 from apm_tui.ui.widgets.panel import (
     NO_METRICS,
     NO_REQUESTS,
@@ -45,14 +46,14 @@ class ResponseTimePanel(TimeChartPanel):
         self.summarise(snap, key)
         self.push_chart(snap)
 
-    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+    def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
         plot(fig, series_xy(series, "rt_avg", width), palette["primary"], "avg")
         p95 = series_xy(series, "rt_p95", width, "max")
         plot(fig, p95, palette["warning"], "P95")
         marks = anomaly_xy(series, "rt_p95" if p95[0] else "rt_avg", width, ("response time", "DB"))
         if marks[0]:
-            fig.scatter(*marks, marker="x", color=palette["error"])
+            fig.scatter(*marks, color=palette["error"])
         time_axis(fig, series, width)
 
 
@@ -126,13 +127,13 @@ class ResourcesPanel(TimeChartPanel):
         self.summarise(snap, "cpu", other_lines=1)
         self.push_chart(snap)
 
-    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+    def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
         plot(fig, series_xy(series, "cpu", width), palette["primary"], "CPU")
         plot(fig, series_xy(series, "memory", width), palette["secondary"], "memory")
         marks = anomaly_xy(series, "cpu", width, ("CPU", "memory"))
         if marks[0]:
-            fig.scatter(*marks, marker="x", color=palette["error"])
+            fig.scatter(*marks, color=palette["error"])
         fig.horizontal_line(85, color=palette["error"])
         fig.ylim(0, 100)
         time_axis(fig, series, width)
@@ -152,7 +153,7 @@ class ApdexPanel(TimeChartPanel):
         self.summarise(snap, "apdex")
         self.push_chart(snap)
 
-    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+    def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
         plot(fig, series_xy(series, "apdex", width), palette["success"])
         fig.horizontal_line(self.thresholds.apdex_target, color=palette["warning"])
@@ -183,12 +184,12 @@ class DistributionPanel(TimeChartPanel):
         )
         self.push_chart(snap)
 
-    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+    def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         h = snap.live.histogram
         if h is None:
             return
         centers = ((h.edges[:-1] + h.edges[1:]) / 2).tolist()
-        fig.bar(centers, h.counts.tolist(), color=palette["primary"], width=0.9)
+        fig.bar(centers, h.counts.tolist(), color=palette["primary"])
         fig.vertical_line(h.p95, color=palette["error"])
         ticks = np.linspace(float(h.edges[0]), float(h.edges[-1]), max(2, min(6, width // 12)))
         fig.xticks(ticks.tolist(), [f"{t:.0f} ms" for t in ticks])
@@ -206,12 +207,12 @@ class ThroughputPanel(TimeChartPanel):
         self.summarise(snap, "throughput")
         self.push_chart(snap)
 
-    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+    def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
         plot(fig, series_xy(series, "throughput", width), palette["primary"])
         marks = anomaly_xy(series, "throughput", width, ("throughput",))
         if marks[0]:
-            fig.scatter(*marks, marker="x", color=palette["error"])
+            fig.scatter(*marks, color=palette["error"])
         time_axis(fig, series, width)
 
 
@@ -230,11 +231,11 @@ class ErrorRatePanel(TimeChartPanel):
         self.summarise(snap, "error_pct")
         self.push_chart(snap)
 
-    def draw(self, fig: Any, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
+    def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
         plot(fig, series_xy(series, "error_pct", width, "max"), palette["error"])
         marks = anomaly_xy(series, "error_pct", width, ("errors",))
         if marks[0]:
-            fig.scatter(*marks, marker="x", color=palette["warning"])
+            fig.scatter(*marks, color=palette["warning"])
         fig.horizontal_line(self.thresholds.error_rate_threshold_pct, color=palette["warning"])
         time_axis(fig, series, width)

@@ -1,0 +1,72 @@
+"""Requests from spans: roots, orphans, one request per trace — the same on both code paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apm_tui.analysis import requests
+from apm_tui.analysis.requests import extract_requests, root_mask
+from apm_tui.model import Span, spans_table
+
+
+def spans() -> list[Span]:
+    return [
+        Span(
+            "t1",
+            "a",
+            "",
+            "web",
+            "GET /x",
+            10.0,
+            50.0,
+            kind="server",
+            attributes={"http.route": "/x/{id}"},
+        ),
+        Span("t1", "b", "a", "db", "SELECT", 10.01, 5.0, kind="db"),
+        # t2's root never arrived: its server span is an orphan and counts as the request
+        Span("t2", "c", "missing", "web", "GET /y", 11.0, 80.0, kind="server", error=True),
+        Span("t2", "d", "c", "web", "render", 11.01, 10.0),
+        # two orphan server spans of one trace: the earliest is the request
+        Span("t3", "f", "gone", "web", "POST /z", 12.5, 20.0, kind="server"),
+        Span("t3", "e", "gone", "web", "POST /z", 12.0, 30.0, kind="server"),
+        # a client span at the root is not a request
+        Span("t4", "g", "", "web", "call", 13.0, 1.0, kind="client"),
+    ]
+
+
+def test_roots_orphans_and_one_request_per_trace() -> None:
+    req = extract_requests(spans_table(spans()))
+    assert req.trace_id.tolist() == ["t1", "t2", "t3"]
+    assert req.endpoint.tolist() == ["/x/{id}", "GET /y", "POST /z"]
+    assert req.time.tolist() == [10.0, 11.0, 12.0]
+    assert req.error.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_set_and_pandas_paths_agree(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(300):
+        parent = rng.choice(["", f"s{rng.integers(0, 400)}"])
+        kind = str(rng.choice(["server", "client", "db"]))
+        rows.append(
+            Span(
+                f"t{rng.integers(0, 80)}",
+                f"s{i}",
+                str(parent),
+                "svc",
+                "op",
+                float(rng.uniform(0, 100)),
+                1.0,
+                kind=kind,
+            )
+        )
+    table = spans_table(rows)
+    small = extract_requests(table)
+    mask_small = root_mask(table)
+    monkeypatch.setattr(requests, "SMALL", 0)
+    big = extract_requests(table)
+    assert np.array_equal(root_mask(table), mask_small)
+    assert big.trace_id.tolist() == small.trace_id.tolist()
+    assert np.array_equal(big.time, small.time)
