@@ -6,7 +6,9 @@ so repeated figures are medians.
 
 How each figure is measured:
 - first frame / first data / first analysis: `apm-tui` in a detached tmux pane at 200×60 (a tmux
-  server of the bench's own), `capture-pane` polled every 10 ms from just before `new-session`
+  server of the bench's own; each launch is followed by one of bench/minimal_textual.py, a
+  Textual app with one line and one box, whose first frame is the floor reported beside ours),
+  `capture-pane` polled every 10 ms from just before `new-session`
   until the header says `apm-tui` under a panel border (frame), shows the UTC data clock (data),
   and shows `health` (analysis).
 - tick cost: the app from `make_app` under `run_test(size=…)`, its timer disabled, the bench
@@ -211,11 +213,18 @@ def one_launch(argv: list[str], index: int, timeout: float = 60.0) -> dict[str, 
 
 
 def first_frame(apm: str, runs: int) -> dict[str, Any]:
-    launches = [one_launch([apm], i) for i in range(runs)]
-    out: dict[str, Any] = {"runs": launches}
+    """apm-tui's launches, each followed by one of a minimal Textual app (the floor)."""
+    launches, floor = [], []
+    minimal = [sys.executable, str(ROOT / "bench" / "minimal_textual.py")]
+    for i in range(runs):
+        launches.append(one_launch([apm], i))
+        floor.append(one_launch(minimal, runs + i, timeout=5.0).get("frame"))
+    out: dict[str, Any] = {"runs": launches, "minimal_textual_runs": floor}
     for mark in ("frame", "data", "analysis"):
         times = [r[mark] for r in launches if mark in r]
         out[f"{mark}_s"] = median(times) if len(times) == runs else None
+    seen = [t for t in floor if t is not None]
+    out["minimal_textual_frame_s"] = median(seen) if len(seen) == runs else None
     return out
 
 
@@ -436,9 +445,10 @@ def verdict(ok: bool | None) -> str:
 
 
 def frame_rows(ff: dict[str, Any]) -> list[Row]:
-    f = ff["frame_s"]
+    f, floor = ff["frame_s"], ff.get("minimal_textual_frame_s")
     return [
         ("first frame (s)", fmt(f), "—", "—", "≤ 0.4", verdict(None if f is None else f <= 0.4)),
+        ("  peer: a minimal Textual app (s)", fmt(floor), "", ratio(f, floor), "", ""),
         ("first data: UTC clock (s)", fmt(ff["data_s"]), "—", "—", "", ""),
         ("first analysis: health (s)", fmt(ff["analysis_s"]), "—", "—", "", ""),
     ]

@@ -59,8 +59,10 @@ def main(data_dir: Path = DEFAULT_DIR, th: Thresholds | None = None) -> float:
     ours: list[FileScore] = []
     randoms: list[FileScore] = []
     flagged = 0.0
-    print(f"{'file':44} {'rows%':>6} {'win':>3} {'TP':>3} {'FP':>4} {'raw':>7} {'null':>5} "
-          f"{'perfect':>7}")
+    print(
+        f"{'file':44} {'rows%':>6} {'win':>3} {'TP':>3} {'FP':>4} {'raw':>7} {'null':>5} "
+        f"{'perfect':>7}"
+    )
     files = sorted((data_dir / CORPUS).glob("*.csv"))
     for path in files:
         windows = parse_windows(labels[f"{CORPUS}/{path.name}"])
@@ -68,9 +70,11 @@ def main(data_dir: Path = DEFAULT_DIR, th: Thresholds | None = None) -> float:
         ours.append(result)
         randoms.append(random_result)
         flagged += rate
-        print(f"{path.stem:44} {100 * rate:6.1f} {result.windows:3d} {result.true_positives:3d} "
-              f"{result.false_positives:4d} {result.raw:7.2f} {result.null + 0.0:5.1f} "
-              f"{result.perfect:7.2f}")
+        print(
+            f"{path.stem:44} {100 * rate:6.1f} {result.windows:3d} {result.true_positives:3d} "
+            f"{result.false_positives:4d} {result.raw:7.2f} {result.null + 0.0:5.1f} "
+            f"{result.perfect:7.2f}"
+        )
     score = normalised(ours)
     print(f"\nrows flagged (mean over files): {100 * flagged / len(files):.1f} %")
     print("NAB standard profile, normalised, these 13 files:")

@@ -10,11 +10,15 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from apm_tui.config import Thresholds
-from apm_tui.engine import Engine
-from apm_tui.model import Batch, Table
-from apm_tui.sources.base import Source
+
+if TYPE_CHECKING:
+    # Only for types: the dashboard's first frame is drawn before numpy and the engine load.
+    from apm_tui.engine import Engine
+    from apm_tui.model import Batch
+    from apm_tui.sources.base import Source
 
 #: Traces per simulated second of the live synthetic world (≈ 8,600 a simulated day).
 LIVE_TRACE_RATE = 0.1
@@ -56,6 +60,8 @@ class WithoutColumns:
         self.source.close()
 
     def _strip(self, batch: Batch) -> Batch:
+        from apm_tui.model import Batch, Table
+
         kept = {k: v for k, v in batch.metrics.columns().items() if k not in self.columns}
         return Batch(metrics=Table(kept), spans=batch.spans, status=batch.status)
 
@@ -116,6 +122,8 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
 
 
 def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
+    from apm_tui.engine import Engine
+
     sources, interval, notices = make_sources(opts)
     window_s = opts.window_hours * 3600
     # Each source adds rows of its own (a host sample and a synthetic sample per tick, say).
@@ -147,7 +155,14 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
 
 
 def run(args: argparse.Namespace, th: Thresholds) -> int:
+    from apm_tui.sources import resolve_user_source
     from apm_tui.ui.app import make_app
 
-    make_app(options_from(args), th, theme=args.theme).run()
+    opts = options_from(args)
+    # The sources are built after the first frame (in the tick worker); a source spec that
+    # cannot even be imported is a usage error now, before the terminal switches screens.
+    for name in opts.sources:
+        if name not in ("synthetic", "system"):
+            resolve_user_source(name)
+    make_app(opts, th, theme=args.theme).run()
     return 0

@@ -13,22 +13,31 @@ import sys
 from collections.abc import Callable
 
 from apm_tui.sources.base import Source, SourceError
-from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 
-__all__ = [
-    "BUILTIN",
-    "Source",
-    "SourceError",
-    "SyntheticSource",
-    "WorldSettings",
-    "load_user_source",
-]
+__all__ = ["BUILTIN", "Source", "SourceError", "load_user_source"]
 
 BUILTIN = ("synthetic",)
 
 
 def load_user_source(spec: str) -> Source:
     """Import `module:attribute` and call it with no arguments to get a Source."""
+    factory = resolve_user_source(spec)
+    try:
+        source = factory()
+    except Exception as exc:  # the user's code: any failure is theirs to read about
+        raise SourceError(f"source {spec} failed to start: {exc}") from None
+    missing = [
+        m for m in ("open", "backfill", "poll", "close") if not callable(getattr(source, m, None))
+    ]
+    if missing or not isinstance(getattr(source, "name", None), str):
+        what = ", ".join(missing) if missing else "a 'name' string"
+        raise SourceError(f"source {spec} does not implement the Source interface (missing {what})")
+    return source  # type: ignore[return-value]
+
+
+def resolve_user_source(spec: str) -> Callable[[], object]:
+    """The callable `module:attribute` names, imported but not called (the CLI checks specs
+    with this before the dashboard starts, so a typo is one line and exit status 2)."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise SourceError(
@@ -44,14 +53,4 @@ def load_user_source(spec: str) -> Source:
     factory: Callable[[], object] | None = getattr(module, attr, None)
     if factory is None or not callable(factory):
         raise SourceError(f"{module_name!r} has no callable {attr!r}")
-    try:
-        source = factory()
-    except Exception as exc:  # the user's code: any failure is theirs to read about
-        raise SourceError(f"source {spec} failed to start: {exc}") from None
-    missing = [
-        m for m in ("open", "backfill", "poll", "close") if not callable(getattr(source, m, None))
-    ]
-    if missing or not isinstance(getattr(source, "name", None), str):
-        what = ", ".join(missing) if missing else "a 'name' string"
-        raise SourceError(f"source {spec} does not implement the Source interface (missing {what})")
-    return source  # type: ignore[return-value]
+    return factory

@@ -7,9 +7,10 @@ how to show them (a notification live, one line and exit status 2 headless).
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from apm_tui.model import Batch
+if TYPE_CHECKING:
+    from apm_tui.model import Batch
 
 
 class SourceError(RuntimeError):

@@ -8,10 +8,11 @@ still running when the next is due makes that one skip, so the engine never runs
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -23,13 +24,15 @@ from textual.widgets import Footer, Static
 
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import ConfigError, Thresholds
-from apm_tui.engine import Engine, Snapshot
 from apm_tui.ui.messages import Ticked, TickFailed
 from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
+
+if TYPE_CHECKING:
+    from apm_tui.engine import Engine, Snapshot
 
 #: How many charts may be rebuilt in one tick (a rebuild and its repaint cost ≈ 4 ms).
 CHARTS_PER_TICK = 1
@@ -66,7 +69,7 @@ class ApmApp(App[None]):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | Callable[[], Engine],
         *,
         interval: float = 1.0,
         thresholds: Thresholds | None = None,
@@ -74,14 +77,27 @@ class ApmApp(App[None]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        self.engine = engine
+        # An engine, or how to build one: `make_app` passes the latter, so the sources, their
+        # history and numpy load in the first tick's worker, after the first frame is drawn.
+        self._engine: Engine | None = None if callable(engine) else engine
+        self._make_engine = engine if callable(engine) else None
+        self._engine_lock = threading.Lock()
         self.interval = interval
-        self.thresholds = thresholds or engine.th
+        self.thresholds = thresholds or Thresholds()
         self.clock = clock
         self.snapshot: Snapshot | None = None
         self.ticks_shown = 0
         self._ticking = False
+        self._cannot_start = False
         self._initial_theme = theme
+
+    @property
+    def engine(self) -> Engine:
+        with self._engine_lock:
+            if self._engine is None:
+                assert self._make_engine is not None
+                self._engine = self._make_engine()
+            return self._engine
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -102,6 +118,11 @@ class ApmApp(App[None]):
         self.charts = list(self.query(Chart))
         self.panels[0].focus()
         self.set_interval(self.interval, self.request_tick)
+
+    def on_ready(self) -> None:
+        # Textual posts Ready once the first frame is composed and on its way to the terminal;
+        # the first tick (building the sources, loading numpy) holds the GIL for a while, and
+        # started sooner it would hold up that frame.
         self.call_after_refresh(self.request_tick)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -123,7 +144,7 @@ class ApmApp(App[None]):
 
     # -- the tick --------------------------------------------------------------------------
     def request_tick(self) -> None:
-        if self._ticking:
+        if self._ticking or self._cannot_start:
             return
         self._ticking = True
         self.run_tick()
@@ -131,7 +152,14 @@ class ApmApp(App[None]):
     @work(thread=True, exclusive=True, group="tick")
     def run_tick(self) -> None:
         try:
-            snapshot = self.engine.step(self.clock())
+            engine = self.engine
+        except Exception as exc:  # sources that cannot start: say so once, stop ticking
+            self._cannot_start = True
+            self._ticking = False
+            self.post_message(TickFailed(f"the sources could not start: {exc}"))
+            return
+        try:
+            snapshot = engine.step(self.clock())
         except Exception as exc:  # a failing tick is shown, and the next tick tries again
             self.post_message(TickFailed(f"{type(exc).__name__}: {exc}"))
         else:
@@ -207,7 +235,8 @@ class ApmApp(App[None]):
         yield SystemCommand("Restore layout", "Back to all nine panels", self.action_restore)
 
     def on_unmount(self) -> None:
-        self.engine.close()
+        if self._engine is not None:
+            self._engine.close()
 
 
 def make_app(
@@ -226,5 +255,9 @@ def make_app(
             f"unknown theme {theme!r}; choose one of {', '.join(sorted(BUILTIN_THEMES))}"
         )
     return ApmApp(
-        make_engine(opts, th), interval=opts.interval, thresholds=th, theme=theme, clock=clock
+        lambda: make_engine(opts, th),
+        interval=opts.interval,
+        thresholds=th,
+        theme=theme,
+        clock=clock,
     )

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from apm_tui.model import FloatArray
+
+if TYPE_CHECKING:
+    from apm_tui.analysis.live import Series
+    from apm_tui.ui.plot import Figure
+
+Y_AXIS_CELLS = 6  # the y labels and the axis take about this many columns
 
 
 def merge_buckets(
@@ -57,20 +63,6 @@ def finite_pairs(t: FloatArray, v: FloatArray) -> tuple[list[float], list[float]
     return t[ok].tolist(), v[ok].tolist()
 
 
-def fmt(value: float, spec: str = ".0f", unit: str = "") -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:{spec}}{unit}"
-
-
-def bar(fraction: float, width: int) -> str:
-    """A horizontal bar of `width` cells filled to `fraction`, with eighth-block resolution."""
-    if width <= 0 or not math.isfinite(fraction):
-        return ""
-    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
-    full, rest = divmod(eighths, 8)
-    partial = " ▏▎▍▌▋▊▉"[rest] if rest else ""
-    return ("█" * full + partial).ljust(width)
-
-
 def sparkline(values: FloatArray, width: int, height: int = 1) -> str:
     """A block-character chart of `values` squeezed into `width` columns and `height` rows.
 
@@ -108,3 +100,52 @@ def anomaly_points(
 def as_rgb(color: Any) -> tuple[int, int, int]:
     r, g, b = color.rgb
     return (int(r), int(g), int(b))
+
+
+def series_xy(
+    series: Series, name: str, width: int, how: str = "mean"
+) -> tuple[list[float], list[float]]:
+    t = series.t
+    values = series.values.get(name, np.full(t.size, np.nan))
+    factor = fit_factor(t.size, width - Y_AXIS_CELLS)
+    t2, v2 = merge_buckets(t, values, factor, how)
+    return finite_pairs(t2, v2)
+
+
+def anomaly_xy(
+    series: Series, name: str, width: int, types: tuple[str, ...]
+) -> tuple[list[float], list[float]]:
+    """Anomalies whose causes include one of `types`, placed on the `name` line."""
+    factor = fit_factor(series.t.size, width - Y_AXIS_CELLS)
+    t2, v2 = merge_buckets(series.t, series.values[name], factor, "max")
+    counts = sum(series.values[f"anomalies:{kind}"] for kind in types)
+    _, counts = merge_buckets(series.t, np.asarray(counts, dtype=float), factor, "sum")
+    return anomaly_points(t2, v2, counts)
+
+
+def plot(
+    fig: Figure, xy: tuple[list[float], list[float]], color: tuple[int, int, int], label: str = ""
+) -> None:
+    """A braille line; series without points are skipped (and so left out of the legend)."""
+    if xy[0]:
+        fig.plot(*xy, color=color, label=label or None)
+
+
+def time_axis(fig: Figure, series: Series, width: int) -> None:
+    if series.t.size:
+        count = max(2, min(5, (width - Y_AXIS_CELLS) // 14))
+        ticks, labels = time_ticks(series.first, float(series.t[-1]), count)
+        fig.xticks(ticks, labels)
+        fig.xlim(series.first, float(series.t[-1]))
+
+
+def apdex_floor(values: FloatArray, target: float) -> float:
+    """The Apdex chart's lower edge: a tenth below the lowest value or the target."""
+    finite = values[np.isfinite(values)]
+    low = min(float(finite.min()) if finite.size else target, target) - 0.05
+    return max(0.0, math.floor(low * 10) / 10)
+
+
+def even_ticks(lo: float, hi: float, width: int) -> list[float]:
+    """Up to six evenly spaced tick positions, about one every twelve columns."""
+    return [float(t) for t in np.linspace(lo, hi, max(2, min(6, width // 12)))]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from apm_tui.engine import Snapshot
+if TYPE_CHECKING:
+    from apm_tui.engine import Snapshot
 
 
 class Ticked(Message):

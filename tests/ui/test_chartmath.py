@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from apm_tui.ui.chartmath import bar, fit_factor, merge_buckets, sparkline, time_ticks
+from apm_tui.ui.chartmath import fit_factor, merge_buckets, sparkline, time_ticks
+from apm_tui.ui.textfmt import bar
 
 
 def test_merge_buckets_aligns_on_the_newest_end() -> None:

@@ -146,6 +146,9 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["--theme", "nope"], "unknown theme 'nope'"),
         (["--source", "bogus"], "unknown source 'bogus'"),
+        # the dashboard builds its sources after the first frame; specs are checked before
+        (["--source", "no_such_module:Thing"], "cannot import source module"),
+        (["--source", "os:no_such_thing"], "has no callable 'no_such_thing'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,7 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from apm_tui.engine import Snapshot
+if TYPE_CHECKING:
+    from apm_tui.engine import Snapshot
 
 
 def endpoint_text(snap: Snapshot, name: str) -> Text:

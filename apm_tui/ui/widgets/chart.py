@@ -7,17 +7,23 @@ costs nothing; the app redraws at most a few stale charts per tick.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from textual.color import Color
 from textual.strip import Strip
 from textual.widget import Widget
 
-from apm_tui.ui.plot import Figure
+from apm_tui.ui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from apm_tui.ui import plot
+    from apm_tui.ui.plot import Figure
+else:
+    plot = lazy_module("apm_tui.ui.plot")  # numpy: loaded with the first data
 
 #: draw(figure, width, height, payload, palette) fills the figure; the widget builds it.
-Draw = Callable[[Figure, int, int, Any, dict[str, tuple[int, int, int]]], None]
+Draw = Callable[["Figure", int, int, Any, dict[str, tuple[int, int, int]]], None]
 
 
 class Chart(Widget):
@@ -96,7 +102,7 @@ class Chart(Widget):
             return []
         self.builds += 1
         palette = self.palette()
-        figure = Figure(width, height, axis_color=palette["muted"])
+        figure = plot.Figure(width, height, axis_color=palette["muted"])
         try:
             self._draw(figure, width, height, self._payload, palette)
             lines = figure.lines()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from apm_tui.engine import Snapshot
+if TYPE_CHECKING:
+    from apm_tui.engine import Snapshot
 
 STATUS_STYLE = {
     "EXCELLENT": "bold green",

@@ -4,9 +4,8 @@ summary, a "no data" message and a body; and the helpers the chart panels share.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,22 +15,19 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from apm_tui.analysis.live import Series
 from apm_tui.config import Thresholds
-from apm_tui.engine import Snapshot
-from apm_tui.ui.chartmath import (
-    anomaly_points,
-    finite_pairs,
-    fit_factor,
-    merge_buckets,
-    sparkline,
-    time_ticks,
-)
-from apm_tui.ui.plot import Figure
+from apm_tui.ui.lazy import lazy_module
 from apm_tui.ui.widgets.chart import Chart
 
+if TYPE_CHECKING:
+    from apm_tui.engine import Snapshot
+    from apm_tui.ui import chartmath
+    from apm_tui.ui.plot import Figure
+else:
+    # The chart maths need numpy, which loads after the first frame (see apm_tui.ui.lazy).
+    chartmath = lazy_module("apm_tui.ui.chartmath")
+
 Palette = dict[str, tuple[int, int, int]]
-Y_AXIS_CELLS = 6  # the y labels and the axis take about this many columns
 
 
 class Line(Widget):
@@ -165,43 +161,6 @@ NO_REQUESTS = (
 NO_METRICS = "No host metrics from this source."
 
 
-def series_xy(
-    series: Series, name: str, width: int, how: str = "mean"
-) -> tuple[list[float], list[float]]:
-    t = series.t
-    values = series.values.get(name, np.full(t.size, np.nan))
-    factor = fit_factor(t.size, width - Y_AXIS_CELLS)
-    t2, v2 = merge_buckets(t, values, factor, how)
-    return finite_pairs(t2, v2)
-
-
-def anomaly_xy(
-    series: Series, name: str, width: int, types: tuple[str, ...]
-) -> tuple[list[float], list[float]]:
-    """Anomalies whose causes include one of `types`, placed on the `name` line."""
-    factor = fit_factor(series.t.size, width - Y_AXIS_CELLS)
-    t2, v2 = merge_buckets(series.t, series.values[name], factor, "max")
-    counts = sum(series.values[f"anomalies:{kind}"] for kind in types)
-    _, counts = merge_buckets(series.t, np.asarray(counts, dtype=float), factor, "sum")
-    return anomaly_points(t2, v2, counts)
-
-
-def plot(
-    fig: Figure, xy: tuple[list[float], list[float]], color: tuple[int, int, int], label: str = ""
-) -> None:
-    """A braille line; series without points are skipped (and so left out of the legend)."""
-    if xy[0]:
-        fig.plot(*xy, color=color, label=label or None)
-
-
-def time_axis(fig: Figure, series: Series, width: int) -> None:
-    if series.t.size:
-        count = max(2, min(5, (width - Y_AXIS_CELLS) // 14))
-        ticks, labels = time_ticks(series.first, float(series.t[-1]), count)
-        fig.xticks(ticks, labels)
-        fig.xlim(series.first, float(series.t[-1]))
-
-
 class TimeChartPanel(Panel):
     """A panel whose body is one time chart."""
 
@@ -218,7 +177,7 @@ class TimeChartPanel(Panel):
         """The compact layout's block chart of one series, filling the rows left."""
         values = snap.live.series.values[series]
         self.set_summary(
-            lambda: sparkline(values, self.spark_width(), self.spark_height(other_lines))
+            lambda: chartmath.sparkline(values, self.spark_width(), self.spark_height(other_lines))
         )
 
     def push_chart(self, snap: Snapshot) -> None:

@@ -4,7 +4,7 @@ and bottlenecks with their recommendations."""
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -12,13 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from apm_tui.engine import Snapshot
-from apm_tui.ui.chartmath import (
-    bar,
-    fmt,
-)
+from apm_tui.ui.textfmt import bar, fmt
 from apm_tui.ui.widgets.header import STATUS_STYLE
 from apm_tui.ui.widgets.panel import NO_REQUESTS, Panel, TextBlock
+
+if TYPE_CHECKING:
+    from apm_tui.engine import Snapshot
 
 
 class HealthPanel(Panel):

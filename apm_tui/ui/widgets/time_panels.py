@@ -4,28 +4,21 @@ throughput and error rate (braille charts, block charts in compact layouts)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from apm_tui.engine import Snapshot
-from apm_tui.ui.chartmath import (
-    fmt,
-    sparkline,
-)
-from apm_tui.ui.plot import Figure
-from apm_tui.ui.widgets.panel import (
-    NO_METRICS,
-    NO_REQUESTS,
-    Palette,
-    TimeChartPanel,
-    anomaly_xy,
-    plot,
-    series_xy,
-    time_axis,
-)
+from apm_tui.ui.lazy import lazy_module
+from apm_tui.ui.textfmt import fmt
+from apm_tui.ui.widgets.panel import NO_METRICS, NO_REQUESTS, Palette, TimeChartPanel
+
+if TYPE_CHECKING:
+    from apm_tui.engine import Snapshot
+    from apm_tui.ui import chartmath as cm
+    from apm_tui.ui.plot import Figure
+else:
+    cm = lazy_module("apm_tui.ui.chartmath")  # the drawing helpers: numpy, loaded on first use
 
 
 class ResponseTimePanel(TimeChartPanel):
@@ -48,13 +41,15 @@ class ResponseTimePanel(TimeChartPanel):
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        plot(fig, series_xy(series, "rt_avg", width), palette["primary"], "avg")
-        p95 = series_xy(series, "rt_p95", width, "max")
-        plot(fig, p95, palette["warning"], "P95")
-        marks = anomaly_xy(series, "rt_p95" if p95[0] else "rt_avg", width, ("response time", "DB"))
+        cm.plot(fig, cm.series_xy(series, "rt_avg", width), palette["primary"], "avg")
+        p95 = cm.series_xy(series, "rt_p95", width, "max")
+        cm.plot(fig, p95, palette["warning"], "P95")
+        marks = cm.anomaly_xy(
+            series, "rt_p95" if p95[0] else "rt_avg", width, ("response time", "DB")
+        )
         if marks[0]:
             fig.scatter(*marks, color=palette["error"])
-        time_axis(fig, series, width)
+        cm.time_axis(fig, series, width)
 
 
 def rate(value: float) -> str:
@@ -129,14 +124,14 @@ class ResourcesPanel(TimeChartPanel):
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        plot(fig, series_xy(series, "cpu", width), palette["primary"], "CPU")
-        plot(fig, series_xy(series, "memory", width), palette["secondary"], "memory")
-        marks = anomaly_xy(series, "cpu", width, ("CPU", "memory"))
+        cm.plot(fig, cm.series_xy(series, "cpu", width), palette["primary"], "CPU")
+        cm.plot(fig, cm.series_xy(series, "memory", width), palette["secondary"], "memory")
+        marks = cm.anomaly_xy(series, "cpu", width, ("CPU", "memory"))
         if marks[0]:
             fig.scatter(*marks, color=palette["error"])
         fig.horizontal_line(85, color=palette["error"])
         fig.ylim(0, 100)
-        time_axis(fig, series, width)
+        cm.time_axis(fig, series, width)
 
 
 class ApdexPanel(TimeChartPanel):
@@ -155,14 +150,10 @@ class ApdexPanel(TimeChartPanel):
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        plot(fig, series_xy(series, "apdex", width), palette["success"])
+        cm.plot(fig, cm.series_xy(series, "apdex", width), palette["success"])
         fig.horizontal_line(self.thresholds.apdex_target, color=palette["warning"])
-        values = series.values["apdex"]
-        finite = values[np.isfinite(values)]
-        target = self.thresholds.apdex_target
-        low = min(float(finite.min()) if finite.size else target, target) - 0.05
-        fig.ylim(max(0.0, math.floor(low * 10) / 10), 1)
-        time_axis(fig, series, width)
+        fig.ylim(cm.apdex_floor(series.values["apdex"], self.thresholds.apdex_target), 1)
+        cm.time_axis(fig, series, width)
 
 
 class DistributionPanel(TimeChartPanel):
@@ -180,7 +171,7 @@ class DistributionPanel(TimeChartPanel):
             return
         self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
         self.set_summary(
-            lambda: sparkline(h.counts.astype(float), self.spark_width(), self.spark_height())
+            lambda: cm.sparkline(h.counts.astype(float), self.spark_width(), self.spark_height())
         )
         self.push_chart(snap)
 
@@ -191,8 +182,8 @@ class DistributionPanel(TimeChartPanel):
         centers = ((h.edges[:-1] + h.edges[1:]) / 2).tolist()
         fig.bar(centers, h.counts.tolist(), color=palette["primary"])
         fig.vertical_line(h.p95, color=palette["error"])
-        ticks = np.linspace(float(h.edges[0]), float(h.edges[-1]), max(2, min(6, width // 12)))
-        fig.xticks(ticks.tolist(), [f"{t:.0f} ms" for t in ticks])
+        ticks = cm.even_ticks(float(h.edges[0]), float(h.edges[-1]), width)
+        fig.xticks(ticks, [f"{t:.0f} ms" for t in ticks])
 
 
 class ThroughputPanel(TimeChartPanel):
@@ -209,11 +200,11 @@ class ThroughputPanel(TimeChartPanel):
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        plot(fig, series_xy(series, "throughput", width), palette["primary"])
-        marks = anomaly_xy(series, "throughput", width, ("throughput",))
+        cm.plot(fig, cm.series_xy(series, "throughput", width), palette["primary"])
+        marks = cm.anomaly_xy(series, "throughput", width, ("throughput",))
         if marks[0]:
             fig.scatter(*marks, color=palette["error"])
-        time_axis(fig, series, width)
+        cm.time_axis(fig, series, width)
 
 
 class ErrorRatePanel(TimeChartPanel):
@@ -233,9 +224,9 @@ class ErrorRatePanel(TimeChartPanel):
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
-        plot(fig, series_xy(series, "error_pct", width, "max"), palette["error"])
-        marks = anomaly_xy(series, "error_pct", width, ("errors",))
+        cm.plot(fig, cm.series_xy(series, "error_pct", width, "max"), palette["error"])
+        marks = cm.anomaly_xy(series, "error_pct", width, ("errors",))
         if marks[0]:
             fig.scatter(*marks, color=palette["warning"])
         fig.horizontal_line(self.thresholds.error_rate_threshold_pct, color=palette["warning"])
-        time_axis(fig, series, width)
+        cm.time_axis(fig, series, width)

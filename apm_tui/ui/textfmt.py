@@ -1,0 +1,19 @@
+"""Numbers and bars as text: no numpy, so the panels can import it before the first frame."""
+
+from __future__ import annotations
+
+import math
+
+
+def fmt(value: float, spec: str = ".0f", unit: str = "") -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:{spec}}{unit}"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar of `width` cells filled to `fraction`, with eighth-block resolution."""
+    if width <= 0 or not math.isfinite(fraction):
+        return ""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[rest] if rest else ""
+    return ("█" * full + partial).ljust(width)
