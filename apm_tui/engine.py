@@ -15,7 +15,7 @@ import math
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,13 @@ from apm_tui.analysis.live import (
 )
 from apm_tui.analysis.requests import extract_requests
 from apm_tui.analysis.result import Analysis, Anomaly
-from apm_tui.analysis.streaming import Model, StreamingDetector, fit, fit_isolated
+from apm_tui.analysis.streaming import (
+    Model,
+    StreamingDetector,
+    detector_settings,
+    fit,
+    fit_isolated,
+)
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Table
 from apm_tui.sources.base import Source, SourceError
@@ -139,7 +145,9 @@ class Engine:
         self.sources = list(sources)
         self.th = th or Thresholds()
         self.window = Window(window_s, max_samples, max_spans)
-        self.detector = StreamingDetector(self.th, refit_every=refit_every)
+        self.detector = StreamingDetector(
+            self.th, replace(detector_settings(self.th), refit_every=refit_every)
+        )
         self.full_every = full_every
         self._details: tuple[Any, Any, Any] | None = None
         self._series: tuple[tuple[float, int], Series] | None = None
@@ -213,11 +221,13 @@ class Engine:
         if not (len(batch.metrics) or len(batch.spans)):
             return
         self.window.append(batch.metrics, batch.spans, requests_table(batch.spans))
-        if score and len(batch.metrics):
+        if len(batch.metrics):
+            # History too goes through the detector (it builds the baselines and the first
+            # model's training rows); its anomalies come from `score_history` once that
+            # model exists.
             _, found = self.detector.score_new(batch.metrics)
-            self._anomalies.extend(found)
-        elif len(batch.metrics):
-            self.detector.count_unscored(len(batch.metrics))
+            if score:
+                self._anomalies.extend(found)
         oldest = self._oldest()
         while self._anomalies and self._anomalies[0].timestamp < oldest:
             self._anomalies.popleft()
@@ -240,7 +250,7 @@ class Engine:
                 first = self.detector.model is None
                 self.detector.install(model)
                 if first:
-                    self._score_history(model)
+                    self._score_history()
             except Exception as exc:  # a fit that fails must not stop the dashboard
                 self._notices.append(f"anomaly model fit failed: {exc}")
             self._fit = None
@@ -251,23 +261,9 @@ class Engine:
                 self._notices.append(f"analysis failed: {exc}")
             self._full = None
 
-    def _score_history(self, model: Model) -> None:
-        """The samples the first model was fitted on get its scores too (in-sample, once)."""
-        from apm_tui.analysis.streaming import explain, score
-
-        metrics = self.window.metrics.view()
-        cols = [np.asarray(metrics[n], dtype=float) for n in model.names if n in metrics]
-        if len(cols) != len(model.names) or not len(metrics):
-            return
-        x = np.column_stack(
-            [np.where(np.isfinite(c), c, model.median[i]) for i, c in enumerate(cols)]
-        )
-        scores = score(model, x)
-        ts = metrics["timestamp"]
-        found = []
-        for i in np.flatnonzero(scores > model.threshold):
-            severity, causes = explain(model, x[i], self.th)
-            found.append(Anomaly(float(ts[i]), float(scores[i]), severity, causes))
+    def _score_history(self) -> None:
+        """The rows the first model was fitted on get its verdicts too (in-sample, once)."""
+        found = self.detector.score_history()
         self._anomalies = deque(sorted([*found, *self._anomalies], key=lambda a: a.timestamp))
         # The charts' buckets are cached until the next one completes (minutes on a day's
         # window): recompute them now so the history's anomalies are marked at once.

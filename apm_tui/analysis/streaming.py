@@ -12,12 +12,18 @@ swapped in with `install` — scoring keeps using the previous model until then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from apm_tui.analysis.anomaly import FEATURE_TYPES, feature_matrix
+from apm_tui.analysis.alarm import Alarm, AlarmSettings
+from apm_tui.analysis.anomaly import FEATURE_TYPES
+from apm_tui.analysis.baseline import FEATURES, BaselineSettings, SeriesBaseline, squash
 from apm_tui.analysis.result import Anomaly, Severity
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
@@ -211,56 +217,74 @@ def score(model: Model, x: FloatArray) -> FloatArray:
     return np.asarray(-model.forest.score_samples(z), dtype=np.float64)
 
 
-def explain(model: Model, row: FloatArray, th: Thresholds) -> tuple[Severity, tuple[str, ...]]:
-    z = (row - model.median) / model.mad
-    order = np.argsort(-np.abs(z))
-    names = model.names
-    causes = tuple(FEATURE_TYPES[names[i]] for i in order if abs(z[i]) >= th.anomaly_cause_z)
-    severity: Severity = "HIGH" if abs(z[order[0]]) >= th.anomaly_high_z else "MEDIUM"
-    return severity, causes or (FEATURE_TYPES[names[order[0]]],)
+@dataclass(frozen=True)
+class DetectorSettings:
+    """The one set of settings the dashboard, `apm-tui detect` and bench/nab.py share."""
+
+    baseline: BaselineSettings = field(default_factory=BaselineSettings)
+    alarm: AlarmSettings = field(default_factory=AlarmSettings)
+    refit_every: int = 240  # rows between refits of the forest
+    train_rows: int = 2016  # the forest learns the last this many rows' features
+    min_train: int = 128  # rows with features before the first fit
+    z_weight: float = 0.1  # see StreamingDetector.raw_score
+
+    @property
+    def warmup_rows(self) -> int:
+        """Rows until the first alarm is possible: features, a model, then a score history."""
+        return self.baseline.min_history + self.min_train + self.alarm.min_scores
+
+
+def detector_settings(th: Thresholds) -> DetectorSettings:
+    """The defaults, with the flag-rate cap at the configured contamination."""
+    return DetectorSettings(alarm=replace(AlarmSettings(), contamination=th.contamination))
 
 
 class StreamingDetector:
+    """One row at a time, causally: features against each metric's rolling baseline
+    (`baseline.py`), an IsolationForest over all metrics' features, and the likelihood alarm
+    (`alarm.py`). Row i's score and flag depend only on rows < i and its own values.
+
+    The forest is refitted every `refit_every` rows on the last `train_rows` rows' features;
+    the caller may fit elsewhere (`training_rows` → `fit` → `install`), and scoring keeps the
+    previous forest until then. The metrics it watches are fixed by the first rows it sees.
+    """
+
     def __init__(
-        self,
-        th: Thresholds,
-        *,
-        min_samples: int = 64,
-        refit_every: int = 240,
-        max_train: int = 4096,
-        seed: int = 0,
+        self, th: Thresholds, settings: DetectorSettings | None = None, *, seed: int = 0
     ) -> None:
         self.th = th
-        self.min_samples = min_samples
-        self.refit_every = refit_every
-        self.max_train = max_train
+        self.s = settings or detector_settings(th)
         self.seed = seed
         self.model: Model | None = None
+        self.names: tuple[str, ...] | None = None
+        self.baselines: list[SeriesBaseline] = []
+        self.alarm = Alarm(self.s.alarm)
+        self.train: deque[FloatArray] = deque(maxlen=self.s.train_rows)
+        self.train_times: deque[float] = deque(maxlen=self.s.train_rows)
         self.seen = 0
         self._since_fit = 0
+        self.fits = 0
+        # (raw score, time, features) of the rows the alarm's average covers
+        self._recent: deque[tuple[float, float, FloatArray]] = deque(maxlen=self.s.alarm.avg_window)
 
     @property
     def status(self) -> str:
-        if self.model is None:
-            return f"warming up ({min(self.seen, self.min_samples)} / {self.min_samples} samples)"
+        need = self.s.warmup_rows
+        if self.model is None or self.seen < need:
+            return f"warming up ({min(self.seen, need)} / {need} samples)"
         return "ok"
 
-    def training_rows(self, metrics: Table) -> tuple[FloatArray, list[str]] | None:
-        """The rows a refit should use now, or None when it is not time to refit."""
-        due = self.model is None or self._since_fit >= self.refit_every
-        if not due or len(metrics) < self.min_samples:
-            return None
-        # Every k-th row of the whole history, not its last rows: at one sample a second the
-        # last 4,096 samples are barely an hour, and a model of one hour calls the rest of the
-        # day (its other traffic levels) anomalous.
-        step = max(1, -(-len(metrics) // self.max_train))
-        rows = metrics if step == 1 else metrics.take(slice(len(metrics) - 1, None, -step))
-        x, names = feature_matrix(rows)
-        return (x, names) if names else None
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"{name}:{kind}" for name in self.names or () for kind in FEATURES]
 
-    def count_unscored(self, n: int) -> None:
-        """History that arrived before scoring began still counts towards warming up."""
-        self.seen += n
+    def training_rows(self, metrics: Table | None = None) -> tuple[FloatArray, list[str]] | None:
+        """The rows a refit should use now, or None when it is not time to refit. (The
+        detector keeps its own feature rows; `metrics` is accepted for the engine's call.)"""
+        due = self.model is None or self._since_fit >= self.s.refit_every
+        if not due or len(self.train) < self.s.min_train:
+            return None
+        return np.asarray(self.train), self.feature_names
 
     def fit_started(self) -> None:
         """A fit is on its way (on another thread): do not ask for another until it lands."""
@@ -269,53 +293,126 @@ class StreamingDetector:
     def install(self, model: Model) -> None:
         self.model = model
         self._since_fit = 0
+        self.fits += 1
 
-    def refit_now(self, history: Table) -> None:
-        rows = self.training_rows(history)
+    def refit_now(self) -> None:
+        rows = self.training_rows()
         if rows is not None:
-            self.install(fit(rows[0], rows[1], self.th.contamination, self.seed))
+            self.install(fit(rows[0], rows[1], self.th.contamination, self.seed + self.fits))
+
+    def _start(self, metrics: Table) -> None:
+        """Watch the metrics that have values in the first rows seen."""
+        names = []
+        for name in FEATURE_TYPES:
+            if name in metrics and np.isfinite(np.asarray(metrics[name], dtype=float)).any():
+                names.append(name)
+        self.names = tuple(names)
+        self.baselines = [SeriesBaseline(self.s.baseline) for _ in names]
+
+    def features(self, t: float, row: FloatArray) -> FloatArray | None:
+        """This row's squashed features, then the row joins each metric's baseline."""
+        parts = [b.features(t, float(v)) for b, v in zip(self.baselines, row, strict=True)]
+        for b, v in zip(self.baselines, row, strict=True):
+            b.push(t, float(v))
+        if not parts or any(p is None for p in parts):
+            return None
+        return squash(np.array([z for p in parts if p is not None for z in p]))
 
     def score_new(self, metrics: Table) -> tuple[FloatArray, list[Anomaly]]:
-        """Score new rows (NaN while warming up); return their scores and the anomalies among them.
-
-        The caller refits (now or on another thread) between calls; the rows scored here were
-        never part of the model's training data.
-        """
-        n = len(metrics)
-        self.seen += n
-        self._since_fit += n
-        scores = np.full(n, np.nan)
-        model = self.model
-        if model is None or n == 0:
-            return scores, []
-        cols: list[FloatArray] = []
-        for name in model.names:
-            col = np.asarray(metrics[name], dtype=np.float64) if name in metrics else None
-            if col is None:
-                col = np.full(n, np.nan)
-            cols.append(np.where(np.isfinite(col), col, model.median[len(cols)]))
-        x = np.column_stack(cols)
-        scores = score(model, x)
-        found = []
-        for i in np.flatnonzero(scores > model.threshold):
-            severity, causes = explain(model, x[i], self.th)
-            found.append(
-                Anomaly(float(metrics["timestamp"][i]), float(scores[i]), severity, causes)
-            )
+        """Score new rows (likelihood 0–1, NaN while warming up); return their scores and the
+        anomalies among them. The dashboard fits in another process and calls `install`."""
+        scores, _, found = self.score_rows(metrics)
         return scores, found
 
+    def score_rows(
+        self, metrics: Table, *, refit: bool = False
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_], list[Anomaly]]:
+        """Scores, flags and anomalies of new rows; with `refit`, refit inline when due (what
+        `apm-tui detect` does, where the dashboard refits in the background)."""
+        n = len(metrics)
+        scores = np.full(n, np.nan)
+        flags = np.zeros(n, dtype=bool)
+        if n == 0:
+            return scores, flags, []
+        if self.names is None:
+            self._start(metrics)
+        assert self.names is not None
+        times = np.asarray(metrics["timestamp"], dtype=float)
+        cols = [np.asarray(metrics[m], dtype=float) for m in self.names]
+        rows = np.column_stack(cols) if cols else np.empty((n, 0))
+        found = []
+        for i in range(n):
+            if refit:
+                self.refit_now()
+            self.seen += 1
+            self._since_fit += 1
+            t = float(times[i])
+            f = self.features(t, rows[i])
+            raw = math.nan
+            if f is not None:
+                if self.model is not None:
+                    raw = self.raw_score(f[None, :])[0]
+                    self._recent.append((raw, t, f))
+                self.train.append(f)
+                self.train_times.append(t)
+            scores[i], flags[i] = self.alarm.update(raw)
+            if flags[i]:
+                found.append(self.anomaly(self._recent, float(scores[i])))
+        return scores, flags, found
 
-def detect_series(
-    metrics: Table, th: Thresholds, *, min_samples: int = 64, refit_every: int = 240
-) -> FloatArray:
-    """Causal scores for a whole table, as the dashboard would have produced them tick by tick."""
-    detector = StreamingDetector(th, min_samples=min_samples, refit_every=refit_every)
-    out = np.full(len(metrics), np.nan)
-    i = 0
-    while i < len(metrics):
-        detector.refit_now(metrics.take(slice(0, i)))
-        step = detector.refit_every if detector.model else max(detector.min_samples - i, 1)
-        chunk = metrics.take(slice(i, i + step))
-        out[i : i + len(chunk)], _ = detector.score_new(chunk)
-        i += len(chunk)
-    return out
+    def raw_score(self, x: FloatArray) -> list[float]:
+        """The forest's score plus `z_weight` × the largest |feature|: an isolation forest
+        scores every point past its training range about the same (≈ 0.65 here, whether CPU
+        is 5 or 50 standard deviations off), which hid short, huge incidents of one metric."""
+        assert self.model is not None
+        forest = score(self.model, x)
+        if self.s.z_weight:
+            forest = forest + self.s.z_weight * np.abs(x).max(axis=1)
+        return [float(v) for v in forest]
+
+    def anomaly(
+        self, recent: Iterable[tuple[float, float, FloatArray]], likelihood: float
+    ) -> Anomaly:
+        """The alarm averages the last few scores, so it may sound a row or two after the
+        oddest one: the anomaly is dated and explained by the highest-scoring recent row."""
+        _, t, f = max(recent, key=lambda r: r[0])
+        severity, causes = self.explain(f)
+        return Anomaly(t, likelihood, severity, causes)
+
+    def score_history(self) -> list[Anomaly]:
+        """The rows the first model was fitted on, scored by it through a fresh alarm
+        (in-sample, once): the dashboard marks the history's anomalies with these."""
+        if self.model is None or not self.train:
+            return []
+        x = np.asarray(self.train)
+        raw = np.asarray(self.raw_score(x))
+        alarm = Alarm(self.s.alarm)
+        recent: deque[tuple[float, float, FloatArray]] = deque(maxlen=self.s.alarm.avg_window)
+        found = []
+        for f, t, r in zip(x, self.train_times, raw.tolist(), strict=True):
+            recent.append((r, t, f))
+            likelihood, flagged = alarm.update(r)
+            if flagged:
+                found.append(self.anomaly(recent, likelihood))
+        return found
+
+    def explain(self, f: FloatArray) -> tuple[Severity, tuple[str, ...]]:
+        """Causes: the metrics whose level, short-term or step z-score is large; HIGH when one
+        is very large (the thresholds' anomaly_cause_z / anomaly_high_z)."""
+        assert self.names is not None
+        z = np.abs(np.sign(f) * np.expm1(np.abs(f))).reshape(len(self.names), len(FEATURES))
+        per_metric = z.max(axis=1)
+        order = np.argsort(-per_metric)
+        causes = tuple(
+            FEATURE_TYPES[self.names[i]] for i in order if per_metric[i] >= self.th.anomaly_cause_z
+        )
+        top = float(per_metric[order[0]])
+        severity: Severity = "HIGH" if top >= self.th.anomaly_high_z else "MEDIUM"
+        return severity, causes or (FEATURE_TYPES[self.names[order[0]]],)
+
+
+def detect_series(metrics: Table, th: Thresholds) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Causal scores and flags for a whole table, as the dashboard would produce them row by
+    row (refitting inline where the dashboard refits in the background)."""
+    scores, flags, _ = StreamingDetector(th).score_rows(metrics, refit=True)
+    return scores, flags

@@ -3,11 +3,12 @@
 Reads a `timestamp,value` CSV (column names configurable), sorts it by time (stable, so duplicate
 timestamps stay as separate rows in file order), and scores every row causally, exactly as the
 live dashboard would have scored it sample by sample: the value goes in the `cpu_pct` column of a
-metrics table and `StreamingDetector` is driven the way `detect_series` drives it. A missing or
-non-numeric value is passed as NaN (the detector fills it with its training median) and written
-back as an empty value. Writes `timestamp,value,anomaly_score,is_anomaly`, one row per input row:
-the score is in 0–1 (empty while the detector warms up), and a row is an anomaly when its score
-is above the threshold of the model that scored it.
+metrics table and `StreamingDetector` scores it row by row (`detect_series`), refitting inline
+where the dashboard refits in the background. A missing or non-numeric value is scored as
+missing (no score, never flagged; it does not enter the baseline) and written back as an empty
+value. Writes `timestamp,value,anomaly_score,is_anomaly`, one row per input row: the score is
+the anomaly likelihood in 0–1 (empty while the detector warms up), and `is_anomaly` is the
+detector's alarm (rare by design: one per incident; see `analysis/alarm.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from apm_tui.analysis.streaming import StreamingDetector
+from apm_tui.analysis.streaming import detect_series
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
 
@@ -37,25 +38,9 @@ class Series:
     values: FloatArray
 
 
-def detect_flags(
-    metrics: Table, th: Thresholds, *, min_samples: int = 64, refit_every: int = 240
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """`detect_series`, also returning the detector's flags (score above its model's threshold)."""
-    detector = StreamingDetector(th, min_samples=min_samples, refit_every=refit_every)
-    scores = np.full(len(metrics), np.nan)
-    flags = np.zeros(len(metrics), dtype=bool)
-    i = 0
-    while i < len(metrics):
-        detector.refit_now(metrics.take(slice(0, i)))
-        model = detector.model
-        step = detector.refit_every if model else max(detector.min_samples - i, 1)
-        chunk = metrics.take(slice(i, i + step))
-        chunk_scores, _ = detector.score_new(chunk)
-        scores[i : i + len(chunk)] = chunk_scores
-        if model is not None:
-            flags[i : i + len(chunk)] = chunk_scores > model.threshold
-        i += len(chunk)
-    return scores, flags
+def detect_flags(metrics: Table, th: Thresholds) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Scores and alarms for every row, causally (see `streaming.detect_series`)."""
+    return detect_series(metrics, th)
 
 
 def read_series(path: str, timestamp_column: str, value_column: str) -> Series:
