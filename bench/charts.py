@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,11 @@ SIZES = ((64, 16), (200, 56))
 
 def ensure_plotext() -> Any:
     try:
-        import plotext  # noqa: F401
+        import plotext  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         print("plotext missing: python3 -m pip install plotext", flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "plotext"], check=True)
-    from plotext._figure import _figure_class
+    from plotext._figure import _figure_class  # type: ignore[import-untyped]
 
     return _figure_class
 
@@ -84,21 +85,18 @@ def median_ms(fn: Callable[[], Any], runs: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs")
-    args = parser.parse_args()
-    runs = 5 if args.quick else 41
+def collect(quick: bool = False) -> dict[str, Any]:
     from rich.text import Text
 
+    runs = 5 if quick else 41
     figure_class = ensure_plotext()
     rows = []
     for w, h in SIZES:
         # Interleaved, so both see the same machine load.
         built = plotext_chart(figure_class, w, h)
-        p_build = median_ms(lambda w=w, h=h: plotext_chart(figure_class, w, h), runs)
-        p_parse = median_ms(lambda b=built: Text.from_ansi(b, no_wrap=True), runs)
-        ours = median_ms(lambda w=w, h=h: our_chart(w, h), runs)
+        p_build = median_ms(partial(plotext_chart, figure_class, w, h), runs)
+        p_parse = median_ms(partial(Text.from_ansi, built, no_wrap=True), runs)
+        ours = median_ms(partial(our_chart, w, h), runs)
         rows.append(
             {
                 "size": f"{w}x{h}",
@@ -108,13 +106,20 @@ def main() -> None:
                 "ratio_plotext_over_ours": (p_build + p_parse) / ours,
             }
         )
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": runs, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    args = parser.parse_args()
+    out = collect(args.quick)
     print(f"{'chart':<8} {'plotext build':>14} {'+ parse':>9} {'ours':>8} {'plotext/ours':>13}")
-    for r in rows:
+    for r in out["rows"]:
         print(
             f"{r['size']:<8} {r['plotext_build_ms']:>11.2f} ms {r['plotext_parse_ms']:>6.2f} ms"
             f" {r['ours_ms']:>5.2f} ms {r['ratio_plotext_over_ours']:>12.1f}×"
         )
-    out = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": runs, "rows": rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")

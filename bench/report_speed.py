@@ -53,13 +53,9 @@ print(json.dumps([t1 - t0, t2 - t1, t3 - t2]))
     return imp, gen, ana
 
 
-def main() -> dict[str, dict[str, float]]:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="1 run each, 1-day world only")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    repeat = 1 if args.quick else args.repeat
-    worlds = {"1 day": WORLDS["1 day"]} if args.quick else WORLDS
+def collect(quick: bool = False, repeat: int = 5) -> dict[str, dict[str, float]]:
+    repeat = 1 if quick else repeat
+    worlds = {"1 day": WORLDS["1 day"]} if quick else WORLDS
     results: dict[str, dict[str, float]] = {}
     for label, (hours, traces) in worlds.items():
         walls = [wall(hours, traces) for _ in range(repeat)]
@@ -70,6 +66,15 @@ def main() -> dict[str, dict[str, float]]:
             "generate_s": statistics.median(p[1] for p in parts),
             "analyse_s": statistics.median(p[2] for p in parts),
         }
+    return results
+
+
+def main() -> dict[str, dict[str, float]]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1 run each, 1-day world only")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    results = collect(args.quick, args.repeat)
     print(f"{'world':<10}{'report wall':>13}{'imports':>10}{'generate':>10}{'analyse':>10}")
     for label, r in results.items():
         print(

@@ -1,0 +1,115 @@
+"""Every benchmark, one table, one JSON: `python bench/all.py [--quick]`.
+
+Runs, in this order: the dashboard's own cost beside glances and a minimal Textual app
+(bench/dashboard.py), `apm-tui report`'s speed (bench/report_speed.py), the chart renderer
+beside plotext (bench/charts.py) and the detector on NAB's labelled series (bench/nab.py).
+Prints one table (figure, apm-tui, peer, ratio, target, met) and writes every figure to
+bench/results/all.json. `--quick` (CI, ≈ 3 minutes) uses small sizes and short windows so the
+benchmarks never rot; the README's figures come from the full mode, run by hand.
+Needs tmux; glances and plotext are installed with pip when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import charts
+import dashboard
+import nab
+import report_speed
+from dashboard import Row, fmt, print_table, ratio, step, verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "all.json"
+RCF = nab.PUBLISHED["Random Cut Forest"]
+BLANK4 = ("", "", "", "")
+
+
+def report_rows(report: dict[str, dict[str, float]]) -> list[Row]:
+    rows: list[Row] = []
+    for world, r in report.items():
+        rows.append((f"report wall, {world} (s)", fmt(r["report_wall_s"]), "", "", "", ""))
+        rows.append((f"  analysis after imports, {world} (s)", fmt(r["analyse_s"]), *BLANK4))
+    return rows
+
+
+def chart_rows(out: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            f"one chart {r['size']}, plotext build+parse / ours (ms)",
+            fmt(r["ours_ms"]),
+            fmt(r["plotext_build_ms"] + r["plotext_parse_ms"]),
+            ratio(r["ours_ms"], r["plotext_build_ms"] + r["plotext_parse_ms"]),
+            "",
+            "",
+        )
+        for r in out["rows"]
+    ]
+
+
+def nab_rows(out: dict[str, Any]) -> list[Row]:
+    files = f"{out['files']} NAB files"
+    score = out["score"]
+    full = out["mode"] == "full"
+    return [
+        (
+            f"NAB standard score, {files} (peer: RCF, published)",
+            fmt(score, ".1f"),
+            fmt(RCF, ".1f") if full else "—",
+            "",
+            "> RCF" if full else "",
+            verdict(score > RCF) if full else "",
+        ),
+        ("  same-rate random detector", fmt(out["random_same_rate"], ".1f"), *BLANK4),
+        (
+            "  windows found / false positives",
+            f"{out['windows_detected']}/{out['windows']} / {out['false_positives']}",
+            *BLANK4,
+        ),
+        (
+            "  rows flagged, mean / worst file (%)",
+            f"{out['flag_rate_pct']:.2f} / {out['max_file_flag_rate_pct']:.2f}",
+            "",
+            "",
+            "≤ 5",
+            verdict(out["max_file_flag_rate_pct"] <= 5.0),
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, short windows (CI)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
+    args = parser.parse_args()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    out: dict[str, Any] = {"mode": "quick" if args.quick else "full", "date": started}
+    out["dashboard"] = dashboard.collect(args.quick)
+    out["report"] = step("report speed", lambda: report_speed.collect(args.quick))
+    out["charts"] = step("charts", lambda: charts.collect(args.quick))
+    out["nab"] = step("NAB", lambda: nab.collect(quick=args.quick))
+    out["loadavg_end"] = os.getloadavg()
+    rows = [
+        *dashboard.table(out["dashboard"]),
+        *report_rows(out["report"]),
+        *chart_rows(out["charts"]),
+        *nab_rows(out["nab"]),
+    ]
+    print_table(rows, peer="peer")
+    env = out["dashboard"]["environment"]
+    print(f"{started}  nproc {env['nproc']}  load {env['loadavg_start']} → {out['loadavg_end']}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

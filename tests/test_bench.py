@@ -1,0 +1,55 @@
+"""The quick benchmark runs in CI, so the benchmarks never rot: every figure must come out."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="the dashboard bench needs tmux")
+def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "all.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "all.py"), "--quick", "--output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "figure" in done.stdout and "NAB standard score" in done.stdout  # the one table
+    figures = json.loads(out.read_text())
+    assert figures["mode"] == "quick"
+    dash = figures["dashboard"]
+    frame = dash["first_frame"]
+    for key in ("frame_s", "data_s", "analysis_s", "minimal_textual_frame_s"):
+        assert finite(frame[key]) and frame[key] > 0, key
+    assert frame["frame_s"] < frame["data_s"] < frame["analysis_s"]
+    assert [t["size"] for t in dash["ticks"]] == ["120x40", "200x60"]
+    for run in dash["ticks"]:
+        assert finite(run["tick"]["p50_ms"]) and run["tick"]["p95_ms"] >= run["tick"]["p50_ms"]
+    for program in ("apm-tui", "apm-tui --source system", "glances -t 1"):
+        term = dash["terminal"][program]
+        for key in ("cpu_pct", "rss_mb", "bytes_per_s"):
+            assert finite(term[key]) and term[key] > 0, (program, key)
+    assert finite(dash["soak"]["rss_growth_mb"])
+    assert finite(figures["report"]["1 day"]["report_wall_s"])
+    assert finite(figures["report"]["1 day"]["analyse_s"])
+    for row in figures["charts"]["rows"]:
+        assert finite(row["ours_ms"]) and finite(row["plotext_build_ms"])
+    nab = figures["nab"]
+    assert nab["files"] == 3 and finite(nab["score"]) and len(nab["per_file"]) == 3
+    assert 0 <= nab["flag_rate_pct"] <= 5
