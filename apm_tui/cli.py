@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from apm_tui import __version__
 from apm_tui.config import ConfigError, Thresholds, load_config
+from apm_tui.errors import RecordingError
 from apm_tui.sources.base import Source, SourceError
 
 EXIT_USAGE = 2
@@ -111,7 +112,7 @@ def source_spec(text: str) -> str:
     )
 
 
-def add_dashboard_options(p: argparse.ArgumentParser) -> None:
+def add_dashboard_options(p: argparse.ArgumentParser, *, theme: bool = True) -> None:
     p.add_argument(
         "--source",
         action="append",
@@ -142,7 +143,8 @@ def add_dashboard_options(p: argparse.ArgumentParser) -> None:
         metavar="HOURS",
         help="hours of data the rolling window keeps (default 24)",
     )
-    p.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
+    if theme:
+        p.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
 
 
 def build_parser() -> Parser:
@@ -163,6 +165,24 @@ def build_parser() -> Parser:
     add_world_options(report)
     add_analysis_options(report)
     report.add_argument("--json", action="store_true", help="print one JSON document")
+    report.add_argument(
+        "--from",
+        dest="recording",
+        metavar="FILE",
+        help="analyse a recording (apm-tui record / --record) instead of a source",
+    )
+    record = sub.add_parser(
+        "record",
+        help="record the sources to a file, with no UI (servers, cron, systemd)",
+        description="Poll the sources every --interval and write each tick to a recording "
+        "until --duration seconds pass, Ctrl-C or SIGTERM.",
+    )
+    add_dashboard_options(record, theme=False)
+    add_analysis_options(record)
+    record.add_argument("-o", "--output", required=True, metavar="FILE", help="the new recording")
+    record.add_argument(
+        "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
+    )
     detect = sub.add_parser(
         "detect",
         help="score a CSV time series with the dashboard's streaming detector",
@@ -184,6 +204,11 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 def make_source(args: argparse.Namespace) -> Source:
     from apm_tui.sources import load_user_source
     from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
+
+    if args.recording:
+        from apm_tui.sources.recorded import RecordedSource
+
+        return RecordedSource(args.recording)
 
     if args.source == "synthetic":
         samples = args.hours * 3600 / args.interval
@@ -221,10 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from apm_tui.commands import report
 
             return report.run(args, thresholds_from(args), make_source(args))
+        if args.command == "record":
+            from apm_tui.commands import record
+
+            return record.run(args, thresholds_from(args))
         from apm_tui.commands import dashboard
 
         return dashboard.run(args, thresholds_from(args))
-    except (UsageError, ConfigError, SourceError) as exc:
+    except (UsageError, ConfigError, SourceError, RecordingError) as exc:
         print(f"apm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -89,6 +89,18 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
     return [Batch(metrics=Table(merged), spans=spans, status=status)]
 
 
+def newest_time(batch: Batch) -> float:
+    """The latest timestamp in a batch (0 when it has none): a history batch's recorded time."""
+    times = [float(np.nanmax(batch.metrics["timestamp"]))] if len(batch.metrics) else []
+    if len(batch.spans):
+        times.append(float(np.nanmax(batch.spans["start"])))
+    return max(times, default=0.0)
+
+
+class Recorder(Protocol):
+    def append(self, t: float, batch: Batch, *, history: bool = False) -> None: ...
+
+
 def describe(exc: Exception) -> str:
     """A SourceError's message as it is; anything else with its type, for the notice."""
     return str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
@@ -155,6 +167,7 @@ class Engine:
         self.interval_s = interval_s  # data seconds per sample (simulated for synthetic)
         # Fit anomaly models in a child process (the dashboard: keeps scikit-learn's memory out).
         self.isolate_fits = isolate_fits
+        self.recorder: Recorder | None = None  # attached by `--record` / `apm-tui record`
         self.tick = 0
         self.analysis: Analysis | None = None
         self.status: dict[str, Any] = {}
@@ -181,6 +194,7 @@ class Engine:
             except Exception as exc:  # a user's source may raise anything: it is a notice
                 self._source_failed(source, describe(exc))
         for batch in history:
+            self._record(batch, history=True)
             self._ingest(batch, score=False)
         # The history and everything imported so far live as long as the app: keep them out
         # of the collector's full passes, which otherwise pause a tick for 100–200 ms.
@@ -208,10 +222,23 @@ class Engine:
             except Exception as exc:  # one broken source must not freeze the others
                 self._source_failed(source, describe(exc))
         for batch in merge_tick(batches):
+            self._record(batch, now=now)
             self._ingest(batch, score=True)
         self._collect_background()
         self._schedule_background()
         return self._snapshot()
+
+    def _record(self, batch: Batch, *, now: float | None = None, history: bool = False) -> None:
+        """Hand what the engine ingests to the recorder, if one is attached; a recorder that
+        fails (disk full, file gone) is a notice and the dashboard carries on without it."""
+        if self.recorder is None or not batch:
+            return
+        when = now if now is not None else newest_time(batch)
+        try:
+            self.recorder.append(when, batch, history=history)
+        except Exception as exc:  # the recording must never take the dashboard down
+            self._notices.append(f"recording stopped: {exc}")
+            self.recorder = None
 
     def _ingest(self, batch: Batch, *, score: bool) -> None:
         if batch.status:

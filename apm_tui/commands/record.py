@@ -1,0 +1,88 @@
+"""`apm-tui record -o FILE`: record the sources with no UI at all (servers, cron, systemd).
+
+Polls the same sources the dashboard would (`--source`, `--pid`, …) once per `--interval` and
+writes each tick's batches to a recording (see `apm_tui.recording`) until `--duration` seconds
+have passed, or Ctrl-C or SIGTERM; every tick is committed as it is written, so stopping it any
+way — even `kill -9` — leaves a file that opens and replays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict
+from types import FrameType
+
+from apm_tui.commands.dashboard import make_sources, options_from
+from apm_tui.config import Thresholds
+from apm_tui.engine import describe, merge_tick, newest_time
+from apm_tui.model import Batch
+from apm_tui.recording import Recorder
+from apm_tui.sources import resolve_user_source
+
+
+def run(args: argparse.Namespace, th: Thresholds) -> int:
+    opts = options_from(args)
+    for name in opts.sources:
+        if name not in ("synthetic", "system"):
+            resolve_user_source(name)
+    sources, data_interval, notices = make_sources(opts)
+    settings = {"options": asdict(opts), "thresholds": asdict(th), "data_interval_s": data_interval}
+    recorder = Recorder(
+        args.output,
+        sources=[s.name for s in sources],
+        settings=settings,
+        interval_s=opts.interval,
+    )
+    for notice in notices:
+        print(f"apm-tui: {notice}", file=sys.stderr)
+    stop = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        for source in list(sources):
+            try:
+                source.open()
+                history = source.backfill()
+            except Exception as exc:  # a broken source is a line on stderr, not the end
+                print(f"apm-tui: {source.name}: {describe(exc)}", file=sys.stderr)
+                sources.remove(source)
+                continue
+            if history:
+                recorder.append(newest_time(history), history, history=True)
+        started = time.monotonic()  # --duration counts from the first tick, after the history
+        tick = 0
+        while not stop.is_set():
+            if args.duration is not None and time.monotonic() - started >= args.duration:
+                break
+            now = time.time()
+            batches: list[Batch] = []
+            for source in list(sources):
+                try:
+                    batches.append(source.poll(now))
+                except Exception as exc:
+                    print(f"apm-tui: {source.name}: {describe(exc)}", file=sys.stderr)
+                    sources.remove(source)
+            for batch in merge_tick(batches):
+                if batch:
+                    recorder.append(now, batch)
+            tick += 1
+            stop.wait(max(0.0, started + tick * opts.interval - time.monotonic()))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for source in sources:
+            # Closing is best effort; the recording is already safe.
+            with contextlib.suppress(Exception):
+                source.close()
+        recorder.close()
+    print(f"apm-tui: recorded {recorder.ticks} ticks to {recorder.path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,8 @@
+"""Errors the CLI turns into one line and exit status 2, in a module light enough for it to
+import before the dashboard's first frame (the modules that raise them need numpy)."""
+
+from __future__ import annotations
+
+
+class RecordingError(ValueError):
+    """A recording cannot be written or read; the message names the file and the problem."""

@@ -1,0 +1,370 @@
+"""Recordings: the raw batches of a session, tick by tick, in one SQLite file.
+
+What is recorded is what the engine ingests — each tick's merged batches (metric rows, spans,
+the sources' status) and the sources' history before the first tick — not what was drawn, so a
+replay feeds the same pipeline and every panel and analysis replays.
+
+The file (schema version 1):
+
+    meta(key TEXT PRIMARY KEY, value TEXT)   format, schema_version, apm_tui_version, sources,
+                                             settings (JSON), started_at, interval_s
+    ticks(seq INTEGER PRIMARY KEY, t REAL, history INTEGER, payload BLOB)   + an index on t
+
+Each tick is one row, committed as it is written: a `kill -9` loses at most the tick in flight.
+A payload is zlib-compressed: a 4-byte length, a JSON header (column names, strings, span
+attributes, the status), then the numeric columns as little-endian float64 (flags as bytes).
+Reading never executes anything from the file: no pickle, no eval; every length is checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sqlite3
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from apm_tui import __version__
+from apm_tui.errors import RecordingError
+from apm_tui.model import SPAN_STR_FIELDS, Batch, Table
+
+__all__ = ["Recorder", "Recording", "RecordingError", "Tick", "decode_batch", "encode_batch"]
+
+FORMAT = "apm-tui recording"
+SCHEMA_VERSION = 1
+#: A tick's payload may not inflate beyond this (a damaged or hostile file must not eat memory).
+MAX_PAYLOAD = 64 * 1024 * 1024
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE ticks (
+    seq INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    history INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX ticks_t ON ticks (t);
+"""
+
+
+# -- payloads ------------------------------------------------------------------------------------
+def encode_batch(batch: Batch) -> bytes:
+    metrics, spans = batch.metrics, batch.spans
+    header: dict[str, Any] = {
+        "metrics": {"rows": len(metrics), "columns": list(metrics.names)},
+        "spans": {"rows": len(spans)},
+        "status": _jsonable(dict(batch.status)),
+    }
+    parts = [np.asarray(metrics[name], dtype="<f8").tobytes() for name in metrics.names]
+    if len(spans):
+        header["spans"]["strings"] = {
+            name: [str(v) for v in spans[name]] for name in SPAN_STR_FIELDS if name in spans
+        }
+        header["spans"]["attributes"] = [_jsonable(dict(a)) for a in spans["attributes"]]
+        parts.append(np.asarray(spans["start"], dtype="<f8").tobytes())
+        parts.append(np.asarray(spans["duration_ms"], dtype="<f8").tobytes())
+        parts.append(np.asarray(spans["error"], dtype=np.uint8).tobytes())
+    head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    return zlib.compress(len(head).to_bytes(4, "little") + head + b"".join(parts), 6)
+
+
+def decode_batch(payload: bytes) -> Batch:
+    """The batch in a payload; `ValueError` for anything that does not add up."""
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(payload, MAX_PAYLOAD)
+    if inflater.unconsumed_tail:
+        raise ValueError("payload too large")
+    if len(raw) < 4:
+        raise ValueError("payload too short")
+    size = int.from_bytes(raw[:4], "little")
+    header = json.loads(raw[4 : 4 + size])
+    body = memoryview(raw)[4 + size :]
+    if not isinstance(header, dict):
+        raise ValueError("bad header")
+    m = header["metrics"]
+    n, names = int(m["rows"]), m["columns"]
+    if n < 0 or not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+        raise ValueError("bad metric columns")
+    cursor = 0
+
+    def take(count: int, dtype: str, width: int) -> np.ndarray[Any, Any]:
+        nonlocal cursor
+        end = cursor + count * width
+        if end > len(body):
+            raise ValueError("payload truncated")
+        out = np.frombuffer(body[cursor:end], dtype=dtype).copy()
+        cursor = end
+        return out
+
+    metrics = Table({name: take(n, "<f8", 8) for name in names}) if names else Table({})
+    s = header["spans"]
+    rows = int(s["rows"])
+    spans = Table({})
+    if rows:
+        strings, attrs = s["strings"], s["attributes"]
+        if set(strings) != set(SPAN_STR_FIELDS) or len(attrs) != rows:
+            raise ValueError("bad span columns")
+        cols: dict[str, np.ndarray[Any, Any]] = {}
+        for name in SPAN_STR_FIELDS:
+            values = strings[name]
+            if len(values) != rows or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"bad span column {name}")
+            cols[name] = np.array(values, dtype=object)
+        cols["start"] = take(rows, "<f8", 8)
+        cols["duration_ms"] = take(rows, "<f8", 8)
+        cols["error"] = take(rows, "u1", 1).astype(bool)
+        if not all(isinstance(a, dict) for a in attrs):
+            raise ValueError("bad span attributes")
+        column = np.empty(rows, dtype=object)
+        column[:] = attrs
+        cols["attributes"] = column
+        spans = Table(cols)
+    if cursor != len(body):
+        raise ValueError("payload has trailing bytes")
+    status = header.get("status", {})
+    if not isinstance(status, dict):
+        raise ValueError("bad status")
+    return Batch(metrics=metrics, spans=spans, status=status)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON: tuples become lists, NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    return value
+
+
+# -- writing -------------------------------------------------------------------------------------
+class Recorder:
+    """Appends ticks to a new recording, one committed transaction per tick."""
+
+    def __init__(
+        self, path: str | Path, *, sources: list[str], settings: dict[str, Any], interval_s: float
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            raise RecordingError(f"{self.path}: already exists; choose another name")
+        self.ticks = 0
+        try:
+            # One writer at a time, but not always the same thread: each dashboard tick runs
+            # in a fresh worker thread.
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.executescript(SCHEMA)
+            meta = {
+                "format": FORMAT,
+                "schema_version": str(SCHEMA_VERSION),
+                "apm_tui_version": __version__,
+                "sources": json.dumps(sources),
+                "settings": json.dumps(_jsonable(settings), sort_keys=True),
+                "started_at": repr(time.time()),
+                "interval_s": repr(float(interval_s)),
+            }
+            with self.db:
+                self.db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordingError(f"{self.path}: cannot write a recording: {exc}") from None
+
+    def append(self, t: float, batch: Batch, *, history: bool = False) -> None:
+        payload = encode_batch(batch)
+        try:
+            # One transaction per tick. The count in `meta` lives on an early page, so a copy
+            # cut short still says how many ticks there were (and so how many were lost).
+            self.db.execute("BEGIN")
+            self.db.execute(
+                "INSERT INTO ticks (t, history, payload) VALUES (?, ?, ?)",
+                (float(t), int(history), payload),
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('ticks', ?)", (str(self.ticks + 1),)
+            )
+            self.db.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise RecordingError(f"{self.path}: recording stopped: {exc}") from None
+        self.ticks += 1
+
+    def close(self) -> None:
+        # Best effort: every tick is already committed.
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+
+# -- reading -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tick:
+    seq: int
+    t: float
+    history: bool
+    batch: Batch
+
+
+class Recording:
+    """A recording opened for reading; `open` checks it is one, and one this version reads."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection, meta: dict[str, str]) -> None:
+        self.path = path
+        self.db = db
+        self.meta = meta
+        self.lost = 0  # ticks that could not be read (a damaged or truncated file)
+        self.copy: Path | None = None  # the repaired copy a truncated file is read from
+
+    @classmethod
+    def open(cls, path: str | Path) -> Recording:
+        p = Path(path)
+        if not p.exists():
+            raise RecordingError(f"{p}: no such file")
+        if p.is_dir():
+            raise RecordingError(f"{p}: is a folder, not a recording")
+        if p.stat().st_size == 0:
+            raise RecordingError(f"{p}: the file is empty")
+        with p.open("rb") as f:
+            header = f.read(100)
+        if header[:16] != b"SQLite format 3\x00" or len(header) < 100:
+            raise RecordingError(f"{p}: not an apm-tui recording (not a SQLite database)")
+        readable = _whole_pages_copy(p, header)
+        try:
+            # Read-write when allowed: after a `kill -9` mid-commit SQLite must roll the hot
+            # journal back before the last complete tick can be read; read-only otherwise.
+            target = readable or p
+            try:
+                db = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True)
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                db = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            if not {"meta", "ticks"} <= tables:
+                raise RecordingError(f"{p}: a SQLite database, but not an apm-tui recording")
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.Error as exc:
+            _remove(readable)
+            raise RecordingError(f"{p}: damaged beyond reading ({exc})") from None
+        except RecordingError:
+            _remove(readable)
+            raise
+        if meta.get("format") != FORMAT:
+            raise RecordingError(f"{p}: a SQLite database, but not an apm-tui recording")
+        try:
+            version = int(meta.get("schema_version", ""))
+        except ValueError:
+            raise RecordingError(f"{p}: the recording's schema version is unreadable") from None
+        if version > SCHEMA_VERSION:
+            raise RecordingError(
+                f"{p}: recorded by a newer apm-tui (schema {version}; this one reads up to "
+                f"{SCHEMA_VERSION}): upgrade apm-tui to read it"
+            )
+        recording = cls(p, db, meta)
+        recording.copy = readable
+        return recording
+
+    @property
+    def interval_s(self) -> float:
+        return float(self.meta.get("interval_s", "1"))
+
+    @property
+    def sources(self) -> list[str]:
+        value = json.loads(self.meta.get("sources", "[]"))
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def ticks(self, since: float = -math.inf) -> Iterator[Tick]:
+        """Every readable tick from time `since`, in order. A damaged row or page ends the
+        iteration and counts in `lost` (with the rows after it, when they can be counted)."""
+        seq = -1
+        while True:
+            try:
+                row = self.db.execute(
+                    "SELECT seq, t, history, payload FROM ticks WHERE seq > ? AND t >= ? "
+                    "ORDER BY seq LIMIT 1",
+                    (seq, since),
+                ).fetchone()
+            except sqlite3.Error:
+                self.lost += max(1, self._count_after(seq))
+                return
+            if row is None:
+                self.lost += self._missing_after(seq)
+                return
+            seq = int(row[0])
+            try:
+                batch = decode_batch(bytes(row[3]))
+            except (ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError):
+                self.lost += 1
+                continue
+            yield Tick(seq, float(row[1]), bool(row[2]), batch)
+
+    def _count_after(self, seq: int) -> int:
+        """How many ticks after `seq` the file should hold: from the index when it can be
+        read, else from the tick count the recorder keeps in `meta`."""
+        try:
+            row = self.db.execute("SELECT count(*) FROM ticks WHERE seq > ?", (seq,)).fetchone()
+            return int(row[0])
+        except sqlite3.Error:
+            return self._missing_after(seq)
+
+    def _missing_after(self, seq: int) -> int:
+        try:
+            recorded = int(self.meta.get("ticks", "0"))
+        except ValueError:
+            return 0
+        return max(0, recorded - max(seq, 0))
+
+    def span(self) -> tuple[float, float]:
+        """(first, last) tick time of the live part (history excluded); NaN when empty."""
+        row = self.db.execute("SELECT min(t), max(t) FROM ticks WHERE history = 0").fetchone()
+        if row is None or row[0] is None:
+            return math.nan, math.nan
+        return float(row[0]), float(row[1])
+
+    def seek(self, t: float) -> int | None:
+        """The seq of the last live tick at or before time `t` (None before the first)."""
+        row = self.db.execute(
+            "SELECT seq FROM ticks WHERE history = 0 AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
+            (t,),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        self.db.close()
+        _remove(self.copy)
+
+
+def _whole_pages_copy(path: Path, header: bytes) -> Path | None:
+    """A readable copy of a file cut short (a copy interrupted, a disk that filled), or None
+    when the file is whole. SQLite refuses a file shorter than its header's page count, so the
+    copy keeps the whole pages and says so in its header; the ticks on the lost pages are then
+    missing, and counted as lost."""
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    size = path.stat().st_size
+    if page_size < 512 or size >= pages * page_size:
+        return None
+    whole = size // page_size
+    if whole < 1:
+        raise RecordingError(f"{path}: cut short before its first page; nothing to read")
+    fd, name = tempfile.mkstemp(prefix="apm-tui-", suffix=".apmrec")
+    with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+        data = bytearray(src.read(whole * page_size))
+        data[28:32] = whole.to_bytes(4, "big")
+        out.write(data)
+    return Path(name)
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()

@@ -1,0 +1,105 @@
+"""Recording size and speed: an hour of the default synthetic world, and seeking in a day.
+
+Run: python bench/recording.py [--quick]. Polls the dashboard's default synthetic source (speed
+60, one tick a second) with a fake clock — no waiting — and records every tick with
+`apm_tui.recording.Recorder`, as `--record` does: the file's size after one hour of ticks (and
+its history), the time `append` takes per tick (median, P95), then for a 24-hour recording the
+time to open it and seek to a moment (median of 20 random moments). Targets from the issue:
+≤ 2 ms per tick, ≤ 2 MB per hour, ≤ 100 ms to open and seek. Writes bench/results/recording.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results" / "recording.json"
+
+from apm_tui.commands.dashboard import DashboardOptions, make_sources  # noqa: E402
+from apm_tui.engine import merge_tick, newest_time  # noqa: E402
+from apm_tui.recording import Recorder, Recording  # noqa: E402
+
+START = 1767225600.0
+
+
+def record(path: Path, ticks: int) -> list[float]:
+    sources, _, _ = make_sources(DashboardOptions(start=START))
+    rec = Recorder(path, sources=["synthetic"], settings={}, interval_s=1.0)
+    for s in sources:
+        s.open()
+        history = s.backfill()
+        rec.append(newest_time(history), history, history=True)
+    costs = []
+    now = START + 86_400
+    for _ in range(ticks):
+        now += 1.0
+        for batch in merge_tick([s.poll(now) for s in sources]):
+            t0 = time.perf_counter()
+            rec.append(now, batch)
+            costs.append(time.perf_counter() - t0)
+    rec.close()
+    return costs
+
+
+def collect(quick: bool = False) -> dict[str, Any]:
+    hour = 600 if quick else 3600
+    day = 3600 if quick else 86_400
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hour.apmrec"
+        costs = record(path, hour)
+        size = path.stat().st_size
+        rec = Recording.open(path)
+        history = sum(1 for t in rec.ticks() if t.history)
+        rec.close()
+        day_path = Path(folder) / "day.apmrec"
+        record(day_path, day)
+        rng = np.random.default_rng(0)
+        seeks = []
+        for moment in rng.uniform(0, day, 20):
+            t0 = time.perf_counter()
+            r = Recording.open(day_path)
+            first, _ = r.span()
+            seq = r.seek(first + float(moment))
+            tick = next(r.ticks(since=first + float(moment) - 1), None)
+            seeks.append(time.perf_counter() - t0)
+            r.close()
+            assert seq is not None and tick is not None
+    return {
+        "ticks": hour,
+        "history_rows": history,
+        "size_mb": size / 1e6,
+        "size_mb_per_hour": size / 1e6 * 3600 / hour,
+        "append_ms_p50": statistics.median(costs) * 1e3,
+        "append_ms_p95": float(np.percentile(costs, 95)) * 1e3,
+        "day_ticks": day,
+        "open_and_seek_ms_p50": statistics.median(seeks) * 1e3,
+        "open_and_seek_ms_max": max(seeks) * 1e3,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="10 minutes and 1 hour, not 1 h / 24 h"
+    )
+    args = parser.parse_args()
+    out = collect(args.quick)
+    for key, value in out.items():
+        print(f"{key:24} {value:10.2f}" if isinstance(value, float) else f"{key:24} {value:10}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

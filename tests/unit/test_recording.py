@@ -1,0 +1,259 @@
+"""Recordings: round trip, crash safety, every bad file, and the headless `record` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apm_tui.analysis.full import analyse
+from apm_tui.errors import RecordingError
+from apm_tui.model import Batch, MetricSample, Span
+from apm_tui.recording import SCHEMA_VERSION, Recorder, Recording, decode_batch, encode_batch
+from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
+from tests.conftest import WORLD_START
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tables_equal(a: Batch, b: Batch) -> None:
+    assert a.metrics.names == b.metrics.names and a.spans.names == b.spans.names
+    for name in a.metrics.names:
+        np.testing.assert_array_equal(a.metrics[name], b.metrics[name])
+    for name in a.spans.names:
+        assert list(a.spans[name]) == list(b.spans[name]), name
+
+
+def world_batch() -> Batch:
+    return SyntheticSource(WorldSettings(hours=2, traces=80, start=WORLD_START)).backfill()
+
+
+def test_a_batch_survives_encoding_exactly() -> None:
+    batch = world_batch()
+    batch = Batch(batch.metrics, batch.spans, {"top": [{"name": "x", "cpu": 1.5}], "n": 3})
+    back = decode_batch(encode_batch(batch))
+    tables_equal(batch, back)
+    assert back.status == {"top": [{"name": "x", "cpu": 1.5}], "n": 3}
+    empty = decode_batch(encode_batch(Batch()))
+    assert len(empty.metrics) == 0 and len(empty.spans) == 0
+    nan = Batch.of(samples=[MetricSample(timestamp=1.0, cpu_pct=float("nan"))])
+    assert np.isnan(decode_batch(encode_batch(nan)).metrics["cpu_pct"][0])
+
+
+def record(path: Path, batches: list[Batch], history: Batch | None = None) -> None:
+    rec = Recorder(path, sources=["synthetic"], settings={"seed": 42}, interval_s=1.0)
+    if history is not None:
+        rec.append(0.0, history, history=True)
+    for i, b in enumerate(batches):
+        rec.append(100.0 + i, b)
+    rec.close()
+
+
+def test_round_trip_and_the_same_analysis(tmp_path: Path) -> None:
+    batch = world_batch()
+    n = len(batch.metrics)
+    parts = [batch.metrics.take(slice(i, i + 10)) for i in range(0, n, 10)]
+    batches = [Batch(metrics=p) for p in parts]
+    batches[0] = Batch(metrics=parts[0], spans=batch.spans)
+    path = tmp_path / "s.apmrec"
+    record(path, batches)
+    rec = Recording.open(path)
+    ticks = list(rec.ticks())
+    assert len(ticks) == len(batches) and rec.lost == 0
+    assert [t.t for t in ticks] == [100.0 + i for i in range(len(batches))]
+    assert rec.sources == ["synthetic"] and rec.interval_s == 1.0
+    assert rec.meta["schema_version"] == str(SCHEMA_VERSION)
+    from apm_tui.sources.recorded import RecordedSource
+
+    replayed = RecordedSource(path).backfill()
+    before = analyse(batch.metrics, batch.spans)
+    after = analyse(replayed.metrics, replayed.spans)
+    assert after.health.score == before.health.score
+    assert [b.title for b in after.bottlenecks] == [b.title for b in before.bottlenecks]
+    assert after.latency.p95 == before.latency.p95
+
+
+def test_seek_finds_the_tick_at_or_before_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "s.apmrec"
+    one = Batch.of(samples=[MetricSample(timestamp=5.0, cpu_pct=1.0)])
+    record(path, [one] * 50, history=one)
+    rec = Recording.open(path)
+    assert rec.span() == (100.0, 149.0)
+    assert rec.seek(99.0) is None
+    seq = rec.seek(120.5)
+    assert seq is not None and [t.t for t in rec.ticks() if t.seq == seq] == [120.0]
+
+
+def test_kill_9_while_recording_loses_at_most_the_tick_in_flight(tmp_path: Path) -> None:
+    path = tmp_path / "killed.apmrec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--interval", "0.05"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                with sqlite3.connect(path) as db:
+                    if db.execute("SELECT count(*) FROM ticks").fetchone()[0] >= 20:
+                        break
+            except sqlite3.Error:
+                pass
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    rec = Recording.open(path)
+    ticks = list(rec.ticks())
+    assert len(ticks) >= 20 and rec.lost == 0
+    assert ticks[0].history and not ticks[-1].history
+
+
+def test_headless_record_ends_by_itself_and_reports(tmp_path: Path) -> None:
+    path = tmp_path / "short.apmrec"
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--duration", "1.2",
+         "--interval", "0.2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "recorded" in done.stderr and str(path) in done.stderr
+    ticks = list(Recording.open(path).ticks())
+    live = [t for t in ticks if not t.history]
+    assert 4 <= len(live) <= 8
+    report = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "report", "--from", str(path), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(report.stdout)
+    assert doc["counts"]["metrics"] == sum(len(t.batch.metrics) for t in ticks)
+    assert doc["source"] == "recording short.apmrec"
+
+
+def test_sigterm_closes_the_file_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "term.apmrec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--interval", "0.1"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "recorded" in err
+    assert list(Recording.open(path).ticks())
+
+
+def other_database(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (body TEXT)")
+
+
+def newer(path: Path) -> None:
+    record(path, [Batch()])
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(99),))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (None, "no such file"),
+        (lambda p: p.write_bytes(b""), "the file is empty"),
+        (lambda p: p.write_bytes(os.urandom(4096)), "not a SQLite database"),
+        (other_database, "not an apm-tui recording"),
+        (newer, "recorded by a newer apm-tui (schema 99"),
+    ],
+    ids=["missing", "empty", "random", "other-program", "newer"],
+)
+def test_bad_files_are_one_clear_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.apmrec"
+    if make is not None:
+        make(path)
+    with pytest.raises(RecordingError, match=message.replace("(", r"\(")) as caught:
+        Recording.open(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "report", "--from", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_truncated_file_replays_every_complete_tick_and_says_how_many_were_lost(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cut.apmrec"
+    big = world_batch()
+    record(path, [big] * 12)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    rec = Recording.open(path)
+    ticks = list(rec.ticks())
+    assert 0 < len(ticks) < 12 and rec.lost >= 1
+    from apm_tui.sources.recorded import RecordedSource
+
+    source = RecordedSource(path)
+    batch = source.backfill()
+    assert len(batch.metrics) == len(ticks) * len(big.metrics)
+    assert "could not be read" in batch.status["notices"][0]
+
+
+def test_an_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="cannot write a recording"):
+        Recorder(tmp_path / "no" / "such" / "dir" / "x.apmrec", sources=[], settings={},
+                 interval_s=1.0)  # fmt: skip
+    existing = tmp_path / "taken.apmrec"
+    existing.write_text("keep me")
+    with pytest.raises(RecordingError, match="already exists"):
+        Recorder(existing, sources=[], settings={}, interval_s=1.0)
+    assert existing.read_text() == "keep me"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(min_size=1, max_size=3000))
+def test_random_bytes_never_crash_the_reader(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "fuzz.apmrec"
+    path.write_bytes(data)
+    with pytest.raises(RecordingError):
+        Recording.open(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_payloads_are_rejected_not_crashed_on(data: bytes) -> None:
+    try:
+        decode_batch(data)
+    except (ValueError, KeyError, TypeError, OverflowError):
+        pass
+    except Exception as exc:  # anything else would escape Recording.ticks
+        import zlib
+
+        assert isinstance(exc, zlib.error), repr(exc)
+
+
+def test_spans_with_attributes_round_trip() -> None:
+    spans = [
+        Span("t", "a", "", "web", "GET /x", 1.0, 5.0, kind="server",
+             attributes={"http.route": "/x", "n": 3, "ok": True, "tags": ["a", "b"]}),
+        Span("t", "b", "a", "db", "SELECT", 1.001, 2.5, error=True, kind="db"),
+    ]  # fmt: skip
+    back = decode_batch(encode_batch(Batch.of(spans=spans)))
+    assert list(back.spans["attributes"]) == [
+        {"http.route": "/x", "n": 3, "ok": True, "tags": ["a", "b"]},
+        {},
+    ]
+    assert list(back.spans["error"]) == [False, True]
