@@ -112,7 +112,7 @@ def source_spec(text: str) -> str:
     )
 
 
-def add_dashboard_options(p: argparse.ArgumentParser, *, theme: bool = True) -> None:
+def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> None:
     p.add_argument(
         "--source",
         action="append",
@@ -143,8 +143,14 @@ def add_dashboard_options(p: argparse.ArgumentParser, *, theme: bool = True) -> 
         metavar="HOURS",
         help="hours of data the rolling window keeps (default 24)",
     )
-    if theme:
+    if live:  # the live dashboard's own options (not `record`'s)
         p.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
+        p.add_argument("--record", metavar="FILE", help="also record every tick to FILE")
+        p.add_argument(
+            "--recordings-dir",
+            metavar="DIR",
+            help="where the r key records (default ~/.local/share/apm-tui/recordings)",
+        )
 
 
 def build_parser() -> Parser:
@@ -177,12 +183,20 @@ def build_parser() -> Parser:
         description="Poll the sources every --interval and write each tick to a recording "
         "until --duration seconds pass, Ctrl-C or SIGTERM.",
     )
-    add_dashboard_options(record, theme=False)
+    add_dashboard_options(record, live=False)
     add_analysis_options(record)
     record.add_argument("-o", "--output", required=True, metavar="FILE", help="the new recording")
     record.add_argument(
         "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
     )
+    export = sub.add_parser(
+        "export",
+        help="write a recording's samples and spans as CSV",
+        description="Write FILE's metric samples to DIR/metrics.csv and its spans to "
+        "DIR/spans.csv.",
+    )
+    export.add_argument("recording", metavar="FILE")
+    export.add_argument("--csv", required=True, metavar="DIR", help="folder for the CSV files")
     detect = sub.add_parser(
         "detect",
         help="score a CSV time series with the dashboard's streaming detector",
@@ -246,6 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from apm_tui.commands import report
 
             return report.run(args, thresholds_from(args), make_source(args))
+        if args.command == "export":
+            from apm_tui.commands import export
+
+            return export.run(args.recording, args.csv)
         if args.command == "record":
             from apm_tui.commands import record
 

@@ -15,7 +15,8 @@ import math
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -61,6 +62,7 @@ class Snapshot:
     notices: tuple[str, ...]
     status: dict[str, Any]
     slowest: dict[str, tuple[SlowTrace, ...]] = field(default_factory=dict)
+    recording: str = ""  # the file this session is being recorded to, if any
 
 
 def merge_tick(batches: list[Batch]) -> list[Batch]:
@@ -99,6 +101,8 @@ def newest_time(batch: Batch) -> float:
 
 class Recorder(Protocol):
     def append(self, t: float, batch: Batch, *, history: bool = False) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def describe(exc: Exception) -> str:
@@ -168,6 +172,7 @@ class Engine:
         # Fit anomaly models in a child process (the dashboard: keeps scikit-learn's memory out).
         self.isolate_fits = isolate_fits
         self.recorder: Recorder | None = None  # attached by `--record` / `apm-tui record`
+        self._recording_request: Path | None = None
         self.tick = 0
         self.analysis: Analysis | None = None
         self.status: dict[str, Any] = {}
@@ -203,6 +208,8 @@ class Engine:
         self._started = True
 
     def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
         for source in self.sources:
             # Closing is best effort: the app is leaving anyway.
             with contextlib.suppress(Exception):
@@ -215,6 +222,7 @@ class Engine:
             self.start()
         now = time.time() if now is None else now
         self.tick += 1
+        self._apply_recording_request()
         batches = []
         for source in list(self.sources):
             try:
@@ -227,6 +235,47 @@ class Engine:
         self._collect_background()
         self._schedule_background()
         return self._snapshot()
+
+    def toggle_recording(self, folder: Path) -> None:
+        """Start recording to a new timestamped file in `folder`, or stop: applied by the next
+        step, on the thread that steps the engine (never while a tick is being written)."""
+        self._recording_request = folder
+
+    def _apply_recording_request(self) -> None:
+        folder, self._recording_request = self._recording_request, None
+        if folder is None:
+            return
+        if self.recorder is not None:
+            path = getattr(self.recorder, "path", "the recording")
+            self.recorder.close()
+            self.recorder = None
+            self._notices.append(f"recording stopped: {path}")
+            return
+        from apm_tui.errors import RecordingError
+        from apm_tui.recording import Recorder
+
+        path = folder / time.strftime("apm-tui-%Y%m%d-%H%M%S.apmrec")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            recorder = Recorder(
+                path,
+                sources=[s.name for s in self.sources],
+                settings={"thresholds": asdict(self.th)},
+                interval_s=self.interval_s,
+            )
+        except (RecordingError, OSError) as exc:
+            self._notices.append(f"cannot record: {exc}")
+            return
+        # The window so far is the new recording's history, so it replays from the same start.
+        window = Batch(metrics=self.window.metrics.view(), spans=self.window.spans.view())
+        try:
+            recorder.append(newest_time(window), window, history=True)
+        except RecordingError as exc:
+            recorder.close()
+            self._notices.append(f"cannot record: {exc}")
+            return
+        self.recorder = recorder
+        self._notices.append(f"recording to {path}")
 
     def _record(self, batch: Batch, *, now: float | None = None, history: bool = False) -> None:
         """Hand what the engine ingests to the recorder, if one is attached; a recorder that
@@ -386,6 +435,7 @@ class Engine:
         )
         notices, self._notices = tuple(self._notices), []
         return Snapshot(
+            recording=str(getattr(self.recorder, "path", "")) if self.recorder else "",
             tick=self.tick,
             live=live,
             analysis=self.analysis,

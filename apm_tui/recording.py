@@ -10,7 +10,9 @@ The file (schema version 1):
                                              settings (JSON), started_at, interval_s
     ticks(seq INTEGER PRIMARY KEY, t REAL, history INTEGER, payload BLOB)   + an index on t
 
-Each tick is one row, committed as it is written: a `kill -9` loses at most the tick in flight.
+Each tick is one row, committed as it is written (write-ahead log, folded back into the one file
+when the recording closes): a `kill -9` loses at most the tick in flight, and the file opens and
+replays where it lies (its `-wal` file beside it holds the last ticks until it is next opened).
 A payload is zlib-compressed: a 4-byte length, a JSON header (column names, strings, span
 attributes, the status), then the numeric columns as little-endian float64 (flags as bytes).
 Reading never executes anything from the file: no pickle, no eval; every length is checked.
@@ -164,6 +166,11 @@ class Recorder:
             # One writer at a time, but not always the same thread: each dashboard tick runs
             # in a fresh worker thread.
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # WAL with synchronous=NORMAL: a commit costs ≈ 0.05 ms instead of ≈ 2 ms (an
+            # fsync per tick), committed ticks survive a killed process, and a power cut can
+            # lose the last ticks but not the file. Closing folds the WAL back into one file.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             meta = {
                 "format": FORMAT,
@@ -201,6 +208,9 @@ class Recorder:
 
     def close(self) -> None:
         # Best effort: every tick is already committed.
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file again
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
@@ -282,15 +292,25 @@ class Recording:
         return [str(v) for v in value] if isinstance(value, list) else []
 
     def ticks(self, since: float = -math.inf) -> Iterator[Tick]:
-        """Every readable tick from time `since`, in order. A damaged row or page ends the
-        iteration and counts in `lost` (with the rows after it, when they can be counted)."""
+        """Every readable tick from the first at or after time `since`, in recorded order. A
+        damaged row or page ends the iteration and counts in `lost` (with the rows after it,
+        when they can be counted)."""
         seq = -1
+        if since > -math.inf:
+            try:
+                first = self.db.execute(
+                    "SELECT seq FROM ticks WHERE t >= ? ORDER BY t, seq LIMIT 1", (since,)
+                ).fetchone()
+            except sqlite3.Error:
+                first = None
+            if first is None:
+                return
+            seq = int(first[0]) - 1
         while True:
             try:
                 row = self.db.execute(
-                    "SELECT seq, t, history, payload FROM ticks WHERE seq > ? AND t >= ? "
-                    "ORDER BY seq LIMIT 1",
-                    (seq, since),
+                    "SELECT seq, t, history, payload FROM ticks WHERE seq > ? ORDER BY seq LIMIT 1",
+                    (seq,),
                 ).fetchone()
             except sqlite3.Error:
                 self.lost += max(1, self._count_after(seq))
@@ -324,10 +344,14 @@ class Recording:
 
     def span(self) -> tuple[float, float]:
         """(first, last) tick time of the live part (history excluded); NaN when empty."""
-        row = self.db.execute("SELECT min(t), max(t) FROM ticks WHERE history = 0").fetchone()
-        if row is None or row[0] is None:
+        # By seq (the primary key), not a scan: history rows come first, live ticks in order.
+        first = self.db.execute(
+            "SELECT t FROM ticks WHERE history = 0 ORDER BY seq LIMIT 1"
+        ).fetchone()
+        last = self.db.execute("SELECT t FROM ticks ORDER BY seq DESC LIMIT 1").fetchone()
+        if first is None or last is None:
             return math.nan, math.nan
-        return float(row[0]), float(row[1])
+        return float(first[0]), float(last[0])
 
     def seek(self, t: float) -> int | None:
         """The seq of the last live tick at or before time `t` (None before the first)."""

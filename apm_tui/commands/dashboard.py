@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apm_tui.config import Thresholds
@@ -33,6 +35,8 @@ class DashboardOptions:
     speed: float = 60.0
     window_hours: float = 24.0
     start: float | None = None  # the synthetic history's start (tests fix it)
+    record: str | None = None  # `--record FILE`: also write every tick to this recording
+    recordings_dir: str | None = None  # where `r` records (default: the XDG data folder)
 
 
 #: Columns the host source owns when it runs beside a request source.
@@ -138,6 +142,15 @@ def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
     )
     for notice in notices:
         engine.notice(notice)
+    if opts.record:
+        from apm_tui.recording import Recorder
+
+        engine.recorder = Recorder(
+            opts.record,
+            sources=[s.name for s in sources],
+            settings={"options": asdict(opts), "thresholds": asdict(th)},
+            interval_s=opts.interval,
+        )
     return engine
 
 
@@ -151,6 +164,8 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
         seed=args.seed,
         speed=args.speed,
         window_hours=args.window,
+        record=getattr(args, "record", None),
+        recordings_dir=getattr(args, "recordings_dir", None),
     )
 
 
@@ -164,5 +179,22 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
     for name in opts.sources:
         if name not in ("synthetic", "system"):
             resolve_user_source(name)
+    if opts.record:
+        check_new_file(opts.record)
     make_app(opts, th, theme=args.theme).run()
     return 0
+
+
+def check_new_file(path: str) -> None:
+    """A recording's path must be new and its folder writable: said now, in one line, rather
+    than after the screen has switched (the recorder is created with the engine)."""
+    from apm_tui.errors import RecordingError
+
+    p = Path(path)
+    if p.exists():
+        raise RecordingError(f"{p}: already exists; choose another name")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise RecordingError(f"{p}: cannot write a recording: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise RecordingError(f"{p}: cannot write a recording: {folder} is not writable")

@@ -8,6 +8,7 @@ still running when the next is due makes that one skip, so the engine never runs
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -60,6 +61,7 @@ class ApmApp(App[None]):
     TITLE = "apm-tui"
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
+        Binding("r", "toggle_record", "Record"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("enter", "maximize_panel", "Maximise"),
         Binding("escape", "restore", "Restore"),
@@ -75,8 +77,10 @@ class ApmApp(App[None]):
         thresholds: Thresholds | None = None,
         theme: str | None = None,
         clock: Callable[[], float] = time.time,
+        recordings_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.recordings_dir = recordings_dir or default_recordings_dir()
         # An engine, or how to build one: `make_app` passes the latter, so the sources, their
         # history and numpy load in the first tick's worker, after the first frame is drawn.
         self._engine: Engine | None = None if callable(engine) else engine
@@ -221,6 +225,11 @@ class ApmApp(App[None]):
     def action_restore(self) -> None:
         self.screen.minimize()
 
+    def action_toggle_record(self) -> None:
+        """Start or stop recording to a timestamped file in the recordings folder; the next
+        tick applies it and a notification names the file."""
+        self.engine.toggle_recording(self.recordings_dir)
+
     def on_endpoints_panel_selected(self, message: EndpointsPanel.Selected) -> None:
         # A double click selects twice; one detail screen is enough.
         if self.snapshot is not None and not isinstance(self.screen, EndpointScreen):
@@ -237,6 +246,12 @@ class ApmApp(App[None]):
     def on_unmount(self) -> None:
         if self._engine is not None:
             self._engine.close()
+
+
+def default_recordings_dir() -> Path:
+    """Where `r` records: $XDG_DATA_HOME/apm-tui/recordings (~/.local/share/… by default)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "apm-tui" / "recordings"
 
 
 def make_app(
@@ -260,4 +275,5 @@ def make_app(
         thresholds=th,
         theme=theme,
         clock=clock,
+        recordings_dir=Path(opts.recordings_dir) if opts.recordings_dir else None,
     )

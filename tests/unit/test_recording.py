@@ -257,3 +257,83 @@ def test_spans_with_attributes_round_trip() -> None:
         {},
     ]
     assert list(back.spans["error"]) == [False, True]
+
+
+def test_export_writes_every_sample_and_span_as_csv(tmp_path: Path) -> None:
+    import pandas as pd
+
+    batch = world_batch()
+    path = tmp_path / "e.apmrec"
+    record(path, [batch])
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "export", str(path), "--csv", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    spans = pd.read_csv(tmp_path / "out" / "spans.csv", keep_default_na=False)
+    assert len(metrics) == len(batch.metrics) and len(spans) == len(batch.spans)
+    np.testing.assert_allclose(metrics["cpu_pct"], batch.metrics["cpu_pct"])
+    np.testing.assert_allclose(spans["duration_ms"], batch.spans["duration_ms"])
+    assert list(spans["trace_id"]) == list(batch.spans["trace_id"])
+    first = json.loads(spans["attributes"][0])
+    assert first == dict(batch.spans["attributes"][0])
+    bad = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "export", str(tmp_path / "nope"), "--csv", "x"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_the_engine_records_what_it_ingests_and_a_failing_recorder_is_a_notice(
+    tmp_path: Path,
+) -> None:
+    from apm_tui.commands.dashboard import DashboardOptions, make_engine
+    from apm_tui.config import Thresholds
+
+    path = tmp_path / "live.apmrec"
+    opts = DashboardOptions(start=WORLD_START, window_hours=2, record=str(path))
+    engine = make_engine(opts, Thresholds())
+    for i in range(5):
+        engine.step(WORLD_START + 7200 + i)
+    assert engine.recorder is not None
+    engine.close()
+    ticks = list(Recording.open(path).ticks())
+    assert [t.history for t in ticks] == [True] + [False] * 5
+    assert len(ticks[0].batch.metrics) == 120  # the 2 hours of history, a sample a minute
+    assert [len(t.batch.metrics) for t in ticks[1:]] == [1] * 5
+    newest = engine.window.metrics.column("timestamp")[-1]
+    assert ticks[-1].batch.metrics["timestamp"][0] == newest
+
+    class Broken:
+        def append(self, t: float, batch: Batch, *, history: bool = False) -> None:
+            raise RecordingError("disk full")
+
+        def close(self) -> None:
+            pass
+
+    engine = make_engine(DashboardOptions(start=WORLD_START, window_hours=2), Thresholds())
+    engine.recorder = Broken()
+    snap = engine.step(WORLD_START + 7200)
+    snap = engine.step(WORLD_START + 7201) if not snap.notices else snap
+    assert any("recording stopped: disk full" in n for n in snap.notices)
+    assert engine.recorder is None and len(engine.window.metrics) > 0
+    engine.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--record", "/nonexistent-folder/x.apmrec"], "cannot write a recording"),
+        (["record", "-o", "/nonexistent-folder/x.apmrec", "--duration", "1"], "cannot write"),
+    ],
+)
+def test_recording_to_an_unwritable_place_is_one_line_before_anything_starts(
+    args: list[str], message: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -49,6 +49,8 @@ class StatusHeader(Widget):
         self.mode = mode
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {mode} ", MODE_STYLE.get(mode, "reverse"))
+        if snap is not None and snap.recording:
+            text.append(" ● REC ", "bold white on red")
         text.append(" apm-tui ", "bold")
         if snap is None:
             text.append("starting…", "dim")
