@@ -352,7 +352,7 @@ class Engine:
                 x, names = rows
                 self.detector.fit_started()
                 fitter = fit_isolated if self.isolate_fits else fit
-                self._fit = self._pool.submit(fitter, x.copy(), names, self.th.contamination)
+                self._fit = self._pool.submit(fitter, x.copy(), names)
         # Once per tick at most: `wait_for_background` may call this again in the same tick.
         due = self._full_tick != self.tick and (
             self.analysis is None or self.tick % self.full_every == 0

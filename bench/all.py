@@ -2,7 +2,8 @@
 
 Runs, in this order: the dashboard's own cost beside glances and a minimal Textual app
 (bench/dashboard.py), `apm-tui report`'s speed (bench/report_speed.py), the chart renderer
-beside plotext (bench/charts.py) and the detector on NAB's labelled series (bench/nab.py).
+beside plotext (bench/charts.py), the detector on NAB's labelled series (bench/nab.py) and
+recordings' size and speed (bench/recording.py).
 Prints one table (figure, apm-tui, peer, ratio, target, met) and writes every figure to
 bench/results/all.json. `--quick` (CI, ≈ 3 minutes) uses small sizes and short windows so the
 benchmarks never rot; the README's figures come from the full mode, run by hand.
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts
 import dashboard
 import nab
+import recording
 import report_speed
 from dashboard import Row, fmt, print_table, ratio, step, verdict
 
@@ -85,6 +87,19 @@ def nab_rows(out: dict[str, Any]) -> list[Row]:
     ]
 
 
+def recording_rows(out: dict[str, Any]) -> list[Row]:
+    hour, per_tick = out["one_hour_file_mb_est"], out["append_ms_p95"]
+    seek = out["open_and_seek_ms_p50"]
+    day = f"{out['day_ticks'] / 3600:.0f} h"
+    return [
+        ("recording: append per tick, P95 (ms)", fmt(per_tick), "", "", "≤ 2",
+         verdict(per_tick <= 2)),
+        ("recording: one hour, est. (MB)", fmt(hour, ".1f"), "", "", "≤ 2", verdict(hour <= 2)),
+        (f"recording: open a {day} file and seek (ms)", fmt(seek), "", "", "≤ 100",
+         verdict(seek <= 100)),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short windows (CI)")
@@ -96,12 +111,14 @@ def main() -> None:
     out["report"] = step("report speed", lambda: report_speed.collect(args.quick))
     out["charts"] = step("charts", lambda: charts.collect(args.quick))
     out["nab"] = step("NAB", lambda: nab.collect(quick=args.quick))
+    out["recording"] = step("recording", lambda: recording.collect(args.quick))
     out["loadavg_end"] = os.getloadavg()
     rows = [
         *dashboard.table(out["dashboard"]),
         *report_rows(out["report"]),
         *chart_rows(out["charts"]),
         *nab_rows(out["nab"]),
+        *recording_rows(out["recording"]),
     ]
     print_table(rows, peer="peer")
     env = out["dashboard"]["environment"]

@@ -53,3 +53,6 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     nab = figures["nab"]
     assert nab["files"] == 3 and finite(nab["score"]) and len(nab["per_file"]) == 3
     assert 0 <= nab["flag_rate_pct"] <= 5
+    rec = figures["recording"]
+    for key in ("file_mb", "append_ms_p95", "open_and_seek_ms_p50", "one_hour_file_mb_est"):
+        assert finite(rec[key]) and rec[key] > 0, key

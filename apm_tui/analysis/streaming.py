@@ -1,13 +1,16 @@
 """The streaming anomaly detector the live dashboard (and `apm-tui detect`) uses.
 
-Causal: each new sample is scored by a forest fitted only on samples that came before it, so
-appending the future never changes a past score. The forest is refitted every `refit_every`
-samples on the last `max_train` samples; the threshold is the (1 − contamination) quantile of the
-training samples' scores, so the flag rate stays at the contamination on data like the training
-data. Until `min_samples` have been seen the detector is warming up and flags nothing.
+Causal: each sample's features are computed against its metrics' rolling baselines of earlier
+samples (`baseline.py`), scored by a forest fitted only on earlier samples' features, and judged
+by an alarm that compares the recent scores with the earlier ones (`alarm.py`); so appending the
+future never changes a past score or flag. The forest is refitted every `refit_every` samples on
+the last `train_rows` samples' features. Until `DetectorSettings.warmup_rows` samples have been
+seen the detector is warming up and flags nothing.
 
-Fitting can happen on another thread (`fit` is pure: it returns a `Model`), and the model is
-swapped in with `install` — scoring keeps using the previous model until then.
+Fitting can happen elsewhere (`fit` is pure and returns a `Model`; the dashboard runs it in a
+child process, `fit_isolated`), and the model is swapped in with `install` — scoring keeps
+using the previous model until then. Nothing here flags by the contamination: it only caps the
+alarm's flag rate.
 """
 
 from __future__ import annotations
@@ -128,37 +131,26 @@ class Model:
     names: tuple[str, ...]
     mean: FloatArray
     std: FloatArray
-    median: FloatArray
-    mad: FloatArray
-    threshold: float
     trained_on: int
 
 
-def fit(x: FloatArray, names: list[str], contamination: float, seed: int = 0) -> Model:
+def fit(x: FloatArray, names: list[str], seed: int = 0) -> Model:
     from sklearn.ensemble import IsolationForest
 
     mean = x.mean(axis=0)
     std = np.where(x.std(axis=0) > 1e-12, x.std(axis=0), 1.0)
-    median = np.median(x, axis=0)
-    mad = np.median(np.abs(x - median), axis=0) * 1.4826
-    mad = np.where(mad > 1e-12, mad, std)
     forest = IsolationForest(n_estimators=100, contamination="auto", random_state=seed)
-    z = (x - mean) / std
-    forest.fit(z)
-    threshold = float(np.quantile(-forest.score_samples(z), 1.0 - contamination))
-    return Model(
-        forest, FastForest(forest), tuple(names), mean, std, median, mad, threshold, len(x)
-    )
+    forest.fit((x - mean) / std)
+    return Model(forest, FastForest(forest), tuple(names), mean, std, len(x))
 
 
-MODEL_ARRAYS = ("mean", "std", "median", "mad")
+MODEL_ARRAYS = ("mean", "std")
 
 
 def model_to_npz(model: Model) -> bytes:
     import io
 
     arrays: dict[str, Any] = {f"model_{name}": getattr(model, name) for name in MODEL_ARRAYS}
-    arrays["model_threshold"] = np.array(model.threshold)
     arrays["model_trained_on"] = np.array(model.trained_on)
     arrays.update(model.fast.arrays())
     buf = io.BytesIO()
@@ -178,14 +170,11 @@ def model_from_npz(data: bytes, names: list[str]) -> Model:
         names=tuple(names),
         mean=arrays["model_mean"],
         std=arrays["model_std"],
-        median=arrays["model_median"],
-        mad=arrays["model_mad"],
-        threshold=float(arrays["model_threshold"]),
         trained_on=int(arrays["model_trained_on"]),
     )
 
 
-def fit_isolated(x: FloatArray, names: list[str], contamination: float, seed: int = 0) -> Model:
+def fit_isolated(x: FloatArray, names: list[str], seed: int = 0) -> Model:
     """`fit` in a short-lived child process, so the dashboard never imports scikit-learn.
 
     scikit-learn and SciPy add ≈ 88 MB to a process's resident memory here, more than half of
@@ -196,7 +185,7 @@ def fit_isolated(x: FloatArray, names: list[str], contamination: float, seed: in
     import sys
 
     buf = io.BytesIO()
-    np.savez(buf, x=x, contamination=np.array(contamination), seed=np.array(seed))
+    np.savez(buf, x=x, seed=np.array(seed))
     done = subprocess.run(
         [sys.executable, "-m", "apm_tui.analysis.fitworker"],
         input=buf.getvalue(),
@@ -298,7 +287,7 @@ class StreamingDetector:
     def refit_now(self) -> None:
         rows = self.training_rows()
         if rows is not None:
-            self.install(fit(rows[0], rows[1], self.th.contamination, self.seed + self.fits))
+            self.install(fit(rows[0], rows[1], self.seed + self.fits))
 
     def _start(self, metrics: Table) -> None:
         """Watch the metrics that have values in the first rows seen."""

@@ -87,28 +87,20 @@ def test_the_history_is_scored_once_the_first_model_lands() -> None:
     assert [a.timestamp for a in found] == [450 * 60.0]
 
 
-def test_threshold_keeps_the_training_flag_rate_at_the_contamination() -> None:
-    x = np.random.default_rng(2).normal(size=(4000, 3))
-    model = fit(x, ["cpu_pct", "memory_pct", "db_query_ms"], contamination=0.05)
-    rate = float(np.mean(score(model, x) > model.threshold))
-    assert rate == pytest.approx(0.05, abs=0.005)
-
-
 def test_a_model_fitted_in_a_child_process_scores_like_one_fitted_here() -> None:
     from apm_tui.analysis.streaming import fit_isolated
 
     x = np.random.default_rng(4).normal(size=(1500, 3))
     names = ["cpu_pct", "memory_pct", "db_query_ms"]
-    here = fit(x, names, 0.05, seed=7)
-    there = fit_isolated(x, names, 0.05, seed=7)
+    here = fit(x, names, seed=7)
+    there = fit_isolated(x, names, seed=7)
     assert there.forest is None and there.names == tuple(names)
     probe = np.vstack([x[:100], x[:20] * 6])
     assert np.allclose(score(here, probe), score(there, probe), atol=1e-12)
-    assert there.threshold == pytest.approx(here.threshold)
 
 
 def test_a_failing_fit_process_is_one_clear_error() -> None:
     from apm_tui.analysis.streaming import fit_isolated
 
     with pytest.raises(RuntimeError, match="model fit process failed"):
-        fit_isolated(np.empty((0, 3)), ["a", "b", "c"], 0.05)
+        fit_isolated(np.empty((0, 3)), ["a", "b", "c"])
