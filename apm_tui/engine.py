@@ -172,7 +172,7 @@ class Engine:
         # Fit anomaly models in a child process (the dashboard: keeps scikit-learn's memory out).
         self.isolate_fits = isolate_fits
         self.recorder: Recorder | None = None  # attached by `--record` / `apm-tui record`
-        self._recording_request: Path | None = None
+        self._recording_request: tuple[Path, float] | None = None
         self.tick = 0
         self.analysis: Analysis | None = None
         self.status: dict[str, Any] = {}
@@ -236,15 +236,16 @@ class Engine:
         self._schedule_background()
         return self._snapshot()
 
-    def toggle_recording(self, folder: Path) -> None:
+    def toggle_recording(self, folder: Path, tick_s: float) -> None:
         """Start recording to a new timestamped file in `folder`, or stop: applied by the next
         step, on the thread that steps the engine (never while a tick is being written)."""
-        self._recording_request = folder
+        self._recording_request = (folder, tick_s)
 
     def _apply_recording_request(self) -> None:
-        folder, self._recording_request = self._recording_request, None
-        if folder is None:
+        request, self._recording_request = self._recording_request, None
+        if request is None:
             return
+        folder, tick_s = request
         if self.recorder is not None:
             path = getattr(self.recorder, "path", "the recording")
             self.recorder.close()
@@ -252,16 +253,16 @@ class Engine:
             self._notices.append(f"recording stopped: {path}")
             return
         from apm_tui.errors import RecordingError
-        from apm_tui.recording import Recorder
+        from apm_tui.recording import Recorder as FileRecorder
 
         path = folder / time.strftime("apm-tui-%Y%m%d-%H%M%S.apmrec")
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            recorder = Recorder(
+            recorder = FileRecorder(
                 path,
                 sources=[s.name for s in self.sources],
-                settings={"thresholds": asdict(self.th)},
-                interval_s=self.interval_s,
+                settings={"thresholds": asdict(self.th), "data_interval_s": self.interval_s},
+                interval_s=tick_s,
             )
         except (RecordingError, OSError) as exc:
             self._notices.append(f"cannot record: {exc}")

@@ -228,7 +228,10 @@ class ApmApp(App[None]):
     def action_toggle_record(self) -> None:
         """Start or stop recording to a timestamped file in the recordings folder; the next
         tick applies it and a notification names the file."""
-        self.engine.toggle_recording(self.recordings_dir)
+        if self._engine is None:  # building it here would block the screen: not yet
+            self.notify("Still starting: press r again in a moment.", timeout=4)
+            return
+        self._engine.toggle_recording(self.recordings_dir, self.interval)
 
     def on_endpoints_panel_selected(self, message: EndpointsPanel.Selected) -> None:
         # A double click selects twice; one detail screen is enough.
