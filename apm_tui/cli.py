@@ -66,6 +66,13 @@ def contamination(text: str) -> float:
     return value
 
 
+def replay_speed(text: str) -> float:
+    value = positive_float(text)
+    if not 0.25 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be from 0.25 to 64, got {text}")
+    return value
+
+
 def add_world_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
@@ -189,6 +196,21 @@ def build_parser() -> Parser:
     record.add_argument(
         "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
     )
+    replay = sub.add_parser(
+        "replay",
+        help="replay a recording through the dashboard",
+        description="Open the dashboard on a recording: the same panels and analysis, fed by "
+        "the recorded ticks (+ / - change the speed).",
+    )
+    replay.add_argument("recording", metavar="FILE")
+    replay.add_argument(
+        "--speed",
+        type=replay_speed,
+        default=1.0,
+        help="recorded seconds per second, 0.25 to 64 (default 1)",
+    )
+    replay.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
+    add_analysis_options(replay)
     export = sub.add_parser(
         "export",
         help="write a recording's samples and spans as CSV",
@@ -260,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from apm_tui.commands import report
 
             return report.run(args, thresholds_from(args), make_source(args))
+        if args.command == "replay":
+            from apm_tui.commands import dashboard
+
+            return dashboard.replay(args, thresholds_from(args))
         if args.command == "export":
             from apm_tui.commands import export
 

@@ -37,6 +37,8 @@ class DashboardOptions:
     start: float | None = None  # the synthetic history's start (tests fix it)
     record: str | None = None  # `--record FILE`: also write every tick to this recording
     recordings_dir: str | None = None  # where `r` records (default: the XDG data folder)
+    replay: str | None = None  # `apm-tui replay FILE`: the recording, instead of the sources
+    replay_speed: float = 1.0
 
 
 #: Columns the host source owns when it runs beside a request source.
@@ -80,6 +82,8 @@ def check_pid(pid: int | None) -> list[str]:
 
 def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]]:
     """The sources, the data interval (seconds per sample) they imply, and notices for the UI."""
+    if opts.replay:
+        return replay_sources(opts)
     from apm_tui.sources import load_user_source
     from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 
@@ -125,6 +129,20 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
     return sources, interval, notices
 
 
+def replay_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]]:
+    """A recording replayed: its one source, and the data interval it was recorded with."""
+    import json
+
+    from apm_tui.sources.recorded import ReplaySource
+
+    source = ReplaySource(opts.replay or "", opts.replay_speed)
+    settings = json.loads(source.recording.meta.get("settings", "{}") or "{}")
+    interval = settings.get("data_interval_s") if isinstance(settings, dict) else None
+    if not isinstance(interval, int | float) or interval <= 0:
+        interval = source.recording.interval_s
+    return [source], float(interval), []
+
+
 def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
     from apm_tui.engine import Engine
 
@@ -148,7 +166,11 @@ def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
         engine.recorder = Recorder(
             opts.record,
             sources=[s.name for s in sources],
-            settings={"options": asdict(opts), "thresholds": asdict(th)},
+            settings={
+                "options": asdict(opts),
+                "thresholds": asdict(th),
+                "data_interval_s": interval,
+            },
             interval_s=opts.interval,
         )
     return engine
@@ -181,6 +203,16 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
             resolve_user_source(name)
     if opts.record:
         check_new_file(opts.record)
+    make_app(opts, th, theme=args.theme).run()
+    return 0
+
+
+def replay(args: argparse.Namespace, th: Thresholds) -> int:
+    from apm_tui.recording import Recording
+    from apm_tui.ui.app import make_app
+
+    Recording.open(args.recording).close()  # a bad file is one line now, not after the switch
+    opts = DashboardOptions(sources=(), replay=args.recording, replay_speed=args.speed)
     make_app(opts, th, theme=args.theme).run()
     return 0
 

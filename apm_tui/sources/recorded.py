@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from apm_tui.model import Batch, Table
-from apm_tui.recording import Recording, RecordingError
+from apm_tui.recording import Recording, RecordingError, Tick
 from apm_tui.sources.base import SourceError
 
 
@@ -45,3 +45,93 @@ class RecordedSource:
 
     def close(self) -> None:
         self.recording.close()
+
+
+class ReplaySource:
+    """A recording played back through the live pipeline: its history as the backfill, then
+    each recorded tick once the replay clock reaches it. `speed` is recorded seconds per wall
+    second (1 = as recorded); `position` and `total` say where the replay is."""
+
+    def __init__(self, path: str | Path, speed: float = 1.0) -> None:
+        try:
+            self.recording = Recording.open(path)
+        except RecordingError as exc:
+            raise SourceError(str(exc)) from None
+        self.name = f"replay {Path(path).name}"
+        self.speed = speed
+        first, last = self.recording.span()
+        self.first, self.last = first, last
+        self._ticks = self.recording.ticks()
+        self._pending: list[Tick] = []
+        self._started: float | None = None  # wall time of the first poll
+        self._played = 0.0  # recorded seconds played before the last speed change
+        self._changed_at: float | None = None
+        self.done = False
+
+    @property
+    def total(self) -> float:
+        return max(0.0, self.last - self.first) if self.last == self.last else 0.0
+
+    def position(self, now: float) -> float:
+        """Recorded seconds played so far."""
+        if self._changed_at is None:
+            return 0.0
+        return min(self.total, self._played + (now - self._changed_at) * self.speed)
+
+    def set_speed(self, speed: float, now: float) -> None:
+        self._played = self.position(now)
+        self._changed_at = now
+        self.speed = speed
+
+    def open(self) -> None:
+        pass
+
+    def backfill(self) -> Batch:
+        history: list[Tick] = []
+        for tick in self._ticks:
+            if not tick.history:
+                self._pending.append(tick)
+                break
+            history.append(tick)
+        return _joined(history, self.recording.lost)
+
+    def poll(self, now: float) -> Batch:
+        if self._changed_at is None:
+            self._changed_at = now
+        until = self.first + self.position(now)
+        due: list[Tick] = []
+        while True:
+            if not self._pending:
+                nxt = next(self._ticks, None)
+                if nxt is None:
+                    self.done = True
+                    break
+                self._pending.append(nxt)
+            if self._pending[0].t > until:
+                break
+            due.append(self._pending.pop(0))
+        batch = _joined(due, 0)
+        status = dict(batch.status)
+        status["replay"] = {
+            "position": self.position(now),
+            "total": self.total,
+            "speed": self.speed,
+            "done": self.done and not self._pending,
+        }
+        return Batch(metrics=batch.metrics, spans=batch.spans, status=status)
+
+    def close(self) -> None:
+        self.recording.close()
+
+
+def _joined(ticks: list[Tick], lost: int) -> Batch:
+    status: dict[str, object] = {}
+    for tick in ticks:
+        status.update(tick.batch.status)
+    if lost:
+        status["notices"] = [f"{lost} tick(s) of the recording could not be read"]
+    return Batch(
+        metrics=Table.concat([t.batch.metrics for t in ticks]),
+        spans=Table.concat([t.batch.spans for t in ticks]),
+        status=status,
+    )

@@ -34,6 +34,7 @@ from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 
 if TYPE_CHECKING:
     from apm_tui.engine import Engine, Snapshot
+    from apm_tui.sources.recorded import ReplaySource
 
 #: How many charts may be rebuilt in one tick (a rebuild and its repaint cost ≈ 4 ms).
 CHARTS_PER_TICK = 1
@@ -62,6 +63,8 @@ class ApmApp(App[None]):
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
         Binding("r", "toggle_record", "Record"),
+        Binding("plus", "replay_speed(2)", "Faster", key_display="+"),
+        Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("enter", "maximize_panel", "Maximise"),
         Binding("escape", "restore", "Restore"),
@@ -178,6 +181,8 @@ class ApmApp(App[None]):
         self.snapshot = snap
         if not again:
             self.ticks_shown += 1
+            if self.ticks_shown == 1:
+                self.refresh_bindings()  # the replay keys appear once the engine exists
         self.query_one(StatusHeader).show(snap)
         for panel in self.panels:
             panel.update_view(snap)
@@ -224,6 +229,27 @@ class ApmApp(App[None]):
 
     def action_restore(self) -> None:
         self.screen.minimize()
+
+    def replay_source(self) -> ReplaySource | None:
+        if self._engine is None:  # (and before the first frame: no numpy import here)
+            return None
+        from apm_tui.sources.recorded import ReplaySource
+
+        return next((s for s in self._engine.sources if isinstance(s, ReplaySource)), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The speed keys exist only in a replay (hidden from the footer otherwise).
+        if action == "replay_speed":
+            return self.replay_source() is not None
+        return True
+
+    def action_replay_speed(self, factor: float) -> None:
+        source = self.replay_source()
+        if source is None:
+            return
+        speed = min(64.0, max(0.25, source.speed * factor))
+        source.set_speed(speed, self.clock())
+        self.notify(f"replay speed ×{speed:g}", timeout=2)
 
     def action_toggle_record(self) -> None:
         """Start or stop recording to a timestamped file in the recordings folder; the next

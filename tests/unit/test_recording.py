@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -337,3 +338,67 @@ def test_recording_to_an_unwritable_place_is_one_line_before_anything_starts(
     )  # fmt: skip
     assert done.returncode == 2 and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_replay_shows_what_the_live_view_showed(tmp_path: Path) -> None:
+    from apm_tui.commands.dashboard import DashboardOptions, make_engine
+    from apm_tui.config import Thresholds
+
+    path = tmp_path / "session.apmrec"
+    live = make_engine(
+        DashboardOptions(start=WORLD_START, window_hours=2, record=str(path)), Thresholds()
+    )
+    live.isolate_fits = False
+    now = WORLD_START + 7200
+    live.step(now)
+    live.wait_for_background()
+    for i in range(1, 25):
+        seen = live.step(now + i)
+    live.close()
+
+    def replayed(speed: float, steps: int) -> tuple[Any, Any]:
+        engine = make_engine(
+            DashboardOptions(sources=(), replay=str(path), replay_speed=speed, window_hours=2),
+            Thresholds(),
+        )
+        engine.isolate_fits = False
+        clock = 5_000.0  # any wall clock: the replay follows the recorded times
+        snap = engine.step(clock)
+        engine.wait_for_background()
+        for i in range(1, steps):
+            snap = engine.step(clock + i)
+        engine.close()
+        return engine, snap
+
+    # As fast as it goes: the same data, all of it.
+    fast, shown = replayed(64, 3)
+    assert shown.status["replay"]["done"] and shown.status["replay"]["speed"] == 64
+    for name in live.window.metrics.view().names:
+        np.testing.assert_array_equal(
+            live.window.metrics.view()[name], fast.window.metrics.view()[name], err_msg=name
+        )
+    assert len(fast.window.spans.view()) == len(live.window.spans.view())
+    # At the recorded pace, tick for tick: the same screen, down to the cached details.
+    _, shown = replayed(1, 25)
+    for key, value in seen.live.current.items():
+        other = shown.live.current[key]
+        assert value == other or (np.isnan(value) and np.isnan(other)), key
+    for name in ("rt_p95", "cpu", "apdex", "anomalies"):
+        np.testing.assert_array_equal(
+            seen.live.series.values[name], shown.live.series.values[name], err_msg=name
+        )
+    assert [a.timestamp for a in seen.live.anomalies] == [a.timestamp for a in shown.live.anomalies]
+    assert seen.live.endpoints == shown.live.endpoints
+    assert seen.live.newest == shown.live.newest
+
+
+def test_replay_of_a_bad_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "junk.apmrec"
+    bad.write_bytes(os.urandom(2000))
+    for args in (["replay", str(bad)], ["replay", str(tmp_path / "none")], ["replay", str(bad),
+                 "--speed", "100"]):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "apm_tui", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -46,6 +46,9 @@ class StatusHeader(Widget):
         self.text = text
 
     def show(self, snap: Snapshot | None, mode: str = "LIVE") -> None:
+        replay = snap.status.get("replay") if snap is not None else None
+        if replay:
+            mode = "REPLAY"
         self.mode = mode
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {mode} ", MODE_STYLE.get(mode, "reverse"))
@@ -59,6 +62,10 @@ class StatusHeader(Widget):
         text.append(" │ " + " + ".join(snap.sources or ("no source",)))
         clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest))
         text.append(f" │ {clock} UTC")
+        if replay:
+            where = f"{duration(replay['position'])} / {duration(replay['total'])}"
+            state = "end" if replay.get("done") else f"×{replay['speed']:g}"
+            text.append(f" │ ▶ {where} {state}", "bold")
         if snap.analysis is not None and math.isfinite(snap.analysis.health.score):
             h = snap.analysis.health
             text.append(" │ health ")
@@ -68,3 +75,11 @@ class StatusHeader(Widget):
         if snap.live.detector_status != "ok":
             text.append(f" ({snap.live.detector_status})", "dim")
         self.update(text)
+
+
+def duration(seconds: float) -> str:
+    """H:MM:SS (or M:SS under an hour) of recorded time."""
+    s = max(0, int(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
