@@ -11,6 +11,7 @@ Prints one table with the ratio plotext / ours, and writes bench/results/charts.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
@@ -28,13 +29,19 @@ RESULTS = ROOT / "bench" / "results" / "charts.json"
 SIZES = ((64, 16), (200, 56))
 
 
+PLOTEXT = "plotext>=5.3,<6"  # 6.x moved the figure class this bench drives
+
+
 def ensure_plotext() -> Any:
     try:
-        import plotext  # type: ignore[import-untyped]  # noqa: F401
+        from plotext._figure import _figure_class  # type: ignore[import-untyped]
     except ImportError:
-        print("plotext missing: python3 -m pip install plotext", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "plotext"], check=True)
-    from plotext._figure import _figure_class  # type: ignore[import-untyped]
+        print(f"plotext 5 missing: python3 -m pip install '{PLOTEXT}'", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", PLOTEXT], check=True)
+        importlib.invalidate_caches()  # the finders cached site-packages before the install
+        for name in [m for m in sys.modules if m == "plotext" or m.startswith("plotext.")]:
+            del sys.modules[name]
+        from plotext._figure import _figure_class
 
     return _figure_class
 
