@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -173,6 +174,7 @@ class Engine:
         self.isolate_fits = isolate_fits
         self.recorder: Recorder | None = None  # attached by `--record` / `apm-tui record`
         self._recording_request: tuple[Path, float] | None = None
+        self._lock = threading.Lock()  # a tick, or a look at the past (`view_at`), not both
         self.tick = 0
         self.analysis: Analysis | None = None
         self.status: dict[str, Any] = {}
@@ -218,6 +220,10 @@ class Engine:
 
     # -- the tick --------------------------------------------------------------------------
     def step(self, now: float | None = None) -> Snapshot:
+        with self._lock:
+            return self._step(now)
+
+    def _step(self, now: float | None = None) -> Snapshot:
         if not self._started:
             self.start()
         now = time.time() if now is None else now
@@ -394,6 +400,40 @@ class Engine:
         if self.detector.model is None and self._fit is not None:
             return f"fitting on {samples:,} samples"
         return self.detector.status
+
+    def view_at(self, t: float) -> Snapshot:
+        """The dashboard's view as it was when the newest data was at time `t` (pause and
+        step): the window's rows up to `t`, computed afresh. Holds the engine's lock, so it
+        never reads the window while a tick appends to it."""
+        with self._lock:
+            metrics = self.window.metrics.view()
+            requests = self.window.requests.view()
+            # Masks, not a binary search: requests arrive as their traces end, not in order.
+            m = metrics.take(np.flatnonzero(metrics["timestamp"] <= t)) if len(metrics) else metrics
+            r = requests.take(np.flatnonzero(requests["time"] <= t)) if len(requests) else requests
+            anomalies = tuple(a for a in self._anomalies if a.timestamp <= t)
+            status = dict(self.status)
+            sources = tuple(s.name for s in self.sources)
+        recent = max(60.0, 5 * self.interval_s)
+        live = LiveView(
+            newest=t,
+            series=time_series(m, r, anomalies, t, self.interval_s, self.th),
+            current=current_values(m, r, t, recent, self.th),
+            histogram=histogram(r),
+            endpoints=endpoint_table(r, self.th),
+            anomalies=anomalies,
+            detector_status=self.detector.status,
+            has={"requests": len(r) > 0},
+        )
+        return Snapshot(
+            tick=self.tick,
+            live=live,
+            analysis=self.analysis,
+            sources=sources,
+            notices=(),
+            status=status,
+            slowest=slowest_by_endpoint(r),
+        )
 
     def _snapshot(self) -> Snapshot:
         metrics = self.window.metrics.view()

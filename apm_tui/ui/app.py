@@ -11,6 +11,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -63,6 +64,11 @@ class ApmApp(App[None]):
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
         Binding("r", "toggle_record", "Record"),
+        Binding("space", "pause", "Pause"),
+        Binding("left", "step(-1)", "Back", show=False),
+        Binding("right", "step(1)", "Forward", show=False),
+        Binding("home", "jump(-1)", "Start", show=False),
+        Binding("end", "jump(1)", "End", show=False),
         Binding("plus", "replay_speed(2)", "Faster", key_display="+"),
         Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -97,6 +103,9 @@ class ApmApp(App[None]):
         self._ticking = False
         self._cannot_start = False
         self._initial_theme = theme
+        self.paused: float | None = None  # the data time shown while paused
+        self.tick_times: deque[float] = deque(maxlen=200_000)  # newest data time of each tick
+        self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
 
     @property
     def engine(self) -> Engine:
@@ -177,12 +186,76 @@ class ApmApp(App[None]):
     def on_ticked(self, message: Ticked) -> None:
         self.show_snapshot(message.snapshot)
 
-    def show_snapshot(self, snap: Snapshot, *, again: bool = False) -> None:
+    # -- pause and step ----------------------------------------------------------------------
+    def action_pause(self) -> None:
+        if self.snapshot is None:
+            return
+        if self.paused is None:
+            self.paused = self.snapshot.live.newest
+            self.latest = self.snapshot
+            self.show_view(self.snapshot)
+        else:
+            self.paused = None
+            if self.latest is not None:
+                self.show_snapshot(self.latest, again=True)
+        self.refresh_bindings()  # the step keys work (and show) only while paused
+
+    def action_step(self, ticks: int) -> None:
+        """Paused: one step back or forward through the window — to the time of the previous
+        or next tick shown live, or of a sample of the history before them."""
+        if self.paused is None or self._engine is None:
+            return
+        import numpy as np
+
+        window = self._engine.window
+        ends = [window.oldest(), window.newest()]  # `home` and `end` go there
+        stops = np.union1d(window.metrics.column("timestamp"), np.array([*self.tick_times, *ends]))
+        stops = stops[(stops >= ends[0]) & (stops <= ends[1])]
+        if not stops.size:
+            return
+        here = int(np.searchsorted(stops, self.paused, side="right")) - 1
+        self.move_to(float(stops[min(max(here + ticks, 0), stops.size - 1)]))
+
+    def action_jump(self, end: int) -> None:
+        """Paused: to the start (-1) or the end (1) of the window."""
+        if self.paused is None or self._engine is None:
+            return
+        window = self._engine.window
+        self.move_to(window.newest() if end > 0 else window.oldest())
+
+    def move_to(self, t: float) -> None:
+        assert self._engine is not None
+        window = self._engine.window
+        oldest, newest = window.oldest(), window.newest()
+        if not (math.isfinite(oldest) and math.isfinite(newest)):
+            return
+        self.paused = min(max(t, oldest), newest)
+        self.show_view(self._engine.view_at(self.paused))
+
+    def show_view(self, snap: Snapshot) -> None:
+        """A snapshot shown while paused: every panel, the PAUSED badge, no notices."""
         self.snapshot = snap
+        self.query_one(StatusHeader).show(snap, mode="PAUSED")
+        for panel in self.panels:
+            panel.update_view(snap)
+        self.redraw_stale_charts(limit=len(PANELS))
+
+    def show_snapshot(self, snap: Snapshot, *, again: bool = False) -> None:
         if not again:
             self.ticks_shown += 1
+            self.tick_times.append(snap.live.newest)
             if self.ticks_shown == 1:
                 self.refresh_bindings()  # the replay keys appear once the engine exists
+            if self.paused is not None:
+                # Paused: the sources keep being sampled into the window, the view stays put.
+                self.latest = snap
+                for notice in snap.notices:
+                    self.notify(notice, severity="warning", timeout=8, markup=False)
+                return
+        elif self.paused is not None:  # a resize while paused keeps the paused view
+            self.show_view(snap)
+            return
+        self.snapshot = snap
         self.query_one(StatusHeader).show(snap)
         for panel in self.panels:
             panel.update_view(snap)
@@ -241,6 +314,8 @@ class ApmApp(App[None]):
         # The speed keys exist only in a replay (hidden from the footer otherwise).
         if action == "replay_speed":
             return self.replay_source() is not None
+        if action in ("step", "jump"):
+            return self.paused is not None
         return True
 
     def action_replay_speed(self, factor: float) -> None:

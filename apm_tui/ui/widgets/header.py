@@ -47,7 +47,7 @@ class StatusHeader(Widget):
 
     def show(self, snap: Snapshot | None, mode: str = "LIVE") -> None:
         replay = snap.status.get("replay") if snap is not None else None
-        if replay:
+        if replay and mode == "LIVE":
             mode = "REPLAY"
         self.mode = mode
         text = Text(no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,65 @@
+"""Pause without losing data, step through the window, and back to live."""
+
+from __future__ import annotations
+
+from apm_tui.ui.widgets.header import StatusHeader
+from tests.ui.conftest import FakeClock, dashboard, first_tick, tick
+
+
+def header(app) -> str:  # type: ignore[no-untyped-def]
+    return app.query_one(StatusHeader).text.plain
+
+
+async def test_space_freezes_the_view_while_the_window_keeps_filling() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=2.0, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("space")
+        assert header(app).startswith(" PAUSED ")
+        frozen = app.snapshot.live.newest
+        rows = len(app.engine.window.metrics)
+        await tick(app, pilot, clock, 3, settle=False)
+        assert app.snapshot.live.newest == frozen  # the view did not move
+        assert len(app.engine.window.metrics) >= rows  # the window kept filling (and aging)
+        assert app.engine.window.newest() > frozen
+        await pilot.press("left")
+        one_back = app.snapshot.live.newest
+        await pilot.press("left")
+        two_back = app.snapshot.live.newest
+        assert two_back < one_back < frozen
+        await pilot.press("right")
+        assert app.snapshot.live.newest == one_back
+        await pilot.press("home")
+        assert app.snapshot.live.newest == app.engine.window.oldest()
+        await pilot.press("left")  # the start is as far back as it goes
+        assert app.snapshot.live.newest == app.engine.window.oldest()
+        await pilot.press("end")
+        assert app.snapshot.live.newest == app.engine.window.newest()
+        assert header(app).startswith(" PAUSED ")
+        await pilot.press("space")
+        assert header(app).startswith(" LIVE ")
+        assert app.snapshot.live.newest == app.engine.window.newest()
+        await tick(app, pilot, clock, 1, settle=False)
+        assert app.snapshot.live.newest > frozen
+
+
+async def test_a_paused_view_is_the_view_the_live_dashboard_showed_then() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=2.0, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await tick(app, pilot, clock, 2, settle=False)
+        before = app.snapshot
+        await tick(app, pilot, clock, 2, settle=False)
+        await pilot.press("space")
+        for _ in range(50):  # back to the tick `before` was shown at
+            if app.snapshot.live.newest <= before.live.newest:
+                break
+            await pilot.press("left")
+        past = app.snapshot
+        assert past.live.newest == before.live.newest
+        for key, value in before.live.current.items():
+            other = past.live.current[key]
+            assert value == other or (value != value and other != other), key
+        assert past.live.endpoints == app.engine.view_at(before.live.newest).live.endpoints
