@@ -52,7 +52,9 @@ class HealthPanel(Panel):
         summary = Text(bar(h.score / 100, self.spark_width()) + "\n", style)
         worst = sorted(h.breakdown[1:], key=lambda f: f.points)[: self.spark_height(1)]
         for f in worst:
-            summary.append(f"{f.points:+5.0f} {f.factor}\n", "red" if f.points < 0 else "green")
+            # A fraction of a point keeps its decimal: "-0" would read as no penalty at all.
+            points = f"{f.points:+5.0f}" if abs(f.points) >= 1 else f"{f.points:+5.1f}"
+            summary.append(f"{points} {f.factor}\n", "red" if f.points < 0 else "green")
         self.set_summary(summary)
 
 
