@@ -251,12 +251,17 @@ class Recording:
         try:
             # Read-write when allowed: after a `kill -9` mid-commit SQLite must roll the hot
             # journal back before the last complete tick can be read; read-only otherwise.
+            # Any thread: a replay is read by each dashboard tick's worker thread in turn.
             target = readable or p
             try:
-                db = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True)
+                db = sqlite3.connect(
+                    f"{target.resolve().as_uri()}?mode=rw", uri=True, check_same_thread=False
+                )
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.OperationalError:
-                db = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
+                db = sqlite3.connect(
+                    f"{target.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+                )
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
             if not {"meta", "ticks"} <= tables:
                 raise RecordingError(f"{p}: a SQLite database, but not an apm-tui recording")

@@ -78,6 +78,12 @@ class ReplaySource:
             return 0.0
         return min(self.total, self._played + (now - self._changed_at) * self.speed)
 
+    def seek_forward(self, position: float, now: float) -> None:
+        """Play on to `position` recorded seconds: the next poll releases every tick up to it.
+        (Going back needs a fresh engine: the window already holds what was played.)"""
+        self._played = min(self.total, max(self.position(now), position))
+        self._changed_at = now
+
     def set_speed(self, speed: float, now: float) -> None:
         self._played = self.position(now)
         self._changed_at = now

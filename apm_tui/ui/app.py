@@ -30,7 +30,7 @@ from apm_tui.ui.messages import Ticked, TickFailed
 from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.widgets.chart import Chart
-from apm_tui.ui.widgets.header import StatusHeader
+from apm_tui.ui.widgets.header import StatusHeader, duration
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ class ApmApp(App[None]):
         Binding("right", "step(1)", "Forward", show=False),
         Binding("home", "jump(-1)", "Start", show=False),
         Binding("end", "jump(1)", "End", show=False),
+        Binding("left_square_bracket", "replay_seek(-60)", "-1 min", key_display="["),
+        Binding("right_square_bracket", "replay_seek(60)", "+1 min", key_display="]"),
         Binding("plus", "replay_speed(2)", "Faster", key_display="+"),
         Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -104,6 +106,7 @@ class ApmApp(App[None]):
         self._cannot_start = False
         self._initial_theme = theme
         self.paused: float | None = None  # the data time shown while paused
+        self._replay_from: float | None = None  # `[`: restart the replay at this position
         self.tick_times: deque[float] = deque(maxlen=200_000)  # newest data time of each tick
         self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
 
@@ -167,6 +170,8 @@ class ApmApp(App[None]):
 
     @work(thread=True, exclusive=True, group="tick")
     def run_tick(self) -> None:
+        if self._replay_from is not None and self._make_engine is not None:
+            self._restart_replay(self._replay_from)
         try:
             engine = self.engine
         except Exception as exc:  # sources that cannot start: say so once, stop ticking
@@ -182,6 +187,22 @@ class ApmApp(App[None]):
             self.post_message(Ticked(snapshot))
         finally:
             self._ticking = False
+
+    def _restart_replay(self, position: float) -> None:
+        """A fresh engine on the same recording, played up to `position` (on the tick's
+        thread, so the old engine is never stepped while it is replaced)."""
+        from apm_tui.sources.recorded import ReplaySource
+
+        self._replay_from = None
+        old, self._engine = self._engine, None
+        speed: float | None = None
+        if old is not None:
+            speed = next((s.speed for s in old.sources if isinstance(s, ReplaySource)), None)
+            old.close()
+        for source in self.engine.sources:
+            if isinstance(source, ReplaySource):
+                source.speed = speed or source.speed
+                source.seek_forward(position, self.clock())
 
     def on_ticked(self, message: Ticked) -> None:
         self.show_snapshot(message.snapshot)
@@ -312,11 +333,25 @@ class ApmApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The speed keys exist only in a replay (hidden from the footer otherwise).
-        if action == "replay_speed":
+        if action in ("replay_speed", "replay_seek"):
             return self.replay_source() is not None
         if action in ("step", "jump"):
             return self.paused is not None
         return True
+
+    def action_replay_seek(self, seconds: float) -> None:
+        """A minute on or back in a replay. On: the next tick plays up to there. Back: the
+        next tick rebuilds the engine from the recording and plays up to there."""
+        source = self.replay_source()
+        if source is None:
+            return
+        now = self.clock()
+        target = max(0.0, source.position(now) + seconds)
+        if seconds >= 0:
+            source.seek_forward(target, now)
+        else:
+            self._replay_from = target
+        self.notify(f"replay at {duration(target)}", timeout=2)
 
     def action_replay_speed(self, factor: float) -> None:
         source = self.replay_source()

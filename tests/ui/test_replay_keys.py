@@ -1,0 +1,63 @@
+"""Replay keys: + / - change the speed, ] / [ move a minute on / back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from apm_tui.commands.dashboard import DashboardOptions, make_engine
+from apm_tui.config import Thresholds
+from apm_tui.sources.recorded import ReplaySource
+from apm_tui.ui.app import make_app
+from apm_tui.ui.widgets.header import StatusHeader
+from tests.conftest import WORLD_START
+from tests.ui.conftest import FakeClock, first_tick, tick, worker_tick
+
+
+def recorded(tmp_path: Path, ticks: int = 200) -> Path:
+    path = tmp_path / "r.apmrec"
+    engine = make_engine(
+        DashboardOptions(start=WORLD_START, window_hours=2, record=str(path)), Thresholds()
+    )
+    for i in range(ticks):
+        engine.step(WORLD_START + 7200 + i)
+    engine.close()
+    return path
+
+
+def source_of(app) -> ReplaySource:  # type: ignore[no-untyped-def]
+    found = app.replay_source()
+    assert found is not None
+    return found
+
+
+async def test_speed_and_seek_keys(tmp_path: Path) -> None:
+    clock = FakeClock()
+    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path)), window_hours=2)
+    app = make_app(opts, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        header = app.query_one(StatusHeader)
+        assert header.text.plain.startswith(" REPLAY ") and "×1" in header.text.plain
+        await pilot.press("plus", "plus")
+        assert source_of(app).speed == 4
+        await pilot.press("minus")
+        assert source_of(app).speed == 2
+        for _ in range(8):
+            await pilot.press("plus")
+        assert source_of(app).speed == 64  # the fastest
+        await pilot.press("minus", "minus", "minus", "minus", "minus", "minus")
+        assert source_of(app).speed == 1
+        start = source_of(app).position(clock())
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        await tick(app, pilot, clock, 1, settle=False)
+        ahead = source_of(app).position(clock())
+        assert ahead >= start + 60
+        newest = app.engine.window.newest()
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        await worker_tick(app, pilot, clock, 1.0)  # the app's own tick path rebuilds the engine
+        back = source_of(app).position(clock())
+        assert ahead - 60 <= back <= ahead - 58  # a fresh engine, played up to a minute back
+        assert app.engine.window.newest() < newest
+        assert source_of(app).speed == 1
