@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from apm_tui.analysis.live import (
+    Histogram,
     LiveView,
     Series,
     current_values,
@@ -32,7 +33,7 @@ from apm_tui.analysis.live import (
     time_series,
 )
 from apm_tui.analysis.requests import extract_requests
-from apm_tui.analysis.result import Analysis, Anomaly
+from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
     StreamingDetector,
@@ -90,6 +91,15 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
         status["notices"] = notices
     spans = Table.concat([b.spans for b in batches])
     return [Batch(metrics=Table(merged), spans=spans, status=status)]
+
+
+#: What a view shows of the window's requests beyond the series: the latency histogram, the
+#: endpoint table and the slowest traces per endpoint (each sorts every request).
+Details = tuple[Histogram | None, tuple[EndpointStats, ...], dict[str, tuple[SlowTrace, ...]]]
+
+
+def request_details(requests: Table, th: Thresholds) -> Details:
+    return histogram(requests), endpoint_table(requests, th), slowest_by_endpoint(requests)
 
 
 def newest_time(batch: Batch) -> float:
@@ -166,7 +176,7 @@ class Engine:
             self.th, replace(detector_settings(self.th), refit_every=refit_every)
         )
         self.full_every = full_every
-        self._details: tuple[Any, Any, Any] | None = None
+        self._details: Details | None = None
         self._series: tuple[tuple[float, int], Series] | None = None
         self._details_at: float = math.inf
         self.interval_s = interval_s  # data seconds per sample (simulated for synthetic)
@@ -414,17 +424,9 @@ class Engine:
             anomalies = tuple(a for a in self._anomalies if a.timestamp <= t)
             status = dict(self.status)
             sources = tuple(s.name for s in self.sources)
-        recent = max(60.0, 5 * self.interval_s)
-        live = LiveView(
-            newest=t,
-            series=time_series(m, r, anomalies, t, self.interval_s, self.th),
-            current=current_values(m, r, t, recent, self.th),
-            histogram=histogram(r),
-            endpoints=endpoint_table(r, self.th),
-            anomalies=anomalies,
-            detector_status=self.detector.status,
-            has={"requests": len(r) > 0},
-        )
+        series = time_series(m, r, anomalies, t, self.interval_s, self.th)
+        details = request_details(r, self.th)
+        live = self._live_view(m, r, anomalies, t, series, details, self.detector.status)
         return Snapshot(
             tick=self.tick,
             live=live,
@@ -432,7 +434,31 @@ class Engine:
             sources=sources,
             notices=(),
             status=status,
-            slowest=slowest_by_endpoint(r),
+            slowest=details[2],
+        )
+
+    def _live_view(
+        self,
+        metrics: Table,
+        requests: Table,
+        anomalies: tuple[Anomaly, ...],
+        newest: float,
+        series: Series,
+        details: Details,
+        detector_status: str,
+    ) -> LiveView:
+        """The live view of these rows: one place, for the ticks and for a paused look back."""
+        recent = max(60.0, 5 * self.interval_s)
+        hist, endpoints, _ = details
+        return LiveView(
+            newest=newest,
+            series=series,
+            current=current_values(metrics, requests, newest, recent, self.th),
+            histogram=hist,
+            endpoints=endpoints,
+            anomalies=anomalies,
+            detector_status=detector_status,
+            has={"requests": len(requests) > 0},
         )
 
     def _snapshot(self) -> Snapshot:
@@ -441,7 +467,6 @@ class Engine:
         newest = self.window.newest()
         if not math.isfinite(newest):
             newest = time.time()
-        recent = max(60.0, 5 * self.interval_s)
         # The charts plot complete buckets only, so the series — and the endpoint table,
         # histogram and slowest traces, which sort every request in the window — are
         # recomputed when a bucket completes, not every tick. Anomalies in the current bucket
@@ -456,23 +481,18 @@ class Engine:
             # The details follow on the next tick, so one tick does not pay for both sorts.
             self._details_at = self.tick + 1
         if self._details is None or self.tick >= self._details_at:
-            self._details = (
-                histogram(requests),
-                endpoint_table(requests, self.th),
-                slowest_by_endpoint(requests),
-            )
+            self._details = request_details(requests, self.th)
             self._details_at = math.inf
         assert self._details is not None
-        hist, endpoints, slowest = self._details
-        live = LiveView(
-            newest=newest,
-            series=self._series[1],
-            current=current_values(metrics, requests, newest, recent, self.th),
-            histogram=hist,
-            endpoints=endpoints,
-            anomalies=tuple(self._anomalies),
-            detector_status=self._detector_status(len(metrics)),
-            has={"requests": len(requests) > 0},
+        slowest = self._details[2]
+        live = self._live_view(
+            metrics,
+            requests,
+            tuple(self._anomalies),
+            newest,
+            self._series[1],
+            self._details,
+            self._detector_status(len(metrics)),
         )
         notices, self._notices = tuple(self._notices), []
         return Snapshot(

@@ -3,7 +3,7 @@
 Run: python bench/nab.py [DATA_DIR] [--contamination C] [--quick] (contamination: the cap on
 the flag rate, default the dashboard's 0.05; quick: three files, for CI).
 For each CSV the bench runs `apm-tui detect`'s scoring
-(`read_series` + `detect_flags`: the dashboard's causal streaming detector, value in
+(`read_series` + `detect_series`: the dashboard's causal streaming detector, value in
 `cpu_pct`), turns its alarms into NAB detections, and scores them against
 `labels/combined_windows.json` with `apm_tui.analysis.nab`. It prints per-file raw/null/perfect
 scores, the share of rows flagged, the normalised score over all files, and — for scale — a
@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from apm_tui.analysis.nab import FileScore, normalised, parse_windows, score_file
-from apm_tui.commands.detect import detect_flags, read_series
+from apm_tui.analysis.streaming import detect_series
+from apm_tui.commands.detect import read_series
 from apm_tui.config import Thresholds
 from apm_tui.model import Table
 
@@ -46,7 +47,7 @@ def score_one(
     """Our detector's score, a same-rate random detector's score, and the share flagged."""
     series = read_series(str(path), "timestamp", "value")
     metrics = Table({"timestamp": series.seconds, "cpu_pct": series.values})
-    _, flags = detect_flags(metrics, th)
+    _, flags = detect_series(metrics, th)
     rate = float(flags.mean())
     rng = np.random.default_rng(len(series.seconds))
     random_flags = rng.random(len(flags)) < rate

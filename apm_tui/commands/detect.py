@@ -38,11 +38,6 @@ class Series:
     values: FloatArray
 
 
-def detect_flags(metrics: Table, th: Thresholds) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Scores and alarms for every row, causally (see `streaming.detect_series`)."""
-    return detect_series(metrics, th)
-
-
 def read_series(path: str, timestamp_column: str, value_column: str) -> Series:
     """Read and validate the CSV; raise DetectError with one clear message when it is unusable."""
     import pandas as pd
@@ -102,7 +97,7 @@ def run(
     """Score the series in `path` and write the result to `output` (stdout when None)."""
     series = read_series(path, timestamp_column, value_column)
     metrics = Table({"timestamp": series.seconds, "cpu_pct": series.values})
-    scores, flags = detect_flags(metrics, Thresholds())
+    scores, flags = detect_series(metrics, Thresholds())
     if output is None:
         write_csv(sys.stdout, series, scores, flags)
     else:

@@ -22,14 +22,10 @@ from apm_tui.config import Thresholds
 from apm_tui.engine import describe, merge_tick, newest_time
 from apm_tui.model import Batch
 from apm_tui.recording import Recorder
-from apm_tui.sources import resolve_user_source
 
 
 def run(args: argparse.Namespace, th: Thresholds) -> int:
     opts = options_from(args)
-    for name in opts.sources:
-        if name not in ("synthetic", "system"):
-            resolve_user_source(name)
     sources, data_interval, notices = make_sources(opts)
     settings = {"options": asdict(opts), "thresholds": asdict(th), "data_interval_s": data_interval}
     recorder = Recorder(

@@ -18,27 +18,18 @@ class RecordedSource:
         except RecordingError as exc:
             raise SourceError(str(exc)) from None
         self.name = f"recording {Path(path).name}"
-        self.lost = 0
 
     def open(self) -> None:
         pass
 
     def backfill(self) -> Batch:
         ticks = list(self.recording.ticks())
-        self.lost = self.recording.lost
-        status: dict[str, object] = {}
-        for tick in ticks:
-            status.update(tick.batch.status)
-        if self.lost:
-            status["notices"] = [
-                f"{self.recording.path}: {self.lost} tick(s) could not be read (damaged or "
-                f"truncated file); the {len(ticks)} complete ones are used"
-            ]
-        return Batch(
-            metrics=Table.concat([t.batch.metrics for t in ticks]),
-            spans=Table.concat([t.batch.spans for t in ticks]),
-            status=status,
-        )
+        lost = self.recording.lost
+        notices = [
+            f"{self.recording.path}: {lost} tick(s) could not be read (damaged or "
+            f"truncated file); the {len(ticks)} complete ones are used"
+        ]
+        return _joined(ticks, notices if lost else [])
 
     def poll(self, now: float) -> Batch:
         return Batch()
@@ -99,7 +90,10 @@ class ReplaySource:
                 self._pending.append(tick)
                 break
             history.append(tick)
-        return _joined(history, self.recording.lost)
+        lost = self.recording.lost
+        return _joined(
+            history, [f"{lost} tick(s) of the recording could not be read"] if lost else []
+        )
 
     def poll(self, now: float) -> Batch:
         if self._changed_at is None:
@@ -116,7 +110,7 @@ class ReplaySource:
             if self._pending[0].t > until:
                 break
             due.append(self._pending.pop(0))
-        batch = _joined(due, 0)
+        batch = _joined(due, [])
         status = dict(batch.status)
         status["replay"] = {
             "position": self.position(now),
@@ -130,12 +124,13 @@ class ReplaySource:
         self.recording.close()
 
 
-def _joined(ticks: list[Tick], lost: int) -> Batch:
+def _joined(ticks: list[Tick], notices: list[str]) -> Batch:
+    """Recorded ticks as one batch: their rows in order, their status merged (later wins)."""
     status: dict[str, object] = {}
     for tick in ticks:
         status.update(tick.batch.status)
-    if lost:
-        status["notices"] = [f"{lost} tick(s) of the recording could not be read"]
+    if notices:
+        status["notices"] = notices
     return Batch(
         metrics=Table.concat([t.batch.metrics for t in ticks]),
         spans=Table.concat([t.batch.spans for t in ticks]),
