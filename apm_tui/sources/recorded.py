@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
+import re
+import time
 from pathlib import Path
 
 from apm_tui.model import Batch, Table
@@ -136,3 +139,46 @@ def _joined(ticks: list[Tick], notices: list[str]) -> Batch:
         spans=Table.concat([t.batch.spans for t in ticks]),
         status=status,
     )
+
+
+_OFFSET = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*([smh]?)")
+_CLOCK = re.compile(r"(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def replay_target(text: str, *, first: float, total: float, position: float) -> float:
+    """Where `g` goes in a replay, as recorded seconds from its start (clamped to the
+    recording). `text` is a UTC clock time as the header shows it (`14:05`, `14:05:30`,
+    `2026-01-01 14:05`), an offset from the current position (`+10m`, `-90s`, `-1h`) or a
+    share of the recording (`50%`). `ValueError` says what is wrong with anything else."""
+    text = text.strip()
+    if m := _OFFSET.fullmatch(text):
+        offset = float(m[2]) * UNIT_S[m[3]]
+        target = position + (offset if m[1] == "+" else -offset)
+    elif m := _PERCENT.fullmatch(text):
+        target = total * float(m[1]) / 100
+    elif m := _CLOCK.fullmatch(text):
+        hour, minute, second = int(m[2]), int(m[3]), int(m[4] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(f"{text!r} is not a time of day")
+        day = m[1] or time.strftime("%Y-%m-%d", time.gmtime(first))
+        try:
+            midnight = calendar.timegm(time.strptime(day, "%Y-%m-%d"))
+        except ValueError:
+            raise ValueError(f"{m[1]!r} is not a date (YYYY-MM-DD)") from None
+        at = midnight + hour * 3600 + minute * 60 + second
+        if not m[1] and at < first:  # a clock time before the start means the next day
+            at += 86_400
+        if not first - 1 <= at <= first + total + 1:
+            raise ValueError(
+                f"{text} UTC is outside the recording ({_utc(first)} to {_utc(first + total)} UTC)"
+            )
+        target = at - first
+    else:
+        raise ValueError(f"{text!r}: use a UTC time (14:05), an offset (+10m, -90s) or 50%")
+    return min(max(target, 0.0), total)
+
+
+def _utc(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))

@@ -28,6 +28,7 @@ from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import ConfigError, Thresholds
 from apm_tui.ui.messages import Ticked, TickFailed
 from apm_tui.ui.screens.endpoint import EndpointScreen
+from apm_tui.ui.screens.goto import GoToScreen
 from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader, duration
@@ -71,6 +72,7 @@ class ApmApp(App[None]):
         Binding("end", "jump(1)", "End", show=False),
         Binding("left_square_bracket", "replay_seek(-60)", "-1 min", key_display="["),
         Binding("right_square_bracket", "replay_seek(60)", "+1 min", key_display="]"),
+        Binding("g", "replay_goto", "Go to"),
         Binding("plus", "replay_speed(2)", "Faster", key_display="+"),
         Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -333,25 +335,53 @@ class ApmApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The speed keys exist only in a replay (hidden from the footer otherwise).
-        if action in ("replay_speed", "replay_seek"):
+        if action in ("replay_speed", "replay_seek", "replay_goto"):
             return self.replay_source() is not None
         if action in ("step", "jump"):
             return self.paused is not None
         return True
 
     def action_replay_seek(self, seconds: float) -> None:
-        """A minute on or back in a replay. On: the next tick plays up to there. Back: the
-        next tick rebuilds the engine from the recording and plays up to there."""
+        """A minute on or back in a replay."""
         source = self.replay_source()
-        if source is None:
-            return
+        if source is not None:
+            self.replay_to(source, max(0.0, source.position(self.clock()) + seconds))
+
+    def replay_to(self, source: ReplaySource, target: float) -> None:
+        """On: the next tick plays up to `target`. Back: the next tick rebuilds the engine
+        from the recording and plays up to there."""
         now = self.clock()
-        target = max(0.0, source.position(now) + seconds)
-        if seconds >= 0:
+        if target >= source.position(now):
             source.seek_forward(target, now)
         else:
             self._replay_from = target
         self.notify(f"replay at {duration(target)}", timeout=2)
+
+    def action_replay_goto(self) -> None:
+        """Ask for a time (UTC clock, offset or share) and go there."""
+        source = self.replay_source()
+        if source is None:
+            return
+        from apm_tui.sources.recorded import replay_target
+
+        where = f"{duration(source.position(self.clock()))} / {duration(source.total)}"
+
+        def go(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                target = replay_target(
+                    text,
+                    first=source.first,
+                    total=source.total,
+                    position=source.position(self.clock()),
+                )
+            except ValueError as exc:
+                self.notify(str(exc), severity="error", timeout=6, markup=False)
+                return
+            self.replay_to(source, target)
+
+        self.push_screen(GoToScreen(where), go)
 
     def action_replay_speed(self, factor: float) -> None:
         source = self.replay_source()

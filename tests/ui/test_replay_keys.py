@@ -61,3 +61,49 @@ async def test_speed_and_seek_keys(tmp_path: Path) -> None:
         assert ahead - 60 <= back <= ahead - 58  # a fresh engine, played up to a minute back
         assert app.engine.window.newest() < newest
         assert source_of(app).speed == 1
+
+
+async def type_goto(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("g")
+    await pilot.pause()
+    await pilot.press(*text, "enter")
+    await pilot.pause()
+
+
+async def test_go_to_a_time(tmp_path: Path) -> None:
+    import time
+
+    from apm_tui.ui.screens.goto import GoToScreen
+
+    clock = FakeClock()
+    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path)), window_hours=2)
+    app = make_app(opts, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        source = source_of(app)
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, GoToScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, GoToScreen)
+
+        await type_goto(pilot, "+2m")  # an offset
+        await worker_tick(app, pilot, clock, 1.0)
+        ahead = source_of(app).position(clock())
+        assert 120 <= ahead <= 123
+        assert app.engine.window.newest() >= source.first + 120
+
+        # A UTC clock time as the header shows it, earlier than now: the engine is rebuilt.
+        at = time.strftime("%H:%M:%S", time.gmtime(source.first + 30))
+        newest = app.engine.window.newest()
+        await type_goto(pilot, at)
+        await worker_tick(app, pilot, clock, 1.0)
+        back = source_of(app).position(clock())
+        assert 30 <= back <= 32
+        assert app.engine.window.newest() < newest
+
+        await type_goto(pilot, "yesterday")  # nonsense: a notification, nothing moves
+        messages = [n.message for n in app._notifications]
+        assert any("use a UTC time" in m for m in messages)
+        assert 30 <= source_of(app).position(clock()) <= 33

@@ -402,3 +402,29 @@ def test_replay_of_a_bad_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_replay_target_forms() -> None:
+    import calendar
+
+    from apm_tui.sources.recorded import replay_target
+
+    first = calendar.timegm((2026, 1, 1, 23, 50, 0, 0, 0, 0))  # 23:50 UTC, one hour long
+    kw = {"first": float(first), "total": 3600.0, "position": 600.0}
+    assert replay_target("+10m", **kw) == 1200
+    assert replay_target("-90s", **kw) == 510
+    assert replay_target("- 1h", **kw) == 0  # clamped to the start
+    assert replay_target("+2", **kw) == 602  # seconds without a unit
+    assert replay_target("50%", **kw) == 1800
+    assert replay_target("23:55", **kw) == 300
+    assert replay_target("00:10:30", **kw) == 1230  # after midnight: the next day
+    assert replay_target("2026-01-02 00:50", **kw) == 3600
+    for bad, says in [
+        ("noon", "use a UTC time"),
+        ("25:00", "not a time of day"),
+        ("12:00", "outside the recording"),
+        ("2026-13-01 00:00", "not a date"),
+        ("", "use a UTC time"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            replay_target(bad, **kw)
