@@ -4,17 +4,18 @@ What is recorded is what the engine ingests — each tick's merged batches (metr
 the sources' status) and the sources' history before the first tick — not what was drawn, so a
 replay feeds the same pipeline and every panel and analysis replays.
 
-The file (schema version 1):
+The file (schema version 2):
 
     meta(key TEXT PRIMARY KEY, value TEXT)   format, schema_version, apm_tui_version, sources,
-                                             settings (JSON), started_at, interval_s
+                                             settings (JSON), started_at, interval_s, ticks
     ticks(seq INTEGER PRIMARY KEY, t REAL, history INTEGER, payload BLOB)   + an index on t
+    strings(id INTEGER PRIMARY KEY, value TEXT)   the payloads' repeated strings
 
 Each tick is one row, committed as it is written (write-ahead log, folded back into the one file
 when the recording closes): a `kill -9` loses at most the tick in flight, and the file opens and
 replays where it lies (its `-wal` file beside it holds the last ticks until it is next opened).
-A payload is zlib-compressed: a 4-byte length, a JSON header (column names, strings, span
-attributes, the status), then the numeric columns as little-endian float64 (flags as bytes).
+A payload is one batch, compact and lossless (`apm_tui.payload`). A tick's new strings are
+written in its transaction. Schema-1 files (every value in the payload) are still read.
 Reading never executes anything from the file: no pickle, no eval; every length is checked.
 """
 
@@ -38,13 +39,12 @@ import numpy as np
 from apm_tui import __version__
 from apm_tui.errors import RecordingError
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table
+from apm_tui.payload import MAX_PAYLOAD, decode_batch, encode_batch, jsonable
 
-__all__ = ["Recorder", "Recording", "RecordingError", "Tick", "decode_batch", "encode_batch"]
+__all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
 
 FORMAT = "apm-tui recording"
-SCHEMA_VERSION = 1
-#: A tick's payload may not inflate beyond this (a damaged or hostile file must not eat memory).
-MAX_PAYLOAD = 64 * 1024 * 1024
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,32 +55,13 @@ CREATE TABLE ticks (
     payload BLOB NOT NULL
 );
 CREATE INDEX ticks_t ON ticks (t);
+CREATE TABLE strings (id INTEGER PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-# -- payloads ------------------------------------------------------------------------------------
-def encode_batch(batch: Batch) -> bytes:
-    metrics, spans = batch.metrics, batch.spans
-    header: dict[str, Any] = {
-        "metrics": {"rows": len(metrics), "columns": list(metrics.names)},
-        "spans": {"rows": len(spans)},
-        "status": _jsonable(dict(batch.status)),
-    }
-    parts = [np.asarray(metrics[name], dtype="<f8").tobytes() for name in metrics.names]
-    if len(spans):
-        header["spans"]["strings"] = {
-            name: [str(v) for v in spans[name]] for name in SPAN_STR_FIELDS if name in spans
-        }
-        header["spans"]["attributes"] = [_jsonable(dict(a)) for a in spans["attributes"]]
-        parts.append(np.asarray(spans["start"], dtype="<f8").tobytes())
-        parts.append(np.asarray(spans["duration_ms"], dtype="<f8").tobytes())
-        parts.append(np.asarray(spans["error"], dtype=np.uint8).tobytes())
-    head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
-    return zlib.compress(len(head).to_bytes(4, "little") + head + b"".join(parts), 6)
-
-
-def decode_batch(payload: bytes) -> Batch:
-    """The batch in a payload; `ValueError` for anything that does not add up."""
+# -- schema-1 payloads (read only) -------------------------------------------------------------
+def decode_v1(payload: bytes) -> Batch:
+    """A schema-1 payload (JSON strings, float64 numbers), for recordings made before 2."""
     inflater = zlib.decompressobj()
     raw = inflater.decompress(payload, MAX_PAYLOAD)
     if inflater.unconsumed_tail:
@@ -138,19 +119,6 @@ def decode_batch(payload: bytes) -> Batch:
     return Batch(metrics=metrics, spans=spans, status=status)
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON: tuples become lists, NaN and infinities become null."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    return value
-
-
 # -- writing -------------------------------------------------------------------------------------
 class Recorder:
     """Appends ticks to a new recording, one committed transaction per tick."""
@@ -162,6 +130,8 @@ class Recorder:
         if self.path.exists():
             raise RecordingError(f"{self.path}: already exists; choose another name")
         self.ticks = 0
+        self.strings: dict[str, int] = {}
+        self._new_strings: list[tuple[int, str]] = []
         try:
             # One writer at a time, but not always the same thread: each dashboard tick runs
             # in a fresh worker thread.
@@ -177,7 +147,7 @@ class Recorder:
                 "schema_version": str(SCHEMA_VERSION),
                 "apm_tui_version": __version__,
                 "sources": json.dumps(sources),
-                "settings": json.dumps(_jsonable(settings), sort_keys=True),
+                "settings": json.dumps(jsonable(settings), sort_keys=True),
                 "started_at": repr(time.time()),
                 "interval_s": repr(float(interval_s)),
             }
@@ -186,12 +156,22 @@ class Recorder:
         except (sqlite3.Error, OSError) as exc:
             raise RecordingError(f"{self.path}: cannot write a recording: {exc}") from None
 
+    def _intern(self, text: str) -> int:
+        number = self.strings.get(text)
+        if number is None:
+            number = self.strings[text] = len(self.strings)
+            self._new_strings.append((number, text))
+        return number
+
     def append(self, t: float, batch: Batch, *, history: bool = False) -> None:
-        payload = encode_batch(batch)
+        payload = encode_batch(batch, self._intern)
+        new, self._new_strings = self._new_strings, []
         try:
-            # One transaction per tick. The count in `meta` lives on an early page, so a copy
-            # cut short still says how many ticks there were (and so how many were lost).
+            # One transaction per tick, with the strings it is the first to use. The count in
+            # `meta` lives on an early page, so a copy cut short still says how many ticks
+            # there were (and so how many were lost).
             self.db.execute("BEGIN")
+            self.db.executemany("INSERT INTO strings VALUES (?, ?)", new)
             self.db.execute(
                 "INSERT INTO ticks (t, history, payload) VALUES (?, ?, ?)",
                 (float(t), int(history), payload),
@@ -203,6 +183,8 @@ class Recorder:
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
+            for _, text in new:  # not written: a later tick must write them again
+                del self.strings[text]
             raise RecordingError(f"{self.path}: recording stopped: {exc}") from None
         self.ticks += 1
 
@@ -233,6 +215,34 @@ class Recording:
         self.meta = meta
         self.lost = 0  # ticks that could not be read (a damaged or truncated file)
         self.copy: Path | None = None  # the repaired copy a truncated file is read from
+        self.version = int(meta.get("schema_version", "1"))
+        self.strings: list[str] = []
+        self._load_strings()
+
+    def _load_strings(self) -> None:
+        """The string table; a string lost with a damaged page leaves a hole, and the ticks
+        that use it are counted as lost."""
+        if self.version < 2:
+            return
+        try:
+            rows = self.db.execute("SELECT id, value FROM strings ORDER BY id").fetchall()
+        except sqlite3.Error:
+            rows = []
+        table: list[Any] = [None] * (int(rows[-1][0]) + 1 if rows else 0)
+        for number, value in rows:
+            if 0 <= number < len(table) and isinstance(value, str):
+                table[number] = value
+        self.strings = table
+
+    def decode(self, payload: bytes) -> Batch:
+        if self.version < 2:
+            return decode_v1(payload)
+        try:
+            return decode_batch(payload, self.strings)
+        except ValueError:
+            # A recording still being written may have added strings since it was opened.
+            self._load_strings()
+            return decode_batch(payload, self.strings)
 
     @classmethod
     def open(cls, path: str | Path) -> Recording:
@@ -325,8 +335,8 @@ class Recording:
                 return
             seq = int(row[0])
             try:
-                batch = decode_batch(bytes(row[3]))
-            except (ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError):
+                batch = self.decode(bytes(row[3]))
+            except (ValueError, KeyError, TypeError, OverflowError, zlib.error):
                 self.lost += 1
                 continue
             yield Tick(seq, float(row[1]), bool(row[2]), batch)

@@ -324,18 +324,18 @@ def generate_metrics(
     cpu = np.where(_in_window(hours, start, end), cpu + bump, cpu)
     memory = MEMORY_AFTER_RESTART + MEMORY_LEAK_PER_DAY * hours / 24.0 + rng.normal(0.0, 0.8, n)
     orders = throughput * 60.0 * ORDERS_SHARE * (1 - err / 100) * rng.normal(1.0, 0.08, n)
-    return Table(
-        {
-            "timestamp": np.asarray(ts, dtype=np.float64),
-            "response_time_ms": np.maximum(response, 1.0),
-            "throughput_rps": np.maximum(throughput, 0.0),
-            "cpu_pct": np.clip(cpu, 0.0, 100.0),
-            "memory_pct": np.clip(memory, 0.0, 100.0),
-            "db_query_ms": np.maximum(db_query, 0.1),
-            "error_rate_pct": np.clip(err, 0.0, 100.0),
-            "orders_per_minute": np.maximum(orders, 0.0),
-        }
-    )
+    columns = {
+        "timestamp": np.asarray(ts, dtype=np.float64),
+        "response_time_ms": np.maximum(response, 1.0),
+        "throughput_rps": np.maximum(throughput, 0.0),
+        "cpu_pct": np.clip(cpu, 0.0, 100.0),
+        "memory_pct": np.clip(memory, 0.0, 100.0),
+        "db_query_ms": np.maximum(db_query, 0.1),
+        "error_rate_pct": np.clip(err, 0.0, 100.0),
+        "orders_per_minute": np.maximum(orders, 0.0),
+    }
+    # To the thousandth, as an agent reports them (and so a recording stores them as integers).
+    return Table({name: np.round(col, 3) for name, col in columns.items()})
 
 
 @dataclass
@@ -370,6 +370,9 @@ class _SpanColumns:
                 arr = np.empty(sum(len(p) for p in parts), dtype=object)
                 arr[:] = [v for p in parts for v in p]
                 out[name] = arr
+        # Microseconds, as tracers report them (and so a recording stores them as integers).
+        out["start"] = np.round(out["start"], 6)
+        out["duration_ms"] = np.round(out["duration_ms"], 3)
         order = np.lexsort((out["start"],))
         return Table({k: v[order] for k, v in out.items()})
 

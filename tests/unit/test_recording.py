@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from apm_tui.analysis.full import analyse
 from apm_tui.errors import RecordingError
 from apm_tui.model import Batch, MetricSample, Span
-from apm_tui.recording import SCHEMA_VERSION, Recorder, Recording, decode_batch, encode_batch
+from apm_tui.payload import ZDICT, decode_batch, encode_batch, pack_floats, unpack_floats
+from apm_tui.recording import SCHEMA_VERSION, Recorder, Recording
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 from tests.conftest import WORLD_START
 
@@ -39,16 +40,23 @@ def world_batch() -> Batch:
     return SyntheticSource(WorldSettings(hours=2, traces=80, start=WORLD_START)).backfill()
 
 
+def roundtrip(batch: Batch, table: dict[str, int] | None = None) -> Batch:
+    """Encode and decode with a string table, as a recording does."""
+    table = {} if table is None else table
+    payload = encode_batch(batch, lambda text: table.setdefault(text, len(table)))
+    return decode_batch(payload, list(table))
+
+
 def test_a_batch_survives_encoding_exactly() -> None:
     batch = world_batch()
     batch = Batch(batch.metrics, batch.spans, {"top": [{"name": "x", "cpu": 1.5}], "n": 3})
-    back = decode_batch(encode_batch(batch))
+    back = roundtrip(batch)
     tables_equal(batch, back)
     assert back.status == {"top": [{"name": "x", "cpu": 1.5}], "n": 3}
-    empty = decode_batch(encode_batch(Batch()))
+    empty = roundtrip(Batch())
     assert len(empty.metrics) == 0 and len(empty.spans) == 0
     nan = Batch.of(samples=[MetricSample(timestamp=1.0, cpu_pct=float("nan"))])
-    assert np.isnan(decode_batch(encode_batch(nan)).metrics["cpu_pct"][0])
+    assert np.isnan(roundtrip(nan).metrics["cpu_pct"][0])
 
 
 def record(path: Path, batches: list[Batch], history: Batch | None = None) -> None:
@@ -237,7 +245,7 @@ def test_random_bytes_never_crash_the_reader(tmp_path: Path, data: bytes) -> Non
 @given(st.binary(max_size=400))
 def test_random_payloads_are_rejected_not_crashed_on(data: bytes) -> None:
     try:
-        decode_batch(data)
+        decode_batch(data, ["web", "{}"])
     except (ValueError, KeyError, TypeError, OverflowError):
         pass
     except Exception as exc:  # anything else would escape Recording.ticks
@@ -252,7 +260,7 @@ def test_spans_with_attributes_round_trip() -> None:
              attributes={"http.route": "/x", "n": 3, "ok": True, "tags": ["a", "b"]}),
         Span("t", "b", "a", "db", "SELECT", 1.001, 2.5, error=True, kind="db"),
     ]  # fmt: skip
-    back = decode_batch(encode_batch(Batch.of(spans=spans)))
+    back = roundtrip(Batch.of(spans=spans))
     assert list(back.spans["attributes"]) == [
         {"http.route": "/x", "n": 3, "ok": True, "tags": ["a", "b"]},
         {},
@@ -428,3 +436,126 @@ def test_replay_target_forms() -> None:
     ]:
         with pytest.raises(ValueError, match=says):
             replay_target(bad, **kw)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_damaged_real_payloads_are_rejected_not_crashed_on(data: st.DataObject) -> None:
+    """Flip bytes inside a real payload's header and columns (recompressed, so zlib's own
+    check does not catch it first): decoding raises only what `Recording.ticks` handles."""
+    import zlib
+
+    table: dict[str, int] = {}
+    spans = [
+        Span("ab" * 8, "cd" * 4, "", "web", "GET /x", 1.5, 5.25, kind="server",
+             attributes={"http.route": "/x"}),
+        Span("ab" * 8, "ef" * 4, "cd" * 4, "db", "SELECT", 1.5001, 2.5, kind="db"),
+    ]  # fmt: skip
+    batch = Batch(
+        metrics=Batch.of(samples=[MetricSample(timestamp=10.0, cpu_pct=12.5)]).metrics,
+        spans=Batch.of(spans=spans).spans,
+        status={"n": 1},
+    )
+    payload = encode_batch(batch, lambda t: table.setdefault(t, len(table)))
+    raw = bytearray(zlib.decompressobj(zdict=ZDICT).decompress(payload))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    try:
+        packer = zlib.compressobj(zdict=ZDICT)
+        decode_batch(packer.compress(bytes(raw)) + packer.flush(), list(table))
+    except (ValueError, KeyError, TypeError, OverflowError):
+        pass
+
+
+def test_numbers_are_stored_small_and_exactly() -> None:
+    rng = np.random.default_rng(3)
+    cases = {
+        "microseconds": np.round(1.7e9 + rng.uniform(0, 60, 500), 6),
+        "percent to 0.1": np.round(rng.uniform(0, 100, 500), 1),
+        "counts": rng.integers(0, 1000, 500).astype(float),
+        "full floats": rng.lognormal(3, 1, 500),
+        "some NaN": np.where(rng.random(500) < 0.5, np.nan, 1.0),
+        "all NaN": np.full(500, np.nan),
+        "infinite": np.array([1.0, np.inf, -np.inf]),
+        "huge": np.array([1e300, -1e300]),
+        "negative zero": np.array([-0.0, 0.0]),
+    }
+    for name, values in cases.items():
+        how, data = pack_floats(values)
+        cursor = 0
+
+        def take(count: int, dtype: str, data: bytes = data) -> np.ndarray:  # type: ignore[type-arg]
+            nonlocal cursor
+            width = np.dtype(dtype).itemsize
+            out = np.frombuffer(data[cursor : cursor + count * width], dtype=dtype)
+            cursor += count * width
+            return out
+
+        back = unpack_floats(how, len(values), take)
+        assert cursor == len(data), name
+        np.testing.assert_array_equal(back, values, err_msg=name)
+        assert np.array_equal(np.signbit(back), np.signbit(values)) or name == "negative zero"
+    # Integers where they are exact: microseconds over a minute fit in 4 bytes, not 8.
+    assert len(pack_floats(cases["microseconds"])[1]) == 4 * 500
+    assert len(pack_floats(cases["percent to 0.1"])[1]) == 2 * 500
+    assert len(pack_floats(cases["full floats"])[1]) == 8 * 500
+    assert pack_floats(cases["all NaN"]) == ({"nan": True}, b"")
+
+
+def test_ids_strings_and_attributes_round_trip_in_both_id_forms() -> None:
+    def spans(ids: list[str]) -> Batch:
+        shared = {"db.system": "postgresql", "db.statement": "SELECT 1"}
+        return Batch.of(spans=[
+            Span(ids[0], ids[1], "", "web", "GET /x", 1.0, 5.0, kind="server"),
+            Span(ids[0], ids[2], ids[1], "db", "SELECT", 1.001, 2.5, kind="db",
+                 attributes=shared),
+            Span(ids[0], ids[3], ids[1], "db", "SELECT", 1.002, 2.5, kind="db",
+                 attributes=shared),
+            Span(ids[0], ids[4], "gone", "web", "GET /y", 1.003, 1.0, kind="server"),
+        ])  # fmt: skip
+
+    table: dict[str, int] = {}
+    for ids in (
+        ["0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", "00f067aa0ba902b7",
+         "1111111111111111", "2222222222222222"],  # lowercase hex: stored as bytes
+        ["log-1", "log-2", "ABCDEF", "x", "y"],  # anything else: stored as text
+    ):  # fmt: skip
+        batch = spans(ids)
+        back = roundtrip(batch, table)
+        tables_equal(batch, back)
+        assert back.spans["parent_id"][3] == "gone"  # a parent from another tick stays
+    assert set(table) >= {"web", "db", "GET /x", "SELECT", "server"}
+    size = len(table)
+    roundtrip(spans(["aa", "bb", "cc", "dd", "ee"]), table)
+    assert len(table) == size  # the second tick adds no strings
+
+
+def test_an_hour_of_the_default_world_is_compact() -> None:
+    """The default world's spans cost a quarter of what schema 1 paid (≈ 65 bytes a span)."""
+    source = SyntheticSource(WorldSettings(hours=1, start=WORLD_START))
+    source.open()
+    source.backfill()
+    table: dict[str, int] = {}
+    size = spans = 0
+    for i in range(120):
+        batch = source.poll(WORLD_START + 3600 + 60 * (i + 1))
+        size += len(encode_batch(batch, lambda t: table.setdefault(t, len(table))))
+        spans += len(batch.spans)
+        assert spans == 0 or len(roundtrip(batch, dict(table)).spans) == len(batch.spans)
+    assert spans > 1000
+    assert size / spans < 30, size / spans
+
+
+def test_a_schema_1_recording_still_reads() -> None:
+    """tests/data/schema1.apmrec was written by the schema-1 recorder (commit c6def64): a 1-hour
+    world with 20 traces as history, then three one-minute ticks."""
+    rec = Recording.open(Path(__file__).parents[1] / "data" / "schema1.apmrec")
+    ticks = list(rec.ticks())
+    rec.close()
+    assert rec.lost == 0 and [t.history for t in ticks] == [True, False, False, False]
+    history = ticks[0].batch
+    assert len(history.metrics) == 60 and len(history.spans) == 76
+    assert set(history.spans["service"]) >= {"api-gateway"}
+    assert all(isinstance(a, dict) for a in history.spans["attributes"])
+    assert history.metrics["timestamp"][0] == WORLD_START
