@@ -39,7 +39,7 @@ import numpy as np
 from apm_tui import __version__
 from apm_tui.errors import RecordingError
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table
-from apm_tui.payload import MAX_PAYLOAD, decode_batch, encode_batch, jsonable
+from apm_tui.payload import MAX_PAYLOAD, Strings, decode_batch, encode_batch, jsonable
 
 __all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
 
@@ -216,7 +216,7 @@ class Recording:
         self.lost = 0  # ticks that could not be read (a damaged or truncated file)
         self.copy: Path | None = None  # the repaired copy a truncated file is read from
         self.version = int(meta.get("schema_version", "1"))
-        self.strings: list[str] = []
+        self.strings = Strings([])
         self._load_strings()
 
     def _load_strings(self) -> None:
@@ -232,7 +232,7 @@ class Recording:
         for number, value in rows:
             if 0 <= number < len(table) and isinstance(value, str):
                 table[number] = value
-        self.strings = table
+        self.strings = Strings(table)
 
     def decode(self, payload: bytes) -> Batch:
         if self.version < 2:

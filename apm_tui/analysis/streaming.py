@@ -329,24 +329,37 @@ class StreamingDetector:
         times = np.asarray(metrics["timestamp"], dtype=float)
         cols = [np.asarray(metrics[m], dtype=float) for m in self.names]
         rows = np.column_stack(cols) if cols else np.empty((n, 0))
-        found = []
+        found: list[Anomaly] = []
+        # Features row by row (each row joins the baselines), the forest once per run of rows
+        # under one model (one call costs about what 60 rows do), then the alarm in row order.
+        pending: list[tuple[int, float, FloatArray | None]] = []
+
+        def flush() -> None:
+            ready = [f for _, _, f in pending if f is not None]
+            raws = iter(self.raw_score(np.vstack(ready)) if ready and self.model else ())
+            for i, t, f in pending:
+                raw = math.nan
+                if f is not None and self.model is not None:
+                    raw = next(raws)
+                    self._recent.append((raw, t, f))
+                scores[i], flags[i] = self.alarm.update(raw)
+                if flags[i]:
+                    found.append(self.anomaly(self._recent, float(scores[i])))
+            pending.clear()
+
         for i in range(n):
             if refit:
+                flush()
                 self.refit_now()
             self.seen += 1
             self._since_fit += 1
             t = float(times[i])
             f = self.features(t, rows[i])
-            raw = math.nan
             if f is not None:
-                if self.model is not None:
-                    raw = self.raw_score(f[None, :])[0]
-                    self._recent.append((raw, t, f))
                 self.train.append(f)
                 self.train_times.append(t)
-            scores[i], flags[i] = self.alarm.update(raw)
-            if flags[i]:
-                found.append(self.anomaly(self._recent, float(scores[i])))
+            pending.append((i, t, f))
+        flush()
         return scores, flags, found
 
     def raw_score(self, x: FloatArray) -> list[float]:
