@@ -411,6 +411,11 @@ class Engine:
             return f"fitting on {samples:,} samples"
         return self.detector.status
 
+    def spans(self) -> Table:
+        """The window's spans (zero-copy: the window never moves rows it has handed out)."""
+        with self._lock:
+            return self.window.spans.view()
+
     def view_at(self, t: float) -> Snapshot:
         """The dashboard's view as it was when the newest data was at time `t` (pause and
         step): the window's rows up to `t`, computed afresh. Holds the engine's lock, so it

@@ -30,6 +30,7 @@ from apm_tui.ui.messages import Ticked, TickFailed
 from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.goto import GoToScreen
 from apm_tui.ui.screens.help import HelpScreen
+from apm_tui.ui.screens.traces import TracesScreen
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader, duration
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
@@ -75,6 +76,7 @@ class ApmApp(App[None]):
         Binding("g", "replay_goto", "Go to"),
         Binding("plus", "replay_speed(2)", "Faster", key_display="+"),
         Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
+        Binding("t", "traces", "Traces"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("enter", "maximize_panel", "Maximise"),
         Binding("escape", "restore", "Restore"),
@@ -312,6 +314,13 @@ class ApmApp(App[None]):
             ("ctrl+p", "command palette (themes, screenshot as SVG, every action)"),
         ]
         return keys
+
+    def action_traces(self) -> None:
+        """The trace screen, on the window as it is now."""
+        if self._engine is None:
+            self.notify("Still starting: press t again in a moment.", timeout=4)
+            return
+        self.push_screen(TracesScreen(self._engine.spans))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_descriptions()))

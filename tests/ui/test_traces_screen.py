@@ -1,0 +1,74 @@
+"""The trace screen: `t` opens it on the window, slowest first, with a waterfall and attributes."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Static
+
+from apm_tui.ui.screens.traces import TracesScreen
+from tests.ui.conftest import FakeClock, dashboard, first_tick, wait_until
+
+
+async def open_traces(app, pilot) -> TracesScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("t")
+    screen = app.screen
+    assert isinstance(screen, TracesScreen)
+    await wait_until(pilot, lambda: len(screen.found) > 0 and len(screen.rows) > 0, "traces")
+    return screen
+
+
+async def test_t_lists_traces_slowest_first_with_a_waterfall() -> None:
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        screen = await open_traces(app, pilot)
+        durations = [t.duration_ms for t in screen.found]
+        assert durations == sorted(durations, reverse=True)
+        listing = screen.query_one("#traces-list", DataTable)
+        assert listing.row_count == len(screen.found)
+        # The waterfall is the slowest trace's, its root first and on the critical path.
+        slowest = screen.found[0]
+        assert len(screen.rows) == slowest.spans
+        assert screen.rows[0].depth == 0 and screen.rows[0].critical
+        waterfall = screen.query_one("#traces-waterfall", DataTable)
+        assert waterfall.row_count == slowest.spans
+        attrs = str(screen.query_one("#traces-attributes", Static).render())
+        assert screen.rows[0].operation in attrs and "http.route" in attrs
+
+        # ↓ picks the next trace; enter moves to its waterfall, where ↓ shows a span's attributes.
+        await pilot.press("down")
+        await wait_until(pilot, lambda: len(screen.rows) == screen.found[1].spans, "trace 2")
+        await pilot.press("enter", "down")
+        await pilot.pause()
+        assert app.focused is waterfall
+        attrs = str(screen.query_one("#traces-attributes", Static).render())
+        assert screen.rows[1].operation in attrs
+
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TracesScreen)
+
+
+async def test_filter_and_errors_only() -> None:
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        screen = await open_traces(app, pilot)
+        assert any("cart" not in t.endpoint for t in screen.found)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"CART")  # any case
+        await wait_until(
+            pilot, lambda: all("cart" in t.endpoint for t in screen.found), "a filtered list"
+        )
+        assert screen.found
+        for _ in range(4):
+            await pilot.press("backspace")
+        await wait_until(
+            pilot, lambda: any("cart" not in t.endpoint for t in screen.found), "every trace"
+        )
+        await pilot.press("enter")  # back to the list
+        assert not all(t.error for t in screen.found)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: all(t.error for t in screen.found), "failed traces")
+        assert screen.found
+        title = str(screen.query_one("#traces-title", Static).render())
+        assert "with errors" in title
