@@ -170,12 +170,19 @@ def encode(image: Image.Image) -> bytes:
     import struct
     import zlib
 
-    rgb = (image if image.mode == "RGB" else image.convert("RGB")).tobytes()
+    rgb = memoryview((image if image.mode == "RGB" else image.convert("RGB")).tobytes())
     width, height = image.size
     stride = 3 * width
-    rows = b"".join(
-        b"\x00" + rgb[y * stride : (y + 1) * stride] for y in range(height)
-    )  # filter type 0 (None) before each row
+    # Each row is filter type 0 (None) and the row's bytes, fed to zlib row by row from a
+    # view of the pixels rather than joined into a second 7 MB buffer first: ≈ 15 % faster
+    # (median 47 against 56 ms, interleaved, on a loaded machine); zlib itself is the rest.
+    deflate = zlib.compressobj(COMPRESS_LEVEL)
+    parts = []
+    for y in range(height):
+        parts.append(deflate.compress(b"\x00"))
+        parts.append(deflate.compress(rgb[y * stride : (y + 1) * stride]))
+    parts.append(deflate.flush())
+    idat = b"".join(parts)
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body)
@@ -186,7 +193,7 @@ def encode(image: Image.Image) -> bytes:
         (
             b"\x89PNG\r\n\x1a\n",
             chunk(b"IHDR", header),
-            chunk(b"IDAT", zlib.compress(rows, COMPRESS_LEVEL)),
+            chunk(b"IDAT", idat),
             chunk(b"IEND", b""),
         )
     )
