@@ -12,12 +12,14 @@ How it paints, and why (200×60 cells, 2000×1200 pixels; bench/png.py measures 
 1. One pass over the segments gives each cell its background colour (one pixel per cell of a
    small cols×rows image, then scaled up nearest-neighbour in one call) and its character's
    coverage mask (`glyphs.Glyphs`, cached per character and style, not per colour).
-2. Each mask is pasted in its foreground colour: `Image.paste(colour, box, mask)`.
-   Measured on the same 200×60 dashboard screen (medians, 2 shared cores): this ≈ 40 ms;
-   glyph images cached per (char, style, colour) ≈ 49 ms; a full-size foreground image
-   composited through one full-size mask ≈ 58 ms; one `ImageDraw.text` call per run of the
-   same style ≈ 84 ms (FreeType lays out every run again, and a run drifts off the cell grid
-   unless the font's advance is exactly the cell width).
+2. Each mask is pasted in its foreground colour, `paste(colour, box, mask)`.
+   Measured on the same 200×60 dashboard screen (one interleaved run, medians, 2 shared
+   cores, 2026-11-29): this ≈ 40 ms; glyph images cached per (char, style, colour) ≈ 49 ms;
+   a full-size foreground image composited through one full-size mask ≈ 58 ms; one
+   `ImageDraw.text` call per run of the same style ≈ 84 ms (FreeType lays out every run
+   again, and a run drifts off the cell grid unless the font's advance is exactly the cell
+   width). Calling the pixel store's `paste` directly, past `Image.paste`'s argument
+   checks, then took another quarter off.
 3. PNG encoding (`encode`): unfiltered rows, zlib level 1. A screen's large flat areas
    compress well even so; Pillow's own PNG writer filters every row five ways first, which
    tripled the encoding time for the same size of file.
