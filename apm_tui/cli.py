@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from apm_tui import __version__
+from apm_tui.commands.report_png import DEFAULT_SIZE as PNG_SIZE
 from apm_tui.config import ConfigError, Thresholds, load_config
-from apm_tui.errors import RecordingError
+from apm_tui.errors import ExportError, RecordingError
 from apm_tui.sources.base import Source, SourceError
 
 EXIT_USAGE = 2
@@ -71,6 +73,23 @@ def replay_speed(text: str) -> float:
     if not 0.25 <= value <= 64:
         raise argparse.ArgumentTypeError(f"must be from 0.25 to 64, got {text}")
     return value
+
+
+#: `report --png --size`: the dashboard needs 40×12 cells to draw its panels (it says
+#: "terminal too small" below that); 500×200 is a 5000×4000-pixel picture.
+PNG_MIN, PNG_MAX = (40, 12), (500, 200)
+
+
+def grid_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"must be COLSxROWS, e.g. 160x50, got {text!r}")
+    cols, rows = int(match[1]), int(match[2])
+    if not (PNG_MIN[0] <= cols <= PNG_MAX[0] and PNG_MIN[1] <= rows <= PNG_MAX[1]):
+        raise argparse.ArgumentTypeError(
+            f"must be from {PNG_MIN[0]}x{PNG_MIN[1]} to {PNG_MAX[0]}x{PNG_MAX[1]} cells, got {text}"
+        )
+    return cols, rows
 
 
 def add_world_options(p: argparse.ArgumentParser) -> None:
@@ -158,6 +177,15 @@ def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> N
             metavar="DIR",
             help="where the r key records (default ~/.local/share/apm-tui/recordings)",
         )
+        add_screenshots_option(p)
+
+
+def add_screenshots_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--screenshots-dir",
+        metavar="DIR",
+        help="where the s key saves PNG screenshots (default: the current folder)",
+    )
 
 
 def build_parser() -> Parser:
@@ -178,6 +206,17 @@ def build_parser() -> Parser:
     add_world_options(report)
     add_analysis_options(report)
     report.add_argument("--json", action="store_true", help="print one JSON document")
+    report.add_argument(
+        "--png",
+        metavar="FILE",
+        help="also draw the dashboard over the report's data and save it as a PNG",
+    )
+    report.add_argument(
+        "--size",
+        type=grid_size,
+        metavar="COLSxROWS",
+        help=f"the --png picture's size in terminal cells (default {PNG_SIZE[0]}x{PNG_SIZE[1]})",
+    )
     report.add_argument(
         "--from",
         dest="recording",
@@ -210,6 +249,7 @@ def build_parser() -> Parser:
         help="recorded seconds per second, 0.25 to 64 (default 1)",
     )
     replay.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
+    add_screenshots_option(replay)
     add_analysis_options(replay)
     export = sub.add_parser(
         "export",
@@ -281,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             from apm_tui.commands import report
 
+            if args.size and not args.png:
+                raise UsageError("--size is the --png picture's size: give --png FILE too")
             return report.run(args, thresholds_from(args), make_source(args))
         if args.command == "replay":
             from apm_tui.commands import dashboard
@@ -297,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from apm_tui.commands import dashboard
 
         return dashboard.run(args, thresholds_from(args))
-    except (UsageError, ConfigError, SourceError, RecordingError) as exc:
+    except (UsageError, ConfigError, SourceError, RecordingError, ExportError) as exc:
         print(f"apm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

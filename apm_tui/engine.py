@@ -195,6 +195,15 @@ class Engine:
         self._full_tick = -1
         self._notices: list[str] = []
         self._started = False
+        self._adopted = False  # showing a finished analysis (`adopt`): no fits, no analyses
+
+    def adopt(self, analysis: Analysis) -> None:
+        """Show a finished analysis instead of computing one (`report --png`): its health and
+        findings in the panels, its anomalies on the charts and in the header, so a picture
+        shows what the text report says. The engine then fits no model and runs no analysis."""
+        self.analysis = analysis
+        self._anomalies = deque(sorted(analysis.anomalies, key=lambda a: a.timestamp))
+        self._adopted = True
 
     def notice(self, text: str) -> None:
         """A message for the user, shown with the next snapshot."""
@@ -363,6 +372,8 @@ class Engine:
         self._series = None
 
     def _schedule_background(self) -> None:
+        if self._adopted:
+            return
         if self._fit is None:
             rows = self.detector.training_rows(self.window.metrics.view())
             if rows is not None:
@@ -407,6 +418,8 @@ class Engine:
 
     # -- the snapshot ----------------------------------------------------------------------
     def _detector_status(self, samples: int) -> str:
+        if self._adopted:
+            return "ok"  # the adopted analysis found the anomalies shown
         if self.detector.model is None and self._fit is not None:
             return f"fitting on {samples:,} samples"
         return self.detector.status

@@ -6,3 +6,7 @@ from __future__ import annotations
 
 class RecordingError(ValueError):
     """A recording cannot be written or read; the message names the file and the problem."""
+
+
+class ExportError(OSError):
+    """A picture (PNG, SVG) cannot be written; the message names the file and the reason."""

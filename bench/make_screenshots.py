@@ -1,7 +1,9 @@
-"""Regenerate the README's screenshots with the app's own SVG export.
+"""Regenerate the README's screenshots: PNGs painted by the app's own export (the `s` key's
+`apm_tui.export.png`), and Textual's SVG export of the same screens.
 
 Run: python bench/make_screenshots.py. The synthetic world is fixed (start, seed, a fake clock),
-so the pictures change only when the dashboard does.
+so the pictures change only when the dashboard does. Writes screenshots/dashboard-WxH.png for
+200×60, 120×40 and 80×24, and dashboard-200x60.svg and dashboard-80x24.svg.
 """
 
 from __future__ import annotations
@@ -13,32 +15,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apm_tui.commands.dashboard import DashboardOptions  # noqa: E402
-from apm_tui.ui.app import make_app  # noqa: E402
+import png as png_bench  # noqa: E402  (bench/png.py: the same world and ticks)
 
-START = 1767225600.0 + 15 * 3600  # 2026-01-01 15:00 UTC: the history ends mid-afternoon
+from apm_tui.export.files import write_file  # noqa: E402
+from apm_tui.export.png import render_png  # noqa: E402
+from apm_tui.ui.screenshot import grab  # noqa: E402
+
+OUT = ROOT / "screenshots"
+SIZES = ((200, 60), (120, 40), (80, 24))
+SVG_SIZES = ((200, 60), (80, 24))
 
 
-async def shot(width: int, height: int, name: str) -> None:
-    now = [START + 86_400]
-    # A one-hour tick at 1/60 speed: each step is one simulated minute, one sample.
-    opts = DashboardOptions(start=START, interval=3600, speed=1 / 60)
-    app = make_app(opts, clock=lambda: now[0])
+async def shot(width: int, height: int) -> None:
+    app, now = png_bench.screenshot_app()
     async with app.run_test(size=(width, height)) as pilot:
-        for _ in range(8):
-            now[0] += 3600
-            snap = app.engine.step(now[0])
-            app.engine.wait_for_background()
-            app.show_snapshot(snap)
-            await pilot.pause()
-        app.redraw_stale_charts(limit=9)
-        await pilot.pause()
-        app.save_screenshot(filename=name, path=str(ROOT / "screenshots"))
+        await png_bench.settled(app, pilot, now)
+        name = f"dashboard-{width}x{height}"
+        write_file(render_png(grab(app)), OUT / f"{name}.png")
+        if (width, height) in SVG_SIZES:
+            app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+        print(f"wrote screenshots/{name}.png")
 
 
 async def main() -> None:
-    await shot(200, 60, "dashboard-200x60.svg")
-    await shot(80, 24, "dashboard-80x24.svg")
+    for width, height in SIZES:
+        await shot(width, height)
 
 
 if __name__ == "__main__":

@@ -56,3 +56,7 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     rec = figures["recording"]
     for key in ("file_mb", "append_ms_p95", "open_and_seek_ms_p50", "one_hour_file_mb_est"):
         assert finite(rec[key]) and rec[key] > 0, key
+    png = figures["png"]
+    assert png["size"] == "200x60" and png["pixels"] == [2000, 1200]
+    for key in ("grab_ms", "render_ms_p50", "encode_ms_p50", "total_ms_p50"):
+        assert finite(png[key]) and png[key] > 0, key

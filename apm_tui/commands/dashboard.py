@@ -37,6 +37,7 @@ class DashboardOptions:
     start: float | None = None  # the synthetic history's start (tests fix it)
     record: str | None = None  # `--record FILE`: also write every tick to this recording
     recordings_dir: str | None = None  # where `r` records (default: the XDG data folder)
+    screenshots_dir: str | None = None  # where `s` saves PNGs (default: the current folder)
     replay: str | None = None  # `apm-tui replay FILE`: the recording, instead of the sources
     replay_speed: float = 1.0
 
@@ -188,6 +189,7 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
         window_hours=args.window,
         record=getattr(args, "record", None),
         recordings_dir=getattr(args, "recordings_dir", None),
+        screenshots_dir=getattr(args, "screenshots_dir", None),
     )
 
 
@@ -212,7 +214,12 @@ def replay(args: argparse.Namespace, th: Thresholds) -> int:
     from apm_tui.ui.app import make_app
 
     Recording.open(args.recording).close()  # a bad file is one line now, not after the switch
-    opts = DashboardOptions(sources=(), replay=args.recording, replay_speed=args.speed)
+    opts = DashboardOptions(
+        sources=(),
+        replay=args.recording,
+        replay_speed=args.speed,
+        screenshots_dir=args.screenshots_dir,
+    )
     make_app(opts, th, theme=args.theme).run()
     return 0
 

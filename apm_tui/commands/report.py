@@ -1,4 +1,9 @@
-"""`apm-tui report`: collect a source's data, analyse it, print the seed's report or JSON."""
+"""`apm-tui report`: collect a source's data, analyse it, print the seed's report or JSON.
+
+With `--png FILE` it also draws the dashboard over the same data (`report_png`): the text
+report still prints (a cron job mails both), with a progress line naming the picture before
+the report proper; with `--json` the document gains a "png" entry and nothing else changes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ import argparse
 import sys
 import time
 
+from rich.markup import escape
+
+from apm_tui.commands import report_png
+from apm_tui.commands.report_png import DEFAULT_SIZE
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Table
 from apm_tui.report import ReportPrinter, print_report, print_summary, to_json
@@ -34,10 +43,18 @@ def collect(source: Source) -> Batch:
 def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     from apm_tui.analysis.full import analyse
 
+    png: str | None = getattr(args, "png", None)
+    size: tuple[int, int] = getattr(args, "size", None) or DEFAULT_SIZE
+    if png:
+        report_png.check_target(png)
     if args.json:
         batch = collect(source)
         analysis = analyse(batch.metrics, batch.spans, th)
-        print(to_json(analysis, {"source": source.name, "thresholds": _thresholds(th)}))
+        extra: dict[str, object] = {"source": source.name, "thresholds": _thresholds(th)}
+        if png:
+            pixels = report_png.save(batch, analysis, th, source.name, png, size)
+            extra["png"] = {"file": png, "cells": list(size), "pixels": list(pixels)}
+        print(to_json(analysis, extra))
         return 0
 
     out = ReportPrinter()
@@ -69,6 +86,12 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     health = f"{a.health.score:.2f}/100" if a.health.status != "UNKNOWN" else "n/a (no data)"
     out.line(f"  [green]✓[/] Health Score: {health}")
     out.line()
+    if png:
+        # Before the report, so a picture that cannot be written stops it with one line.
+        out.line("🖼️  Drawing the dashboard...")
+        w, h = report_png.save(batch, a, th, source.name, png, size)
+        out.line(f"  [green]✓[/] Saved {escape(png)} ({size[0]}×{size[1]} cells, {w}×{h} pixels)")
+        out.line()
     print_report(a, out, apdex_target=th.apdex_target)
     print_summary(a, out)
     sys.stdout.flush()

@@ -37,6 +37,7 @@ from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 
 if TYPE_CHECKING:
     from apm_tui.engine import Engine, Snapshot
+    from apm_tui.export.png import Screen as PngScreen
     from apm_tui.sources.recorded import ReplaySource
 
 #: How many charts may be rebuilt in one tick (a rebuild and its repaint cost ≈ 4 ms).
@@ -66,6 +67,7 @@ class ApmApp(App[None]):
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
         Binding("r", "toggle_record", "Record"),
+        Binding("s", "save_png", "Save PNG"),
         Binding("space", "pause", "Pause"),
         Binding("left", "step(-1)", "Back", show=False),
         Binding("right", "step(1)", "Forward", show=False),
@@ -93,9 +95,11 @@ class ApmApp(App[None]):
         theme: str | None = None,
         clock: Callable[[], float] = time.time,
         recordings_dir: Path | None = None,
+        screenshots_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.recordings_dir = recordings_dir or default_recordings_dir()
+        self.screenshots_dir = screenshots_dir  # None: the current folder when `s` is pressed
         # An engine, or how to build one: `make_app` passes the latter, so the sources, their
         # history and numpy load in the first tick's worker, after the first frame is drawn.
         self._engine: Engine | None = None if callable(engine) else engine
@@ -129,7 +133,9 @@ class ApmApp(App[None]):
             for panel in PANELS:
                 yield panel()
         yield Static("", id="too-small")
-        yield Footer()
+        # Compact (one space between keys, not two): otherwise the keys fit 80 columns only
+        # without `esc Restore`, and a replay's 120 only without it either.
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self._initial_theme:
@@ -311,7 +317,7 @@ class ApmApp(App[None]):
         keys += [(b.key, b.description) for b in EndpointsPanel.BINDINGS if isinstance(b, Binding)]
         keys += [
             ("tab / shift+tab", "move between panels"),
-            ("ctrl+p", "command palette (themes, screenshot as SVG, every action)"),
+            ("ctrl+p", "command palette (themes, PNG and SVG screenshots, every action)"),
         ]
         return keys
 
@@ -331,9 +337,11 @@ class ApmApp(App[None]):
             focused.action_details()
         elif focused is not None:
             self.screen.maximize(focused)
+        self.refresh_bindings()
 
     def action_restore(self) -> None:
         self.screen.minimize()
+        self.refresh_bindings()
 
     def replay_source(self) -> ReplaySource | None:
         if self._engine is None:  # (and before the first frame: no numpy import here)
@@ -348,6 +356,12 @@ class ApmApp(App[None]):
             return self.replay_source() is not None
         if action in ("step", "jump"):
             return self.paused is not None
+        # One of the two at a time, so the footer fits in 80 columns.
+        maximized = self.screen.maximized is not None
+        if action == "restore":
+            return maximized
+        if action == "maximize_panel":
+            return not maximized or isinstance(self.focused, EndpointsPanel)
         return True
 
     def action_replay_seek(self, seconds: float) -> None:
@@ -408,13 +422,62 @@ class ApmApp(App[None]):
             return
         self._engine.toggle_recording(self.recordings_dir, self.interval)
 
+    # -- screenshots -------------------------------------------------------------------------
+    def action_save_png(self) -> None:
+        """Save what the terminal shows as a PNG: the cells are grabbed now (≈ 10 ms), the
+        picture is painted and written in a thread worker, and a notification names it."""
+        from apm_tui.ui.screenshot import grab
+
+        self.write_screenshot(grab(self), "png")
+
+    def action_save_svg(self) -> None:
+        """The same cells as Textual's SVG screenshot, named and placed like the PNGs."""
+        from apm_tui.ui.screenshot import grab
+
+        self.write_screenshot(grab(self), "svg")
+
+    @work(thread=True, group="screenshot")
+    def write_screenshot(self, screen: PngScreen, kind: str) -> None:
+        from apm_tui.errors import ExportError
+        from apm_tui.export.files import save_new
+
+        try:
+            if kind == "svg":
+                from apm_tui.export.svg import render_svg
+
+                data = render_svg(screen, self.title).encode("utf-8")
+            else:
+                from apm_tui.export.png import render_png
+
+                data = render_png(screen)
+            path = save_new(data, self.screenshots_dir or Path.cwd(), self.clock(), f".{kind}")
+        except ExportError as exc:  # (notify is thread-safe)
+            self.notify(f"Screenshot not saved: {exc}", severity="error", timeout=8, markup=False)
+        else:
+            self.notify(f"Screenshot saved: {path}", timeout=6, markup=False)
+
     def on_endpoints_panel_selected(self, message: EndpointsPanel.Selected) -> None:
         # A double click selects twice; one detail screen is enough.
         if self.snapshot is not None and not isinstance(self.screen, EndpointScreen):
             self.push_screen(EndpointScreen(self.snapshot, message.endpoint))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            # Textual's "Screenshot" saves an SVG to the downloads folder; ours (below) saves
+            # it where `s` saves PNGs, under the same kind of name.
+            if command.title != "Screenshot":
+                yield command
+        # After a moment, as Textual's own does: the palette must close before the grab.
+        yield SystemCommand(
+            "Save PNG screenshot",
+            "A PNG of the screen (the s key)",
+            lambda: self.set_timer(0.1, self.action_save_png),
+        )
+        yield SystemCommand(
+            "Save SVG screenshot",
+            "Textual's SVG of the screen, beside the PNGs",
+            lambda: self.set_timer(0.1, self.action_save_svg),
+        )
         yield SystemCommand("Help", "Every key and what each panel means", self.action_help)
         yield SystemCommand(
             "Maximise panel", "Fill the screen with the focused panel", self.action_maximize_panel
@@ -454,4 +517,5 @@ def make_app(
         theme=theme,
         clock=clock,
         recordings_dir=Path(opts.recordings_dir) if opts.recordings_dir else None,
+        screenshots_dir=Path(opts.screenshots_dir) if opts.screenshots_dir else None,
     )

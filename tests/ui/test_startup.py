@@ -9,7 +9,16 @@ import textwrap
 from apm_tui.ui.app import make_app
 from tests.ui.conftest import FakeClock, dashboard_options, first_tick
 
-DEFERRED = ("numpy", "pandas", "sklearn", "scipy", "psutil", "apm_tui.engine", "apm_tui.model")
+DEFERRED = (
+    "numpy",
+    "pandas",
+    "sklearn",
+    "scipy",
+    "psutil",
+    "PIL",  # only a screenshot needs Pillow
+    "apm_tui.engine",
+    "apm_tui.model",
+)
 
 
 def test_the_dashboard_module_loads_without_numpy_or_the_engine() -> None:

@@ -24,6 +24,7 @@ MODE_STYLE = {
     "LIVE": "bold black on green",
     "PAUSED": "bold black on yellow",
     "REPLAY": "bold black on cyan",
+    "REPORT": "bold black on magenta",
 }
 
 
@@ -49,6 +50,8 @@ class StatusHeader(Widget):
         replay = snap.status.get("replay") if snap is not None else None
         if replay and mode == "LIVE":
             mode = "REPLAY"
+        if snap is not None and snap.status.get("report") and mode == "LIVE":
+            mode = "REPORT"  # `report --png`: a finished analysis, not a live view
         self.mode = mode
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {mode} ", MODE_STYLE.get(mode, "reverse"))
