@@ -1,9 +1,9 @@
 """Regenerate the README's screenshots: PNGs painted by the app's own export (the `s` key's
-`apm_tui.export.png`), and Textual's SVG export of the same screens.
+`apm_tui.export.png`).
 
 Run: python bench/make_screenshots.py. The synthetic world is fixed (start, seed, a fake clock),
 so the pictures change only when the dashboard does. Writes screenshots/dashboard-WxH.png for
-200×60, 120×40 and 80×24, and dashboard-200x60.svg and dashboard-80x24.svg.
+200×60, 120×40 and 80×24, and traces-120x40.png (the `t` screen on the slowest trace).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from apm_tui.ui.screenshot import grab  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZES = ((200, 60), (120, 40), (80, 24))
-SVG_SIZES = ((200, 60), (80, 24))
 
 
 async def shot(width: int, height: int) -> None:
@@ -32,9 +31,17 @@ async def shot(width: int, height: int) -> None:
         await png_bench.settled(app, pilot, now)
         name = f"dashboard-{width}x{height}"
         write_file(render_png(grab(app)), OUT / f"{name}.png")
-        if (width, height) in SVG_SIZES:
-            app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
         print(f"wrote screenshots/{name}.png")
+        if (width, height) == (120, 40):
+            await pilot.press("t")
+            screen = app.screen
+            for _ in range(500):  # the list and the waterfall are computed in a worker
+                if getattr(screen, "rows", None):
+                    break
+                await pilot.pause(0.02)
+            await pilot.pause()
+            write_file(render_png(grab(app)), OUT / f"traces-{width}x{height}.png")
+            print(f"wrote screenshots/traces-{width}x{height}.png")
 
 
 async def main() -> None:
