@@ -56,3 +56,8 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     rec = figures["recording"]
     for key in ("file_mb", "append_ms_p95", "open_and_seek_ms_p50", "one_hour_file_mb_est"):
         assert finite(rec[key]) and rec[key] > 0, key
+    otlp = figures["otlp"]
+    for key in ("json_spans_s", "json_gzip_spans_s", "protobuf_spans_s"):
+        assert finite(otlp["decode"][key]) and otlp["decode"][key] > 0, key
+    for run in otlp["end_to_end"].values():
+        assert run["spans"] == otlp["traces"] * otlp["spans_per_trace"] and run["spans_s"] > 0
