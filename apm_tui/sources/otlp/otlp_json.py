@@ -24,10 +24,13 @@ from apm_tui.sources.otlp.spans import (
     KIND_BY_NAME,
     KIND_BY_NUMBER,
     UNKNOWN_SERVICE,
+    UNNAMED,
     Decoded,
     Rejected,
     SpanSink,
     hex_id,
+    http_error,
+    span_kind,
 )
 
 #: How deep key-value lists are flattened (deeper values are left out).
@@ -200,13 +203,25 @@ def _add_span(span: object, service: str, sink: SpanSink, ids: _Ids) -> None:
         raise Rejected("span is not an object")
     get = span.get
     raw = get("traceId")
-    trace_id = ids.trace(get("trace_id") if raw is None else raw)
+    if raw is None:
+        raw = get("trace_id")
+    trace_id = ids.traces.get(raw) if type(raw) is str else None
+    if trace_id is None:
+        trace_id = ids.trace(raw)
     raw = get("spanId")
-    span_id = ids.span(get("span_id") if raw is None else raw, "span id")
+    if raw is None:
+        raw = get("span_id")
+    span_id = ids.spans.get(raw) if type(raw) is str else None
+    if span_id is None:
+        span_id = ids.span(raw, "span id")
     parent = get("parentSpanId")
     if parent is None:
         parent = get("parent_span_id")
-    parent_id = "" if parent is None or parent == "" else ids.span(parent, "parent span id")
+    parent_id: str | None = ""
+    if parent is not None and parent != "":
+        parent_id = ids.spans.get(parent) if type(parent) is str else None
+        if parent_id is None:
+            parent_id = ids.span(parent, "parent span id")
     start_raw = get("startTimeUnixNano")
     if start_raw is None:
         start_raw = get("start_time_unix_nano")
@@ -241,17 +256,29 @@ def _add_span(span: object, service: str, sink: SpanSink, ids: _Ids) -> None:
     status = get("status")
     error = False if not status else _status_error(status)
     attrs = attributes(get("attributes"))
-    sink.add(
-        trace_id,
-        span_id,
-        parent_id,
-        service,
-        name or "",
-        base_kind,
-        start / 1e9,
-        (end - start) / 1e6,
-        error,
-        attrs,
+    # SpanSink.add, inlined: this is the hot loop of a JSON export
+    key = (trace_id, span_id)
+    if key in sink.seen:
+        raise Rejected("duplicate span id")
+    sink.seen.add(key)
+    kind = base_kind
+    if attrs:
+        kind = span_kind(base_kind, attrs)
+        if base_kind == "server" and not error:
+            error = http_error(attrs)
+    sink.rows.append(
+        (
+            trace_id,
+            span_id,
+            parent_id,
+            service,
+            name or UNNAMED,
+            kind,
+            start / 1e9,
+            (end - start) / 1e6,
+            error,
+            attrs,
+        )
     )
 
 

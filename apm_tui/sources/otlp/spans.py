@@ -126,7 +126,7 @@ class SpanSink:
         self.rows: list[tuple[Any, ...]] = []
         self.reasons: Counter[str] = Counter()
         self.notes: list[str] = []
-        self._seen: set[tuple[str, str]] = set()
+        self.seen: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -154,10 +154,10 @@ class SpanSink:
     ) -> bool:
         """Append one span (ids already checked); False (and counted) if it is a duplicate."""
         key = (trace_id, span_id)
-        if key in self._seen:
+        if key in self.seen:
             self.reasons["duplicate span id"] += 1
             return False
-        self._seen.add(key)
+        self.seen.add(key)
         kind, error = base_kind, status_error
         if attrs:
             kind = span_kind(base_kind, attrs)
