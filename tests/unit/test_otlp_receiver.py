@@ -341,6 +341,25 @@ def test_a_port_in_use_is_one_clear_source_error(source: OtlpSource) -> None:
         other.open()
 
 
+def test_ipv6_loopback_and_addresses_that_cannot_be_used() -> None:
+    src = OtlpSource("[::1]:0")
+    try:
+        src.open()
+    except SourceError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert src.endpoint.startswith("http://[::1]:")
+        req = urllib.request.Request(src.endpoint, data=body_json(two_spans()),
+                                     headers={"Content-Type": JSON})  # fmt: skip
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+        assert len(drain(src).spans) == 2
+    finally:
+        src.close()
+    with pytest.raises(SourceError, match="not an address of this machine"):
+        OtlpSource("192.0.2.1:0").open()  # TEST-NET-1: never a local address
+
+
 def test_close_frees_the_port_and_is_safe_twice() -> None:
     src = OtlpSource("127.0.0.1:0")
     src.open()

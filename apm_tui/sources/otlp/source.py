@@ -304,6 +304,8 @@ class OtlpSource:
             )
         if exc.errno == errno.EACCES:
             return f"cannot receive OTLP on {where}: permission denied (ports below 1024?)"
-        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-            return f"cannot receive OTLP on {where}: no such local address"
+        if isinstance(exc, socket.gaierror):
+            return f"cannot receive OTLP on {where}: unknown host {self.host!r}"
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return f"cannot receive OTLP on {where}: not an address of this machine"
         return f"cannot receive OTLP on {where}: {exc.strerror or exc}"
