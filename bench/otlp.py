@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import gzip
 import http.client
 import json
@@ -180,6 +181,7 @@ def medians(fn: Callable[[], Any], runs: int) -> tuple[float, float, float]:
     The machine's cores are shared: the CPU figure is what the decoder costs when it runs,
     the best run what it does when it has a core to itself."""
     fn()  # warm up (imports, caches)
+    gc.collect()  # start each measurement with the previous one's garbage gone
     walls, cpus = [], []
     for _ in range(runs):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -206,6 +208,7 @@ def decode_rates(traces: int, runs: int) -> dict[str, Any]:
     body = json.dumps(obj).encode()
     packed = gzip.compress(body, 6)
     proto = to_protobuf(obj)
+    del obj  # 10,000 spans of live dicts would make every cyclic-GC pass below slower
     out: dict[str, Any] = {
         "spans": spans,
         "json_mb": len(body) / 1e6,

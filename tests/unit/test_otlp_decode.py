@@ -473,3 +473,28 @@ def test_fuzz_protobuf_with_flipped_bytes(flips: list[tuple[int, int]]) -> None:
         body[pos % len(body)] = value
     with contextlib.suppress(OtlpDecodeError):
         check_decoded(decode_protobuf(bytes(body)))
+
+
+def test_the_garbage_collector_is_paused_only_while_decoding() -> None:
+    import gc
+
+    from apm_tui.sources.otlp.spans import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():  # another receiver thread decoding at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer decode is still running
+    assert gc.isenabled()
+    with pytest.raises(OtlpDecodeError):
+        decode_json(b"{broken")
+    assert gc.isenabled()
+    decode_protobuf(body_protobuf(shop()))
+    assert gc.isenabled()
+    gc.disable()  # someone else's choice is kept
+    try:
+        decode_json(body_json(shop()))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

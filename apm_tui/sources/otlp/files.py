@@ -38,6 +38,7 @@ from apm_tui.sources.otlp.spans import (
     Rejected,
     SpanSink,
     padded_hex_id,
+    paused_gc,
 )
 
 SHAPES = (
@@ -92,21 +93,9 @@ def read_trace_file(path: str | Path) -> tuple[Table, TraceFileStats]:
         except (OSError, EOFError, zlib.error) as exc:
             raise TraceFileError(f"{path}: not valid gzip: {exc}") from None
     sink = SpanSink()
-    skipped = 0
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        fmt = _protobuf(raw, sink, path)
-    else:
-        if not text.strip():
-            raise TraceFileError(f"{path}: the file is empty")
-        try:
-            fmt = _json(json.loads(text), sink, path)
-        except RecursionError:
-            raise TraceFileError(f"{path}: JSON nested too deeply") from None
-        except ValueError:
-            fmt, skipped = _json_lines(text, sink, path)
-    table = sink.table()
+    with paused_gc():
+        fmt, skipped = _read(raw, sink, path)
+        table = sink.table()
     reason = sink.reason()
     if not len(table) and not sink.rejected:
         reason = reason or "the file has no spans"
@@ -121,6 +110,23 @@ def read_trace_file(path: str | Path) -> tuple[Table, TraceFileStats]:
         skipped_lines=skipped,
     )
     return table, stats
+
+
+def _read(raw: bytes, sink: SpanSink, path: Path) -> tuple[str, int]:
+    """Parse `raw` into `sink`: (format, lines skipped)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _protobuf(raw, sink, path), 0
+    if not text.strip():
+        raise TraceFileError(f"{path}: the file is empty")
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise TraceFileError(f"{path}: JSON nested too deeply") from None
+    except ValueError:
+        return _json_lines(text, sink, path)
+    return _json(obj, sink, path), 0
 
 
 def _json(obj: object, sink: SpanSink, path: Path) -> str:

@@ -30,6 +30,7 @@ from apm_tui.sources.otlp.spans import (
     SpanSink,
     hex_id,
     http_error,
+    paused_gc,
     span_kind,
 )
 
@@ -46,15 +47,16 @@ class OtlpDecodeError(ValueError):
 
 def decode_json(body: bytes | str) -> Decoded:
     """Decode an OTLP/JSON `ExportTraceServiceRequest`; raises `OtlpDecodeError` if malformed."""
-    try:
-        obj = json.loads(body)
-    except RecursionError:
-        raise OtlpDecodeError("JSON nested too deeply") from None
-    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise OtlpDecodeError(f"not valid JSON: {exc}") from None
-    sink = SpanSink()
-    decode_request(obj, sink)
-    return sink.result()
+    with paused_gc():
+        try:
+            obj = json.loads(body)
+        except RecursionError:
+            raise OtlpDecodeError("JSON nested too deeply") from None
+        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise OtlpDecodeError(f"not valid JSON: {exc}") from None
+        sink = SpanSink()
+        decode_request(obj, sink)
+        return sink.result()
 
 
 def decode_request(obj: object, sink: SpanSink) -> None:

@@ -23,6 +23,7 @@ from apm_tui.sources.otlp.spans import (
     Decoded,
     Rejected,
     SpanSink,
+    paused_gc,
 )
 
 MAX_DEPTH = 8
@@ -48,15 +49,16 @@ def decode_protobuf(body: bytes) -> Decoded:
     except Exception as exc:  # DecodeError, and whatever else the C parser may raise
         raise OtlpDecodeError(f"not a protobuf ExportTraceServiceRequest: {exc}") from None
     sink = SpanSink()
-    for rs in request.resource_spans:
-        service = _service(rs.resource.attributes)
-        for ss in rs.scope_spans:
-            for span in ss.spans:
-                try:
-                    _add_span(span, service, sink)
-                except Rejected as exc:
-                    sink.reject(str(exc))
-    return sink.result()
+    with paused_gc():
+        for rs in request.resource_spans:
+            service = _service(rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    try:
+                        _add_span(span, service, sink)
+                    except Rejected as exc:
+                        sink.reject(str(exc))
+        return sink.result()
 
 
 def _id(raw: bytes, size: int, what: str) -> str:

@@ -19,8 +19,12 @@ an OTLP partial-success message or a trace file's stats.
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +56,37 @@ CACHE_SYSTEMS = frozenset({"redis", "memcached", "valkey", "hazelcast", "coheren
 HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
 
 _HEX = re.compile(r"[0-9a-fA-F]+\Z")
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run a decode with Python's cyclic garbage collector paused.
+
+    Decoding builds hundreds of thousands of dicts, lists and tuples, none of them in a
+    reference cycle, and their allocations keep triggering collections that also walk every
+    long-lived object — the dashboard's window holds one attribute dict per span. Measured on
+    10,000 spans beside 300,000 such dicts, the collector was a third of the decode's time.
+    Reference counting still frees everything at once; the collector resumes when the last
+    concurrent decode ends (receiver threads may overlap), and only if it was running before.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class Rejected(Exception):
