@@ -481,3 +481,55 @@ def test_too_many_held_spans_release_the_oldest_traces() -> None:
         assert out.status["otlp"]["held"] == 4
     finally:
         src.close()
+
+
+def test_the_assembler_on_a_fake_clock() -> None:
+    from apm_tui.sources.otlp.otlp_json import decode_json
+    from apm_tui.sources.otlp.source import TraceAssembler
+
+    def spans(*items: S) -> Any:
+        return decode_json(body_json({"svc": list(items)})).spans
+
+    a, b, c = trace_id(1), trace_id(2), trace_id(3)
+    hold = TraceAssembler(settle_s=1.0, root_wait_s=6.0, max_hold_s=30.0, max_held=5)
+    hold.add(spans(S(a, span_id(1)), S(a, span_id(2), span_id(1))), arrival=100.0)  # a: root
+    hold.add(spans(S(b, span_id(3), span_id(9))), arrival=100.0)  # b: waits for its root
+    assert len(hold.release(100.5)) == 0
+    assert hold.release(101.0)["trace_id"].tolist() == [a, a]  # quiet 1 s after its root
+    assert len(hold.release(105.0)) == 0
+    # a retry of b's span is dropped; c's spans push the holding over max_held
+    assert hold.add(spans(S(b, span_id(3), span_id(9))), arrival=105.5) == 1
+    c_spans = [S(c, span_id(10 + i), span_id(10)) for i in range(1, 5)]
+    hold.add(spans(S(c, span_id(10)), *c_spans), arrival=105.5)  # 1 + 5 = 6 held > 5
+    early = hold.release(105.6)
+    assert early["trace_id"].tolist() == [b]  # the oldest trace goes early, just enough
+    assert len(hold) == 5
+    assert hold.release(106.6)["trace_id"].tolist() == [c] * 5
+    # a span of a trace already released is held again and released on its own
+    hold.add(spans(S(a, span_id(20), span_id(1))), arrival=107.0)
+    assert len(hold.release(112.9)) == 0
+    assert hold.release(113.0)["span_id"].tolist() == [span_id(20)]
+    # a trace that never goes quiet is released after max_hold_s
+    hold = TraceAssembler(settle_s=1.0, root_wait_s=6.0, max_hold_s=30.0, max_held=1000)
+    for t in range(0, 40, 2):
+        hold.add(spans(S(a, span_id(100 + t), span_id(1))), arrival=200.0 + t)
+        out = hold.release(200.5 + t)
+        if len(out):
+            break
+    assert 200.5 + t - 200.0 >= 30.0 and len(out) == t // 2 + 1
+
+
+def test_a_decoder_bug_is_a_500_status_not_a_traceback(
+    source: OtlpSource, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from apm_tui.sources.otlp import wire
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(wire, "decode_body", broken)
+    code, _, reply = post(source, body_json(two_spans()))
+    assert code == 500 and json.loads(reply)["message"] == "internal error: KeyError"
+    monkeypatch.undo()
+    assert post(source, body_json(two_spans()))[0] == 200  # the receiver carries on
+    assert capfd.readouterr().err == ""

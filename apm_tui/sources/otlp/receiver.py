@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from apm_tui.sources.base import SourceError
 from apm_tui.sources.otlp import wire
 from apm_tui.sources.otlp.otlp_json import OtlpDecodeError
 from apm_tui.sources.otlp.spans import Decoded
@@ -130,6 +131,8 @@ class OtlpHandler(BaseHTTPRequestHandler):
         except OSError:  # the client went away
             self.close_connection = True
             return None
+        except SourceError as exc:  # opentelemetry-proto missing: the message says so
+            return self._status(500, INTERNAL, str(exc), json_reply)
         except Exception as exc:  # a decoder bug must not become a traceback or a dead thread
             self.server.errors += 1
             message = f"internal error: {type(exc).__name__}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import socket
 import threading
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 import numpy as np
@@ -66,12 +66,13 @@ class TraceAssembler:
         self.root_wait_s = root_wait_s
         self.max_hold_s = max_hold_s
         self.max_held = max_held
-        self._held = Table({})
+        self._parts: list[Table] = []  # joined at release, not at every request
+        self._count = 0
         # trace id → [first arrival, last arrival, root seen, span ids]
         self._traces: dict[str, list[Any]] = {}
 
     def __len__(self) -> int:
-        return len(self._held)
+        return self._count
 
     def add(self, spans: Table, arrival: float) -> int:
         """Hold `spans`; a span already held (an exporter's retry) is dropped. Returns how
@@ -101,12 +102,13 @@ class TraceAssembler:
         duplicates = int(len(keep) - keep.sum())
         if duplicates:
             spans = spans.take(keep)
-        self._held = Table.concat([self._held, spans])
+        self._parts.append(spans)
+        self._count += len(spans)
         return duplicates
 
     def release(self, now: float) -> Table:
         """The spans of every trace that is ready at `now`, ordered by start time."""
-        if not len(self._held):
+        if not self._count:
             return Table({})
         ready = set()
         for trace, (first, last, root, _) in self._traces.items():
@@ -115,28 +117,27 @@ class TraceAssembler:
                 now - first >= self.max_hold_s
             ):
                 ready.add(trace)
-        excess = len(self._held) - self.max_held
-        if excess > 0:  # too much held: release the oldest traces early
-            held_ids = self._held["trace_id"].tolist()
-            counts: dict[str, int] = {}
-            for trace in held_ids:
-                counts[trace] = counts.get(trace, 0) + 1
-            by_age = sorted(self._traces.items(), key=lambda item: item[1][0])
-            for trace, _ in by_age:
+        held = Table.concat(self._parts)
+        ids = held["trace_id"].tolist()
+        if self._count > self.max_held:  # too much held: release the oldest traces early
+            counts = Counter(ids)
+            excess = self._count - self.max_held - sum(counts[t] for t in ready)
+            for trace, _ in sorted(self._traces.items(), key=lambda item: item[1][0]):
                 if excess <= 0:
                     break
                 if trace not in ready:
                     ready.add(trace)
-                    excess -= counts.get(trace, 0)
+                    excess -= counts[trace]
         if not ready:
+            self._parts = [held]
             return Table({})
         for trace in ready:
             del self._traces[trace]
-        ids = self._held["trace_id"].tolist()
         mask = np.fromiter((t in ready for t in ids), dtype=bool, count=len(ids))
-        out, self._held = self._held.take(mask), self._held.take(~mask)
-        order = np.argsort(out["start"], kind="stable")
-        return out.take(order)
+        out, kept = held.take(mask), held.take(~mask)
+        self._parts = [kept] if len(kept) else []
+        self._count = len(kept)
+        return out.take(np.argsort(out["start"], kind="stable"))
 
 
 class OtlpSource:
