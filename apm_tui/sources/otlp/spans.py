@@ -6,13 +6,15 @@ that turn a foreign span into one of ours live here once:
 - **kind**: SERVER → "server", CLIENT → "client", PRODUCER → "producer", CONSUMER → "consumer",
   INTERNAL or unspecified → "internal"; but a span that names a database system
   (`db.system` / `db.system.name`) is a "db" span, or a "cache" span for Redis, Memcached and
-  friends — the kinds the synthetic world uses, so DB time and slow queries (which read
-  `db.statement` / `db.query.text`) work on real traces. Only "server" spans can be requests.
+  friends — the kinds the synthetic world uses, so the slow-query list and the DB hotspots
+  (which read `db.statement` / `db.query.text`) work on real traces. Only "server" spans can
+  be requests.
 - **error**: the span's status is ERROR, or a server span answered HTTP ≥ 500.
 - **duplicates**: a second span with the same (trace id, span id) is rejected and counted —
   exporters retry, and a duplicate would count a request or a query twice.
 - a span without a name is called "(unnamed)" (OTLP: an empty name means "unknown").
 
+(The OTLP/JSON decoder inlines `SpanSink.add` in its per-span loop, its hottest code.)
 Rejections carry a short reason; `Decoded.reason` summarises them ("2 spans rejected: …") for
 an OTLP partial-success message or a trace file's stats.
 """
