@@ -112,6 +112,11 @@ def otlp_rows(out: dict[str, Any]) -> list[Row]:
             f"≥ {target:,}",
             verdict(d["json_spans_s"] >= target),
         ),
+        (
+            "  best run / per CPU second (spans/s; the cores are shared)",
+            f"{d['json_best_spans_s']:,.0f} / {d['json_cpu_spans_s']:,.0f}",
+            *BLANK4,
+        ),
         ("  OTLP protobuf decode (spans/s)", fmt(d["protobuf_spans_s"], ",.0f"), *BLANK4),
         (
             "  OTLP/JSON over HTTP, end to end (spans/s)",
