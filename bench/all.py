@@ -3,7 +3,8 @@
 Runs, in this order: the dashboard's own cost beside glances and a minimal Textual app
 (bench/dashboard.py), `apm-tui report`'s speed (bench/report_speed.py), the chart renderer
 beside plotext (bench/charts.py), the detector on NAB's labelled series (bench/nab.py),
-recordings' size and speed (bench/recording.py) and a 200×60 PNG screenshot (bench/png.py).
+recordings' size and speed (bench/recording.py), a 200×60 PNG screenshot (bench/png.py)
+and OTLP span ingest (bench/otlp.py).
 Prints one table (figure, apm-tui, peer, ratio, target, met) and writes every figure to
 bench/results/all.json. `--quick` (CI, ≈ 3 minutes) uses small sizes and short windows so the
 benchmarks never rot; the README's figures come from the full mode, run by hand.
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts
 import dashboard
 import nab
+import otlp
 import png
 import recording
 import report_speed
@@ -110,6 +112,36 @@ def png_rows(out: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def otlp_rows(out: dict[str, Any]) -> list[Row]:
+    d, e2e, target = out["decode"], out["end_to_end"], out["target_spans_s"]
+    return [
+        (
+            f"OTLP/JSON decode, {out['traces']} traces × {out['spans_per_trace']} (spans/s)",
+            fmt(d["json_spans_s"], ",.0f"),
+            "",
+            "",
+            f"≥ {target:,}",
+            verdict(d["json_spans_s"] >= target),
+        ),
+        (
+            "  best run / per CPU second (spans/s; the cores are shared)",
+            f"{d['json_best_spans_s']:,.0f} / {d['json_cpu_spans_s']:,.0f}",
+            *BLANK4,
+        ),
+        ("  OTLP protobuf decode (spans/s)", fmt(d["protobuf_spans_s"], ",.0f"), *BLANK4),
+        (
+            "  OTLP/JSON over HTTP, end to end (spans/s)",
+            fmt(e2e["json"]["spans_s"], ",.0f"),
+            "",
+            "",
+            f"≥ {target:,}",
+            verdict(e2e["json"]["spans_s"] >= target),
+        ),
+        ("  OTLP protobuf over HTTP (spans/s)", fmt(e2e["protobuf"]["spans_s"], ",.0f"),
+         *BLANK4),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short windows (CI)")
@@ -123,6 +155,7 @@ def main() -> None:
     out["nab"] = step("NAB", lambda: nab.collect(quick=args.quick))
     out["recording"] = step("recording", lambda: recording.collect(args.quick))
     out["png"] = step("PNG", lambda: png.collect(args.quick))
+    out["otlp"] = step("OTLP ingest", lambda: otlp.collect(args.quick))
     out["loadavg_end"] = os.getloadavg()
     rows = [
         *dashboard.table(out["dashboard"]),
@@ -131,6 +164,7 @@ def main() -> None:
         *nab_rows(out["nab"]),
         *recording_rows(out["recording"]),
         *png_rows(out["png"]),
+        *otlp_rows(out["otlp"]),
     ]
     print_table(rows, peer="peer")
     env = out["dashboard"]["environment"]

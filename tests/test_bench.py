@@ -60,3 +60,8 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     assert png["size"] == "200x60" and png["pixels"] == [2000, 1200]
     for key in ("grab_ms", "render_ms_p50", "encode_ms_p50", "total_ms_p50"):
         assert finite(png[key]) and png[key] > 0, key
+    otlp = figures["otlp"]
+    for key in ("json_spans_s", "json_gzip_spans_s", "protobuf_spans_s"):
+        assert finite(otlp["decode"][key]) and otlp["decode"][key] > 0, key
+    for run in otlp["end_to_end"].values():
+        assert run["spans"] == otlp["traces"] * otlp["spans_per_trace"] and run["spans_s"] > 0

@@ -1,0 +1,272 @@
+"""The OTLP/HTTP trace receiver: `POST /v1/traces` on a standard-library threading HTTP server.
+
+Answers as the OTLP specification (1.x, "OTLP/HTTP Response") says:
+
+- 200 with an `ExportTraceServiceResponse` in the request's encoding (JSON `{}` or an empty
+  protobuf message on full success; `partialSuccess` {rejectedSpans, errorMessage} when some
+  spans were rejected, or with a warning such as a logs request sent to the traces path);
+- 400 for a body that cannot be decoded, 413 for a body over the limit (before or after gunzip),
+  415 for another content type or encoding, 404 for another path, 405 for another method —
+  each with a `google.rpc.Status` whose message says what was wrong, in the request's encoding
+  when it is known (JSON for JSON requests), protobuf otherwise;
+- 500 (a Status) if decoding fails in a way it never should: never a traceback, never a word
+  on stderr (the dashboard owns the terminal).
+
+Every response keeps the connection alive when the body was read in full. When it was not (a
+413 on Content-Length), the response is sent, the sending side shut, and what the client still
+sends is read and thrown away for a moment before closing, so the client reads the 413 instead
+of a connection reset.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from apm_tui.sources.base import SourceError
+from apm_tui.sources.otlp import wire
+from apm_tui.sources.otlp.otlp_json import OtlpDecodeError
+from apm_tui.sources.otlp.spans import Decoded
+
+TRACES_PATH = "/v1/traces"
+#: google.rpc.Code values for the Status bodies (the specification lets clients ignore them).
+INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = 3, 5, 8, 12, 13
+READ_CHUNK = 1 << 16
+LINGER_S = 2.0
+
+#: Called with each decoded request and its arrival time (Unix seconds), on a server thread.
+OnDecoded = Callable[[Decoded, float], None]
+
+
+class RequestTooLarge(Exception):
+    """The body was not read in full: the connection must close after the answer."""
+
+
+class OtlpHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        on_decoded: OnDecoded,
+        max_body: int,
+        family: socket.AddressFamily = socket.AF_INET,
+    ) -> None:
+        self.address_family = family
+        self.on_decoded = on_decoded
+        self.max_body = max_body
+        self.errors = 0  # exceptions the handler did not expect (counted, never printed)
+        self.answers: dict[int, int] = {}
+        self._answers_lock = threading.Lock()
+        super().__init__(address, OtlpHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host up with getfqdn(), which can wait on DNS.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        self.errors += 1
+
+    def count(self, code: int) -> None:
+        with self._answers_lock:
+            self.answers[code] = self.answers.get(code, 0) + 1
+
+
+class OtlpHandler(BaseHTTPRequestHandler):
+    server: OtlpHttpServer
+    protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connection
+    timeout = 30  # an idle or stalled connection frees its thread
+    server_version = "apm-tui-otlp"
+    # The status line and headers go out in one write and the body in another: with Nagle's
+    # algorithm on, the body waited for the client's delayed ACK — 40 ms on every request.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the dashboard owns the terminal
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _serve(self) -> None:
+        content_type = self.headers.get("Content-Type")
+        json_reply = _is_json(content_type)
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        if path != TRACES_PATH:
+            message = f"no such path {path[:80]!r}: POST OTLP traces to {TRACES_PATH}"
+            return self._refuse(404, NOT_FOUND, message, json_reply)
+        if self.command != "POST":
+            message = f"use POST for {TRACES_PATH}"
+            return self._refuse(405, UNIMPLEMENTED, message, json_reply, allow="POST")
+        try:
+            kind = wire.media_type(content_type)
+            gzip = wire.is_gzip(self.headers.get("Content-Encoding"))
+        except wire.UnsupportedMedia as exc:
+            return self._refuse(415, INVALID_ARGUMENT, str(exc), json_reply)
+        try:
+            body = self._read_body()
+            decoded = wire.decode_body(body, kind, "gzip" if gzip else None, self.server.max_body)
+        except RequestTooLarge as exc:
+            self.close_connection = True
+            self._status(413, RESOURCE_EXHAUSTED, str(exc), json_reply)
+            return self._linger()
+        except wire.BodyTooLarge as exc:
+            return self._status(413, RESOURCE_EXHAUSTED, str(exc), json_reply)
+        except OtlpDecodeError as exc:  # and BadFraming
+            return self._status(400, INVALID_ARGUMENT, str(exc), json_reply)
+        except OSError:  # the client went away
+            self.close_connection = True
+            return None
+        except SourceError as exc:  # opentelemetry-proto missing: the message says so
+            return self._status(500, INTERNAL, str(exc), json_reply)
+        except Exception as exc:  # a decoder bug must not become a traceback or a dead thread
+            self.server.errors += 1
+            message = f"internal error: {type(exc).__name__}"
+            return self._status(500, INTERNAL, message, json_reply)
+        self.server.on_decoded(decoded, time.time())
+        return self._success(decoded, json_reply)
+
+    def _refuse(
+        self, code: int, rpc_code: int, message: str, json_reply: bool, allow: str = ""
+    ) -> None:
+        """Answer without looking at the body (read and dropped, or refused if too large)."""
+        try:
+            self._read_body()
+            complete = True
+        except (RequestTooLarge, OtlpDecodeError):
+            complete = False
+            self.close_connection = True
+        except OSError:
+            self.close_connection = True
+            return
+        self._status(code, rpc_code, message, json_reply, allow)
+        if not complete:
+            self._linger()
+
+    # -- request body --------------------------------------------------------------------------
+    def _read_body(self) -> bytes:
+        limit = self.server.max_body
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked(limit)
+        length = self._content_length()
+        if length > limit:
+            raise RequestTooLarge(f"the body ({length} bytes) is over {limit} bytes")
+        data = self.rfile.read(length)
+        if len(data) < length:
+            self.close_connection = True
+            raise BadFraming("the body is shorter than its Content-Length")
+        return data
+
+    def _content_length(self) -> int:
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return 0  # HTTP/1.1: a request without length or chunking has no body
+        raw = raw.strip()
+        if not raw.isascii() or not raw.isdigit():
+            self.close_connection = True
+            raise BadFraming(f"bad Content-Length {raw[:40]!r}")
+        return int(raw)
+
+    def _read_chunked(self, limit: int) -> bytes:
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise BadFraming("bad chunk size in a chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(out)
+            if len(out) + size > limit:
+                raise RequestTooLarge(f"the chunked body is over {limit} bytes")
+            chunk = self.rfile.read(size)
+            self.rfile.readline(8)
+            if len(chunk) < size:
+                self.close_connection = True
+                raise BadFraming("the chunked body is truncated")
+            out += chunk
+
+    def _linger(self) -> None:
+        """After an answer to a body we did not read: let the client finish sending first."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.5)
+            deadline = time.monotonic() + LINGER_S
+            while time.monotonic() < deadline and self.connection.recv(READ_CHUNK):
+                pass
+        except OSError:
+            pass
+
+    # -- responses -----------------------------------------------------------------------------
+    def _success(self, decoded: Decoded, json_reply: bool) -> None:
+        rejected, message = decoded.rejected, decoded.reason
+        if json_reply:
+            response: dict[str, Any] = {}
+            if rejected or message:
+                # int64 is a decimal string in the proto3 JSON mapping.
+                partial = {"rejectedSpans": str(rejected), "errorMessage": message}
+                response["partialSuccess"] = partial
+            self._send(200, json.dumps(response).encode(), wire.JSON)
+        else:
+            from apm_tui.sources.otlp.proto import encode_response
+
+            self._send(200, encode_response(rejected, message), wire.PROTOBUF)
+
+    def _status(
+        self, code: int, rpc_code: int, message: str, json_reply: bool, allow: str = ""
+    ) -> None:
+        if json_reply:
+            body = json.dumps({"code": rpc_code, "message": message}).encode()
+        else:
+            from apm_tui.sources.otlp.proto import encode_status
+
+            body = encode_status(rpc_code, message)
+        headers = {"Allow": allow} if allow else {}
+        self._send(code, body, wire.JSON if json_reply else wire.PROTOBUF, headers)
+
+    def _send(
+        self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.server.count(code)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            self.close_connection = True
+
+
+class BadFraming(OtlpDecodeError):
+    """The HTTP framing of the body is wrong (length, chunks): HTTP 400, then close."""
+
+
+def _is_json(content_type: str | None) -> bool:
+    try:
+        return wire.media_type(content_type) == wire.JSON
+    except wire.UnsupportedMedia:
+        return False
