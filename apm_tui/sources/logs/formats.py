@@ -281,8 +281,10 @@ def w3c_format(fields: list[str], header_date: bytes = b"") -> LogFormat:
         if not group or group in used:
             pattern = _W3C_TOKEN
         used.add(group)
-        parts.append(pattern)
-    body = rb"[ \t]*" + rb"[ \t]+".join(parts) + rb"[ \t]*"
+        # Atomic: a quoted value could also be read as bare tokens, and a line that fails
+        # would otherwise retry every split of every field (minutes for one 40-field line).
+        parts.append(rb"(?>" + pattern + rb")")
+    body = rb"[ \t]*+" + rb"[ \t]++".join(parts) + rb"[ \t]*+"
     return LogFormat(
         name="w3c",
         strict=_compile(body),
