@@ -2,8 +2,9 @@
 
 Runs, in this order: the dashboard's own cost beside glances and a minimal Textual app
 (bench/dashboard.py), `apm-tui report`'s speed (bench/report_speed.py), the chart renderer
-beside plotext (bench/charts.py), the detector on NAB's labelled series (bench/nab.py) and
-recordings' size and speed (bench/recording.py).
+beside plotext (bench/charts.py), the detector on NAB's labelled series (bench/nab.py),
+recordings' size and speed (bench/recording.py) and reading an nginx access log beside GoAccess
+(bench/logs.py; without goaccess on PATH its column stays empty).
 Prints one table (figure, apm-tui, peer, ratio, target, met) and writes every figure to
 bench/results/all.json. `--quick` (CI, ≈ 3 minutes) uses small sizes and short windows so the
 benchmarks never rot; the README's figures come from the full mode, run by hand.
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import charts
 import dashboard
+import logs
 import nab
 import recording
 import report_speed
@@ -100,6 +102,25 @@ def recording_rows(out: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def log_rows(out: dict[str, Any]) -> list[Row]:
+    full = out["lines"] >= 1_000_000
+    rate, peer = out["ours_lines_per_s"], out["goaccess_lines_per_s"]
+    ratio_ok = None if out["ratio"] is None else out["ratio"] >= logs.TARGET_RATIO
+    return [
+        (
+            f"access log → requests, {out['lines']:,} nginx lines (lines/s; peer: GoAccess)",
+            fmt(rate, ",.0f"),
+            fmt(peer, ",.0f"),
+            ratio(rate, peer),
+            "≥ 300,000, ≥ 3×" if full else "",
+            verdict(rate >= logs.TARGET_LINES_PER_S and ratio_ok is not False) if full else "",
+        ),
+        ("  in one process (lines/s)", fmt(out["one_process_lines_per_s"], ",.0f"), "",
+         ratio(out["one_process_lines_per_s"], peer), "", ""),
+        ("  spans Table per request (bytes)", fmt(out["table_bytes_per_request"], ".0f"), *BLANK4),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short windows (CI)")
@@ -112,6 +133,7 @@ def main() -> None:
     out["charts"] = step("charts", lambda: charts.collect(args.quick))
     out["nab"] = step("NAB", lambda: nab.collect(quick=args.quick))
     out["recording"] = step("recording", lambda: recording.collect(args.quick))
+    out["logs"] = step("access log", lambda: logs.collect(args.quick))
     out["loadavg_end"] = os.getloadavg()
     rows = [
         *dashboard.table(out["dashboard"]),
@@ -119,6 +141,7 @@ def main() -> None:
         *chart_rows(out["charts"]),
         *nab_rows(out["nab"]),
         *recording_rows(out["recording"]),
+        *log_rows(out["logs"]),
     ]
     print_table(rows, peer="peer")
     env = out["dashboard"]["environment"]

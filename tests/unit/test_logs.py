@@ -181,7 +181,7 @@ def test_w3c_rejects_count_their_reasons(tmp_path: Path) -> None:
 
 def test_a_custom_nginx_log_format(tmp_path: Path) -> None:
     fmt = (  # the brief's example, as it would be written in nginx.conf
-        "'$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+        '\'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
         "$request_time'"
     )
     got = one(
@@ -406,3 +406,23 @@ def test_parser_feeds_in_any_pieces_give_the_same_rows() -> None:
     a, b = whole.take(), pieces.take()
     assert np.array_equal(a.start, b.start) and np.array_equal(a.status, b.status)
     assert whole.stats.parsed == pieces.stats.parsed == 200
+
+
+def test_two_processes_read_what_one_does(tmp_path: Path) -> None:
+    body = []
+    for i in range(20_000):  # 97 paths × 3 statuses
+        t = datetime.fromtimestamp(1_767_225_600 + i // 7, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        status = 200 + (i % 3) * 150
+        body.append(f'1.1.1.1 - - [{t}] "GET /p{i % 97} HTTP/1.1" {status} 5 "-" "a" 0.0{i % 10}')
+        if i % 5000 == 1234:
+            body.append("junk that no format matches")
+    path = write(tmp_path, "\n".join(body) + "\n" + body[0][:30])  # and a cut last line
+    one_table, one_stats = read_log(path, workers=1)
+    two_table, two_stats = read_log(path, workers=2)
+    assert (one_stats.parsed, one_stats.rejected) == (two_stats.parsed, two_stats.rejected)
+    assert (two_stats.parsed, two_stats.rejected) == (20_000, 5)
+    assert two_stats.reasons == one_stats.reasons
+    for name in ("start", "duration_ms", "error", "bytes", "operation"):
+        assert np.array_equal(one_table[name], two_table[name]), name
+    assert [a["http.response.status_code"] for a in two_table["attributes"][:3]] == [200, 350, 500]
+    assert len({id(a) for a in two_table["attributes"]}) == 97 * 3  # still shared after merging

@@ -193,7 +193,7 @@ class LogParser:
         self._pending: list[Rows] = []
         self._times: dict[bytes, float] = {}
         self._keys: dict[bytes, int] = {}
-        self._routes: dict[tuple[bytes, str], int] = {}
+        self._routes: dict[tuple[str, str], int] = {}
         self._route_names: list[tuple[str, str]] = []  # (method, route) by index
         self._ops = np.empty(0, dtype=object)
         self._attrs: dict[int, dict[str, Any]] = {}
@@ -376,11 +376,17 @@ class LogParser:
             keys = [fmt.header_date + b" " + t for t in clock]
         else:
             keys = clock
-        values, missing = _lookup(self._times, keys, np.float64)
+        # A second's timestamp repeats on many lines but rarely across blocks: parse each
+        # distinct one of the block that is new, then look every line up.
+        cache = self._times
+        missing = [key for key in dict.fromkeys(keys) if key not in cache]
         if missing:
+            if len(cache) + len(missing) > CACHE_LIMIT:
+                cache.clear()
+                missing = list(dict.fromkeys(keys))
             parse = PARSERS[fmt.time_kind]
-            _fill(values, keys, {key: parse(key) for key in missing}, self._times)
-        return values
+            cache.update(zip(missing, map(parse, missing), strict=True))
+        return np.fromiter(map(cache.__getitem__, keys), np.float64, n)
 
     def _route_ids(self, keys: Sequence[bytes]) -> np.ndarray[Any, Any]:
         """Each request key ("GET /users/42") as the index of its (method, route)."""
@@ -396,13 +402,25 @@ class LogParser:
         return ids
 
     def _route_id(self, method_b: bytes, route: str) -> int:
-        route = route or INVALID  # an empty path: a request line that was not one
-        ident = self._routes.get((method_b, route))
+        return self.route_index(method_b.decode("utf-8", "replace") or "-", route or INVALID)
+
+    def route_index(self, method: str, route: str) -> int:
+        """The index of a (method, route) pair, added if new."""
+        ident = self._routes.get((method, route))
         if ident is None:
-            method = method_b.decode("utf-8", "replace") or "-"
-            ident = self._routes[(method_b, route)] = len(self._route_names)
+            ident = self._routes[(method, route)] = len(self._route_names)
             self._route_names.append((method, route))
         return ident
+
+    def merge(self, rows: Rows, routes: Sequence[tuple[str, str]], stats: LogStats) -> None:
+        """Append what another parser of the same format read (a later part of the file)."""
+        mapping = np.array([self.route_index(m, r) for m, r in routes] or [0], dtype=np.int32)
+        self._pending.append(replace(rows, route=mapping[rows.route]))
+        self.stats.add(stats)
+
+    @property
+    def routes(self) -> list[tuple[str, str]]:
+        return list(self._route_names)
 
     # -- output ------------------------------------------------------------------------------
     def take(self) -> Rows:
@@ -471,16 +489,15 @@ class LogParser:
 def _lookup(
     cache: dict[bytes, Any], keys: Sequence[bytes], dtype: type[Any]
 ) -> tuple[np.ndarray[Any, Any], list[bytes]]:
-    """Cached values of keys (a sentinel where missing), and the distinct missing keys.
+    """Cached values of keys (-1 where missing), and the distinct missing keys.
 
-    Looking every key up with a default is cheaper than building a set of the keys first:
-    most are in the cache (timestamps repeat for a second, paths for ever)."""
-    sentinel = -1
-    values = np.fromiter(map(cache.get, keys, itertools.repeat(sentinel)), dtype, len(keys))
-    holes = np.flatnonzero(values == sentinel)
+    Looking every key up with a default is cheaper than building a set of the keys first
+    when most are cached (paths repeat for ever; timestamps do not: see `_time_column`)."""
+    values = np.fromiter(map(cache.get, keys, itertools.repeat(-1)), dtype, len(keys))
+    holes = np.flatnonzero(values == -1)
     if not len(holes):
         return values, []
-    return values, list(dict.fromkeys(keys[i] for i in holes.tolist()))
+    return values, list(dict.fromkeys(map(keys.__getitem__, holes.tolist())))
 
 
 def _fill(
@@ -489,9 +506,9 @@ def _fill(
     found: dict[bytes, Any],
     cache: dict[bytes, Any],
 ) -> None:
-    """Put newly computed values in place (where the sentinel is) and in the bounded cache."""
-    holes = np.flatnonzero(values == -1)
-    values[holes] = [found[keys[i]] for i in holes.tolist()]
+    """Put newly computed values in place (where the -1s are) and in the bounded cache."""
+    holes = np.flatnonzero(values == -1).tolist()
+    values[holes] = list(map(found.__getitem__, map(keys.__getitem__, holes)))
     if len(cache) + len(found) > CACHE_LIMIT:
         cache.clear()
     cache.update(found)

@@ -1,6 +1,7 @@
 """Endpoint normalisation: `/api/users/123?x=1` → `/api/users/{id}`, so requests group by route.
 
-Built-in rules: a path segment of digits → `{id}`; a UUID → `{uuid}`; a run of 16 or more hex
+Built-in rules: a path segment of digits → `{id}` (also before an extension: `/img/42.jpg` →
+`/img/{id}.jpg`); a UUID → `{uuid}`; a run of 16 or more hex
 digits (with at least one digit, so words are safe) → `{hash}`, also inside a segment
 (`app.3f9c…e1.js` → `app.{hash}.js`). The query string and fragment are dropped, and an
 absolute URI (`http://host/x`, a proxy request; `host.example/x` in some W3C logs) keeps only its
@@ -28,7 +29,7 @@ _HEX = "[0-9a-fA-F]"
 _UUID = re.compile(
     rf"(?<![0-9A-Za-z]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![0-9A-Za-z])"
 )
-_ID = re.compile(r"(?<=/)[0-9]++(?=/|$)", re.MULTILINE)
+_ID = re.compile(r"(?<=/)[0-9]++(?=/|$|\.[A-Za-z][A-Za-z0-9]{0,7}+(?:/|$))", re.MULTILINE)
 _HASH = re.compile(rf"(?<![0-9A-Za-z])(?=[a-fA-F]*[0-9]){_HEX}{{16,}}+(?![0-9A-Za-z])")
 _QUERY = re.compile(r"[?#][^\n]*+")
 _NOT_ROOTED = re.compile(r"^[^/\n]", re.MULTILINE)

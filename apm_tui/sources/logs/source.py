@@ -10,11 +10,17 @@ format has no time gets no backlog (its requests would all carry the time they w
 from __future__ import annotations
 
 import gzip
+import itertools
 import math
+import multiprocessing
 import os
 import re
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,33 +70,116 @@ def read_log(
     *,
     service: str | None = None,
     now: float | None = None,
+    workers: int | None = None,
 ) -> tuple[Table, LogStats]:
     """Every request in a log file (plain or `.gz`) as spans, and what was parsed or rejected.
 
     `now` dates the requests of a format without times (default: the time of the call).
+    `workers`: processes that parse parts of a big file at once (None: two for a file of
+    `PARALLEL_BYTES` or more when the machine has two CPUs and this process one thread —
+    the parts are read by forked processes, which a threaded process must not fork).
     Raises SourceError when the file cannot be read or no format matches its first lines.
     """
     stats = LogStats(path=str(path))
-    parser = LogParser(
-        resolve_format(fmt), rules=rules, service=service or service_name(path), stats=stats
-    )
+    name = service or service_name(path)
+    parser = LogParser(resolve_format(fmt), rules=rules, service=name, stats=stats)
     when = time.time() if now is None else now
-    lines = LineAssembler()
     try:
-        opener: Callable[[PathLike, str], Any] = (
-            gzip.open if os.fspath(path).endswith(".gz") else open
-        )
-        with opener(path, "rb") as f:
-            while data := f.read(READ_BLOCK):
-                for buf, start, end in lines.spans(data):
-                    parser.feed(buf, when, start, end)
+        if os.fspath(path).endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                _feed_file(parser, f, when)
+            return parser.table(parser.take()), stats
+        size = os.path.getsize(path)
+        parts = _parts(path, size, auto_workers(size) if workers is None else workers)
+        if len(parts) > 1 and parser.format is None:
+            with open(path, "rb") as f:
+                head = f.read(DETECT_BYTES)
+            parser.set_format(detect(head[: head.rfind(b"\n") + 1] or head))
+        if len(parts) > 1 and parser.format is not None and not parser.format.w3c:
+            _read_parallel(parser, path, parts, when, rules)
+        else:
+            _read_range(parser, path, 0, size, when, last=True)
     except FileNotFoundError:
         raise SourceError(f"log file not found: {path}") from None
     except (OSError, EOFError) as exc:
         raise SourceError(f"cannot read log {path}: {exc}") from None
-    parser.feed(lines.flush(), when)
-    stats.reject(reasons.TOO_LONG, lines.cut_example, lines.cut)
     return parser.table(parser.take()), stats
+
+
+#: Files this big are split between two processes when `read_log` may (see there).
+PARALLEL_BYTES = 32 << 20
+
+
+def auto_workers(size: int) -> int:
+    if size < PARALLEL_BYTES or sys.platform != "linux" or threading.active_count() > 1:
+        return 1
+    return min(2, len(os.sched_getaffinity(0)))
+
+
+def _parts(path: PathLike, size: int, workers: int) -> list[tuple[int, int]]:
+    """Byte ranges that start at line starts, one per worker."""
+    cuts = [0]
+    with open(path, "rb") as f:
+        for k in range(1, max(workers, 1)):
+            f.seek(max(cuts[-1], size * k // workers))
+            f.readline()
+            if f.tell() < size:
+                cuts.append(f.tell())
+    cuts.append(size)
+    return list(itertools.pairwise(cuts))
+
+
+def _feed_file(parser: LogParser, f: Any, when: float, limit: int | None = None) -> None:
+    lines = LineAssembler()
+    left = math.inf if limit is None else limit
+    while left > 0 and (data := f.read(int(min(READ_BLOCK, left)))):
+        left -= len(data)
+        for buf, start, end in lines.spans(data):
+            parser.feed(buf, when, start, end)
+    parser.feed(lines.flush(), when)
+    parser.stats.reject(reasons.TOO_LONG, lines.cut_example, lines.cut)
+
+
+def _read_range(
+    parser: LogParser, path: PathLike, start: int, end: int, when: float, last: bool
+) -> None:
+    with open(path, "rb") as f:
+        f.seek(start)
+        # A range other than the last ends with a newline: the flush at its end is empty.
+        _feed_file(parser, f, when, end - start if not last else None)
+
+
+def _parse_part(
+    path: PathLike, fmt: LogFormat, rules: tuple[Rule, ...], start: int, end: int, when: float
+) -> tuple[Rows, list[tuple[str, str]], LogStats]:
+    """A worker's share: one byte range, parsed to columns (spans are built by the caller)."""
+    parser = LogParser(fmt, rules=rules)
+    _read_range(parser, path, start, end, when, last=True)
+    return parser.take(), parser.routes, parser.stats
+
+
+def _read_parallel(
+    parser: LogParser,
+    path: PathLike,
+    parts: list[tuple[int, int]],
+    when: float,
+    rules: Iterable[Rule],
+) -> None:
+    """The first range here, the others in forked processes at the same time; in order."""
+    assert parser.format is not None
+    rules = tuple(rules)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(len(parts) - 1, mp_context=context) as pool:
+        futures = [
+            pool.submit(_parse_part, path, parser.format, rules, start, end, when)
+            for start, end in parts[1:]
+        ]
+        _read_range(parser, path, *parts[0], when, last=False)
+        for future, (start, end) in zip(futures, parts[1:], strict=True):
+            try:
+                parser.merge(*future.result())
+            except BrokenProcessPool:  # a worker died (killed, out of memory): read it here
+                _read_range(parser, path, start, end, when, last=end == parts[-1][1])
 
 
 @dataclass

@@ -54,6 +54,18 @@ class LogStats:
             text = line if isinstance(line, str) else line.decode("utf-8", "replace")
             self.examples.append(f"{reason}: {text[:EXAMPLE_CHARS]}")
 
+    def add(self, other: LogStats) -> None:
+        """Count another reader's lines too (a part of the same file read elsewhere)."""
+        self.parsed += other.parsed
+        self.skipped += other.skipped
+        for reason, n in other.reasons.items():
+            self.rejected += n
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+        self.examples.extend(other.examples[: max(0, EXAMPLES - len(self.examples))])
+        self.times_missing |= other.times_missing
+        self.before_backlog += other.before_backlog
+        self.saw_times(other.first_time, other.last_time)
+
     def saw_times(self, lo: float, hi: float) -> None:
         if math.isfinite(lo) and not lo >= self.first_time:
             self.first_time = lo
