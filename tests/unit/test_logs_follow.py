@@ -203,3 +203,32 @@ def test_a_bad_format_fails_before_open(log: Path) -> None:
         LogSource(log, fmt="no-such-format")
     with pytest.raises(SourceError):
         LogSource([])
+
+
+def test_a_log_empty_at_open_is_detected_once_lines_come(tmp_path: Path) -> None:
+    path = tmp_path / "new.log"
+    path.write_text("")
+    source, batch = opened(path)
+    assert len(batch.spans) == 0
+    append(path, "not a request\n")  # one line tells nothing yet: it waits
+    assert not ops(source.poll(0.0))
+    append(path, line(T0, "/a") + line(T0 + 1, "/b"))
+    batch = source.poll(0.0)
+    assert ops(batch) == ["GET /a", "GET /b"]
+    assert batch.status["log"]["rejected"] == 1 and batch.status["log"]["files"][0]["format"] == (
+        "combined-rt"
+    )
+    append(path, "".join(f"junk {i}\n" for i in range(300)))
+    batch = source.poll(0.0)  # once known, junk is just rejected
+    assert batch.status["log"]["rejected"] == 301
+
+
+def test_a_log_nothing_recognises_fails_after_enough_lines(tmp_path: Path) -> None:
+    path = tmp_path / "other.log"
+    path.write_text("")
+    source, _ = opened(path)
+    append(path, "hello\n")
+    assert not source.poll(0.0)
+    append(path, "".join(f"hello {i}\n" for i in range(300)))
+    with pytest.raises(SourceError, match="no known log format"):
+        source.poll(0.0)

@@ -26,7 +26,7 @@ without a syslog header), `w3c` (IIS and other W3C extended logs: the regex is r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from apm_tui.sources.base import SourceError
 from apm_tui.sources.logs.lines import MAX_LINE
@@ -352,7 +352,7 @@ def matches(fmt: LogFormat, line: bytes) -> bool:
 
 def detect(sample: bytes, limit: int = 200) -> LogFormat:
     """The format most of the first `limit` non-blank lines match; `SourceError` if none."""
-    lines = [ln for ln in sample.split(b"\n")[:limit] if ln.strip()]
+    lines = [ln for ln in sample.split(b"\n", limit)[:limit] if ln.strip()]
     if not lines:
         raise SourceError("the log has no lines to detect its format from")
     if any(ln.startswith(W3C_DIRECTIVES) for ln in lines):
@@ -370,7 +370,3 @@ def detect(sample: bytes, limit: int = 200) -> LogFormat:
             f"{first!r}); name one with --log-format (an nginx log_format string works)"
         )
     return best
-
-
-def with_header_date(fmt: LogFormat, date: bytes) -> LogFormat:
-    return replace(fmt, header_date=date, time_kind="w3c" if "t" in fmt.groups else "")

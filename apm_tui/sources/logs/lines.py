@@ -24,11 +24,6 @@ class LineAssembler:
         self.cut = 0
         self.cut_example = b""
 
-    @property
-    def pending(self) -> int:
-        """Bytes held of an unfinished line."""
-        return self._partial_len
-
     def feed(self, data: bytes) -> bytes:
         """The complete lines so far, as one bytes object."""
         return b"".join(buf[start:end] for buf, start, end in self.spans(data))

@@ -41,8 +41,9 @@ from apm_tui.sources.logs.stats import LogStats, summary
 READ_BLOCK = 8 << 20
 #: Backward reads start with this block size and double up to `READ_BLOCK`.
 BACK_BLOCK = 1 << 20
-#: Bytes of the file's start that format detection looks at.
+#: Bytes of the file's start that format detection looks at (and lines).
 DETECT_BYTES = 256 << 10
+DETECT_LINES = 200
 
 PathLike = str | os.PathLike[str]
 
@@ -83,12 +84,23 @@ def read_log(
     stats = LogStats(path=str(path))
     name = service or service_name(path)
     parser = LogParser(resolve_format(fmt), rules=rules, service=name, stats=stats)
-    when = time.time() if now is None else now
+    read_into(parser, path, time.time() if now is None else now, workers, rules)
+    return parser.table(parser.take()), stats
+
+
+def read_into(
+    parser: LogParser,
+    path: PathLike,
+    when: float,
+    workers: int | None = None,
+    rules: Iterable[Rule] = (),
+) -> None:
+    """Feed a whole file to a parser (see `read_log`; `rules` again for the workers)."""
     try:
         if os.fspath(path).endswith(".gz"):
             with gzip.open(path, "rb") as f:
                 _feed_file(parser, f, when)
-            return parser.table(parser.take()), stats
+            return
         size = os.path.getsize(path)
         parts = _parts(path, size, auto_workers(size) if workers is None else workers)
         if len(parts) > 1 and parser.format is None:
@@ -103,7 +115,6 @@ def read_log(
         raise SourceError(f"log file not found: {path}") from None
     except (OSError, EOFError) as exc:
         raise SourceError(f"cannot read log {path}: {exc}") from None
-    return parser.table(parser.take()), stats
 
 
 #: Files this big are split between two processes when `read_log` may (see there).
@@ -187,6 +198,8 @@ class _Followed:
     tail: FileTail
     parser: LogParser
     stats: LogStats
+    #: Lines held until the format can be detected (see `LogSource._feed`).
+    undetected: bytes = b""
 
 
 class LogSource:
@@ -253,8 +266,9 @@ class LogSource:
         for f in self._files:
             if not f.tail.is_open:
                 continue
-            if not self.follow:
-                rows = self._read_forward(f, now, math.inf)
+            if not self.follow:  # a report: the whole file, in two processes if big
+                read_into(f.parser, f.tail.path, now, rules=self.rules)
+                rows = f.parser.take()
             else:
                 rows = self._backlog(f, now)
             tables.append(f.parser.table(rows))
@@ -268,9 +282,24 @@ class LogSource:
             read = f.tail.read()
             self._notices.extend(read.notices)
             f.stats.reject(reasons.TOO_LONG, read.cut_example, read.cut)
-            f.parser.feed(read.lines, now)
+            self._feed(f, read.lines, now)
             tables.append(f.parser.table(f.parser.take()))
         return self._batch(tables)
+
+    def _feed(self, f: _Followed, data: bytes, now: float) -> None:
+        """New lines to the parser; while the format is not known yet (a log that was empty
+        at open), they wait until enough have come to tell it (`DETECT_LINES`)."""
+        if f.parser.format is None and data:
+            f.undetected += data
+            try:
+                f.parser.set_format(detect(f.undetected))
+            except SourceError:
+                enough = f.undetected.count(b"\n") >= DETECT_LINES
+                if enough or len(f.undetected) >= DETECT_BYTES:
+                    raise
+                return
+            data, f.undetected = f.undetected, b""
+        f.parser.feed(data, now)
 
     def close(self) -> None:
         for f in self._files:
@@ -315,11 +344,8 @@ class LogSource:
             for buf, start, stop in lines.spans(data):
                 f.parser.feed(buf, now, start, stop)
         f.stats.reject(reasons.TOO_LONG, lines.cut_example, lines.cut)
-        if self.follow:  # the unfinished last line waits in the tail for its newline
-            f.tail.lines = lines
-            f.tail.skip_to(offset)
-        else:
-            f.parser.feed(lines.flush(), now)
+        f.tail.lines = lines  # the unfinished last line waits in the tail for its newline
+        f.tail.skip_to(offset)
         rows = f.parser.take()
         return self._keep_recent(f, rows, cutoff_s)
 
