@@ -281,20 +281,16 @@ class LogParser:
             self.stats.reject(reasons.TOO_LONG, line[:200])
             return
         m = fmt.strict.match(line)
-        if m is None and fmt.loose is not None:
-            m = fmt.loose.match(line)
-            if m is not None:
-                row = self._loose_row(m)
-                if row is not None:
-                    out.append(row)
-                    return
-                m = None
         if m is not None:
             out.append(m.groups(default=b""))
             return
+        m = fmt.loose.match(line) if fmt.loose is not None else None
+        if m is not None:
+            out.append(self._loose_row(m))
+            return
         self.stats.reject(self._reason(line), line)
 
-    def _loose_row(self, m: re.Match[bytes]) -> Row | None:
+    def _loose_row(self, m: re.Match[bytes]) -> Row:
         """A loose match in the strict layout (the request split into method and path)."""
         found = m.groupdict()
         request = found.get("request")

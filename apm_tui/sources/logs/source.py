@@ -347,6 +347,10 @@ class LogSource:
         f.tail.lines = lines  # the unfinished last line waits in the tail for its newline
         f.tail.skip_to(offset)
         rows = f.parser.take()
+        if f.stats.times_missing and math.isfinite(cutoff_s):
+            # Lines without a time were all dated now: none of them is known to be recent.
+            f.stats.before_backlog += len(rows)
+            return Rows.concat([])
         return self._keep_recent(f, rows, cutoff_s)
 
     def _keep_recent(self, f: _Followed, rows: Rows, cutoff_s: float) -> Rows:
