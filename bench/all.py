@@ -3,8 +3,9 @@
 Runs, in this order: the dashboard's own cost beside glances and a minimal Textual app
 (bench/dashboard.py), `apm-tui report`'s speed (bench/report_speed.py), the chart renderer
 beside plotext (bench/charts.py), the detector on NAB's labelled series (bench/nab.py),
-recordings' size and speed (bench/recording.py), a 200×60 PNG screenshot (bench/png.py)
-and OTLP span ingest (bench/otlp.py).
+recordings' size and speed (bench/recording.py), a 200×60 PNG screenshot (bench/png.py),
+OTLP span ingest (bench/otlp.py) and reading an nginx access log beside GoAccess
+(bench/logs.py; without goaccess on PATH its column stays empty).
 Prints one table (figure, apm-tui, peer, ratio, target, met) and writes every figure to
 bench/results/all.json. `--quick` (CI, ≈ 3 minutes) uses small sizes and short windows so the
 benchmarks never rot; the README's figures come from the full mode, run by hand.
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import charts
 import dashboard
+import logs
 import nab
 import otlp
 import png
@@ -142,6 +144,25 @@ def otlp_rows(out: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def log_rows(out: dict[str, Any]) -> list[Row]:
+    full = out["lines"] >= 1_000_000
+    rate, peer = out["ours_lines_per_s"], out["goaccess_lines_per_s"]
+    ratio_ok = None if out["ratio"] is None else out["ratio"] >= logs.TARGET_RATIO
+    return [
+        (
+            f"access log → requests, {out['lines']:,} nginx lines (lines/s; peer: GoAccess)",
+            fmt(rate, ",.0f"),
+            fmt(peer, ",.0f"),
+            ratio(rate, peer),
+            "≥ 300,000, ≥ 3×" if full else "",
+            verdict(rate >= logs.TARGET_LINES_PER_S and ratio_ok is not False) if full else "",
+        ),
+        ("  in one process (lines/s)", fmt(out["one_process_lines_per_s"], ",.0f"), "",
+         ratio(out["one_process_lines_per_s"], peer), "", ""),
+        ("  spans Table per request (bytes)", fmt(out["table_bytes_per_request"], ".0f"), *BLANK4),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short windows (CI)")
@@ -156,6 +177,7 @@ def main() -> None:
     out["recording"] = step("recording", lambda: recording.collect(args.quick))
     out["png"] = step("PNG", lambda: png.collect(args.quick))
     out["otlp"] = step("OTLP ingest", lambda: otlp.collect(args.quick))
+    out["logs"] = step("access log", lambda: logs.collect(args.quick))
     out["loadavg_end"] = os.getloadavg()
     rows = [
         *dashboard.table(out["dashboard"]),
@@ -165,6 +187,7 @@ def main() -> None:
         *recording_rows(out["recording"]),
         *png_rows(out["png"]),
         *otlp_rows(out["otlp"]),
+        *log_rows(out["logs"]),
     ]
     print_table(rows, peer="peer")
     env = out["dashboard"]["environment"]

@@ -53,6 +53,12 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     nab = figures["nab"]
     assert nab["files"] == 3 and finite(nab["score"]) and len(nab["per_file"]) == 3
     assert 0 <= nab["flag_rate_pct"] <= 5
+    log = figures["logs"]
+    assert log["lines"] == log["lines_read"] == 100_000 and log["rejected"] == 0
+    for key in ("ours_lines_per_s", "one_process_lines_per_s", "table_bytes_per_request"):
+        assert finite(log[key]) and log[key] > 0, key
+    if shutil.which("goaccess"):
+        assert finite(log["ratio"]) and log["goaccess_valid_requests"] == 100_000
     rec = figures["recording"]
     for key in ("file_mb", "append_ms_p95", "open_and_seek_ms_p50", "one_hour_file_mb_est"):
         assert finite(rec[key]) and rec[key] > 0, key
