@@ -16,17 +16,13 @@ from typing import NoReturn
 from apm_tui import __version__
 from apm_tui.commands.report_png import DEFAULT_SIZE as PNG_SIZE
 from apm_tui.config import ConfigError, Thresholds, load_config
-from apm_tui.errors import ExportError, RecordingError
+from apm_tui.errors import ExportError, RecordingError, UsageError
 from apm_tui.sources.base import Source, SourceError
 
 EXIT_USAGE = 2
 # Beyond this a synthetic world would not fit comfortably in memory (≈ 100 bytes a sample).
 MAX_SAMPLES = 10_000_000
 MAX_TRACES = 5_000_000
-
-
-class UsageError(Exception):
-    """Bad options or input: printed as one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -130,12 +126,76 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML file with a [thresholds] table")
 
 
+#: The dashboard's built-in sources (`--source NAME`); anything else is `module:Class`.
+SOURCE_NAMES = ("synthetic", "system", "log", "otlp")
+
+
 def source_spec(text: str) -> str:
-    if text in ("synthetic", "system") or ":" in text:
+    if text in SOURCE_NAMES or ":" in text:
         return text
     raise argparse.ArgumentTypeError(
-        f"unknown source {text!r}: use synthetic, system or module:Class"
+        f"unknown source {text!r}: use {', '.join(SOURCE_NAMES)} or module:Class"
     )
+
+
+def listen_address(text: str) -> str:
+    from apm_tui.sources.otlp.source import parse_listen
+
+    try:
+        parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_request_source_options(
+    p: argparse.ArgumentParser, *, backlog: bool = True, listen: bool = True
+) -> None:
+    """Where `--source log` and `--source otlp` get their requests."""
+    p.add_argument(
+        "--log",
+        action="append",
+        metavar="PATH",
+        help="a web server's access log for --source log (repeat for several)",
+    )
+    p.add_argument(
+        "--log-format",
+        default="auto",
+        metavar="FORMAT",
+        help="auto (default), combined, combined-rt, ingress-nginx, w3c, haproxy, "
+        "or an nginx log_format string",
+    )
+    if backlog:
+        p.add_argument(
+            "--backlog",
+            type=duration_s,
+            default=900.0,
+            metavar="DURATION",
+            help="how much of a log's recent past to read first, e.g. 15m (default), 2h, 0",
+        )
+    if listen:
+        p.add_argument(
+            "--listen",
+            type=listen_address,
+            metavar="HOST:PORT",
+            help="where --source otlp receives OTLP/HTTP (default 127.0.0.1:4318)",
+        )
+
+
+def duration_s(text: str) -> float:
+    """`90`, `90s`, `15m`, `2h`, `1d` → seconds."""
+    units = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    number, unit = text.strip()[:-1], text.strip()[-1:]
+    if unit.isdigit() or unit == ".":
+        number, unit = text.strip(), ""
+    bad = argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 15m, 2h)")
+    try:
+        value = float(number) * units[unit.lower()]
+    except (ValueError, KeyError):
+        raise bad from None
+    if not math.isfinite(value) or value < 0:
+        raise bad
+    return value
 
 
 def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> None:
@@ -144,8 +204,8 @@ def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> N
         action="append",
         type=source_spec,
         metavar="SPEC",
-        help="synthetic (default), system (this host via psutil) or module:Class; "
-        "repeat to combine",
+        help="synthetic (default), system (this host via psutil), log (access logs), "
+        "otlp (OpenTelemetry traces) or module:Class; repeat to combine",
     )
     p.add_argument("--pid", type=non_negative_int, help="also follow this process")
     p.add_argument(
@@ -169,6 +229,8 @@ def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> N
         metavar="HOURS",
         help="hours of data the rolling window keeps (default 24)",
     )
+    # `record` reads a log whole, then follows it; the dashboard reads its recent past.
+    add_request_source_options(p, backlog=live)
     if live:  # the live dashboard's own options (not `record`'s)
         p.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
         p.add_argument("--record", metavar="FILE", help="also record every tick to FILE")
@@ -205,6 +267,14 @@ def build_parser() -> Parser:
     )
     add_world_options(report)
     add_analysis_options(report)
+    add_request_source_options(report, backlog=False, listen=False)
+    report.add_argument(
+        "--trace-file",
+        action="append",
+        dest="trace_files",
+        metavar="FILE",
+        help="analyse trace files (OTLP JSON or protobuf, Zipkin v2, Jaeger JSON); repeatable",
+    )
     report.add_argument("--json", action="store_true", help="print one JSON document")
     report.add_argument(
         "--png",
@@ -285,6 +355,21 @@ def make_source(args: argparse.Namespace) -> Source:
         from apm_tui.sources.recorded import RecordedSource
 
         return RecordedSource(args.recording)
+    if args.trace_files:
+        return trace_files_source(args.trace_files)
+    if args.log and args.source in ("synthetic", "log"):  # `--log FILE` alone means the log
+        from apm_tui.sources.logs import LogSource
+
+        return LogSource(args.log, fmt=args.log_format, follow=False)
+    if args.source == "log":
+        raise UsageError("--source log needs --log PATH (the access log to read)")
+    if args.log:
+        raise UsageError("--log is for --source log: add it, or leave --source out")
+    if args.source in ("otlp", "system"):
+        raise UsageError(
+            f"report reads data already collected; --source {args.source} is live: record it "
+            "with apm-tui record, then report --from FILE (or --trace-file for trace files)"
+        )
 
     if args.source == "synthetic":
         samples = args.hours * 3600 / args.interval
@@ -303,6 +388,25 @@ def make_source(args: argparse.Namespace) -> Source:
             )
         )
     return load_user_source(args.source)
+
+
+def trace_files_source(paths: list[str]) -> Source:
+    """Trace files as one source: every file's spans, each file's reading said on stderr."""
+    from apm_tui.model import Batch, Table
+    from apm_tui.sources.batch import BatchSource
+    from apm_tui.sources.otlp import read_trace_file
+
+    tables = []
+    for path in paths:
+        table, stats = read_trace_file(path)  # a TraceFileError is a SourceError: one line
+        rejected = f", {stats.rejected:,} rejected ({stats.reason})" if stats.rejected else ""
+        print(
+            f"{path}: {stats.format}, {stats.spans:,} spans in {stats.traces:,} traces{rejected}",
+            file=sys.stderr,
+        )
+        tables.append(table)
+    name = paths[0] if len(paths) == 1 else f"{len(paths)} trace files"
+    return BatchSource(Batch(spans=Table.concat(tables)), name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

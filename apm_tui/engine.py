@@ -388,7 +388,8 @@ class Engine:
         # Wait for the first model only while it is on its way: a warming-up detector must not
         # hold back health and bottlenecks.
         waiting_for_model = self.detector.model is None and self._fit is not None
-        if self._full is None and due and not waiting_for_model and len(self.window.metrics):
+        has_data = len(self.window.metrics) or len(self.window.spans)
+        if self._full is None and due and not waiting_for_model and has_data:
             metrics, spans = self.window.metrics.view(), self.window.spans.view()
             anomalies = tuple(self._anomalies)
             status = self.detector.status if self.detector.model is None else "ok"
@@ -422,6 +423,9 @@ class Engine:
             return "ok"  # the adopted analysis found the anomalies shown
         if self.detector.model is None and self._fit is not None:
             return f"fitting on {samples:,} samples"
+        if samples == 0 and len(self.window.requests):
+            # Logs and traces give requests, not metric samples, which the detector scores.
+            return "no metric samples: add --source system for anomaly detection"
         return self.detector.status
 
     def spans(self) -> Table:
@@ -468,6 +472,7 @@ class Engine:
         """The live view of these rows: one place, for the ticks and for a paused look back."""
         recent = max(60.0, 5 * self.interval_s)
         hist, endpoints, _ = details
+        timed = bool(len(requests)) and bool(np.isfinite(requests["duration_ms"]).any())
         return LiveView(
             newest=newest,
             series=series,
@@ -476,7 +481,7 @@ class Engine:
             endpoints=endpoints,
             anomalies=anomalies,
             detector_status=detector_status,
-            has={"requests": len(requests) > 0},
+            has={"requests": len(requests) > 0, "timed": timed},
         )
 
     def _snapshot(self) -> Snapshot:

@@ -10,3 +10,7 @@ class RecordingError(ValueError):
 
 class ExportError(OSError):
     """A picture (PNG, SVG) cannot be written; the message names the file and the reason."""
+
+
+class UsageError(Exception):
+    """Bad options or input: printed as one line, exit status 2."""

@@ -40,6 +40,7 @@ MAX_PAYLOAD = 64 * 1024 * 1024
 PLACES = (0, 1, 2, 3, 6)
 ID_FIELDS = ("trace_id", "span_id", "parent_id")
 TEXT_FIELDS = ("service", "operation", "kind")
+KNOWN_SPAN_COLUMNS = (*ID_FIELDS, *TEXT_FIELDS, "start", "duration_ms", "error", "attributes")
 HEX_CHARS = re.compile(r"[0-9a-f]+")
 
 Intern = Callable[[str], int]
@@ -206,6 +207,15 @@ def _encode_spans(spans: Table, intern: Intern, parts: list[bytes]) -> dict[str,
     out["duration_ms"], data = pack_floats(spans["duration_ms"])
     parts.append(data)
     parts.append(np.asarray(spans["error"], dtype=np.uint8).tobytes())
+    # A source's own numeric span columns (a log's response `bytes`, say) travel too.
+    extra = []
+    for name in spans.names:
+        if name not in KNOWN_SPAN_COLUMNS and spans[name].dtype.kind in "fiub":
+            how, data = pack_floats(np.asarray(spans[name], dtype=np.float64))
+            extra.append([name, how])
+            parts.append(data)
+    if extra:
+        out["extra"] = extra
     return out
 
 
@@ -335,6 +345,10 @@ def _decode_spans(s: dict[str, Any], rows: int, reader: _Reader, strings: String
     cols["duration_ms"] = unpack_floats(s["duration_ms"], rows, reader.take)
     cols["error"] = reader.take(rows, "u1").astype(bool)
     cols["attributes"] = attributes
+    for name, how in s.get("extra", []):
+        if not isinstance(name, str) or name in cols or not isinstance(how, dict):
+            raise ValueError("bad span column")
+        cols[name] = unpack_floats(how, rows, reader.take)
     return Table(cols)
 
 

@@ -29,9 +29,11 @@ def apdex_counts(durations_ms: FloatArray, errors: np.ndarray[Any, Any], t_ms: f
 
 
 def apdex_values(durations_ms: FloatArray, errors: np.ndarray[Any, Any], t_ms: float) -> FloatArray:
-    """Each request's Apdex weight (1, 0.5 or 0), for per-group and per-time averages."""
+    """Each request's Apdex weight (1, 0.5 or 0), for per-group and per-time averages; NaN for
+    a request without a response time (a log format without one), which Apdex cannot judge."""
     w = np.where(durations_ms <= t_ms, 1.0, np.where(durations_ms <= 4 * t_ms, 0.5, 0.0))
-    return np.where(np.asarray(errors, dtype=bool), 0.0, w)
+    w = np.where(np.asarray(errors, dtype=bool), 0.0, w)
+    return np.where(np.isnan(durations_ms), np.nan, w)
 
 
 def apdex_over_time(

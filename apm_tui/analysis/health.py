@@ -96,8 +96,12 @@ def health_score(
     if not measured:
         return Health(score=float("nan"), status="UNKNOWN", breakdown=())
     if not (math.isfinite(avg_response_ms) or math.isfinite(apdex)):
-        # A host-only source: say what the score does not cover rather than look perfect.
-        lines.append(HealthFactor("no request data: latency, errors and Apdex not scored", 0.0))
+        # Say what the score does not cover rather than look perfect: a host-only source, or
+        # requests without response times (a log format without them).
+        if math.isfinite(error_rate_pct):
+            lines.append(HealthFactor("no response times: latency and Apdex not scored", 0.0))
+        else:
+            lines.append(HealthFactor("no request data: latency, errors and Apdex not scored", 0.0))
     raw = sum(f.points for f in lines)
     score = min(100.0, max(0.0, raw))
     if score != raw:

@@ -223,9 +223,11 @@ def current_values(
     d = _col(requests, "duration_ms")[recent]
     if d.size:
         errors = np.asarray(requests["error"], dtype=bool)[recent]
-        out["rt_avg"] = float(d.mean())
-        out["rt_p95"] = float(np.percentile(d, 95))
-        out["apdex"] = float(apdex_values(d, errors, th.apdex_t_ms).mean())
+        timed = np.isfinite(d)
+        out["rt_avg"] = float(d[timed].mean()) if timed.any() else math.nan
+        out["rt_p95"] = float(np.percentile(d[timed], 95)) if timed.any() else math.nan
+        weights = apdex_values(d, errors, th.apdex_t_ms)[timed]
+        out["apdex"] = float(weights.mean()) if weights.size else math.nan
         if not math.isfinite(out["throughput"]):
             out["throughput"] = d.size / recent_s
         if not math.isfinite(out["error_pct"]):
@@ -261,21 +263,24 @@ def endpoint_table(requests: Table, th: Thresholds) -> tuple[EndpointStats, ...]
     counts = np.bincount(codes, minlength=n)
     total = float(np.nansum(d)) or 1.0
     sums = np.bincount(codes, weights=np.nan_to_num(d), minlength=n)
-    apdex = np.bincount(codes, weights=apdex_values(d, errors, th.apdex_t_ms), minlength=n)
+    timed = np.bincount(codes, weights=np.isfinite(d), minlength=n)
+    weights = apdex_values(d, errors, th.apdex_t_ms)
+    apdex = np.bincount(codes, weights=np.nan_to_num(weights), minlength=n)
     errs = np.bincount(codes, weights=errors, minlength=n)
     p50, p95, p99 = (group_quantile(codes, d, q, n) for q in (0.5, 0.95, 0.99))
     out = [
         EndpointStats(
             name=str(names[i]),
             requests=int(counts[i]),
-            avg_ms=float(sums[i] / counts[i]),
+            avg_ms=float(sums[i] / timed[i]) if timed[i] else math.nan,
             p50_ms=float(p50[i]),
             p95_ms=float(p95[i]),
             p99_ms=float(p99[i]),
-            apdex=float(apdex[i] / counts[i]),
+            apdex=float(apdex[i] / timed[i]) if timed[i] else math.nan,
             error_rate_pct=float(errs[i] / counts[i] * 100),
             time_share=float(sums[i] / total),
         )
         for i in range(n)
     ]
-    return tuple(sorted(out, key=lambda e: e.time_share, reverse=True))
+    # Largest share of request time first; without response times, the busiest first.
+    return tuple(sorted(out, key=lambda e: (e.time_share, e.requests), reverse=True))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apm_tui.config import Thresholds
+from apm_tui.errors import UsageError
 
 if TYPE_CHECKING:
     # Only for types: the dashboard's first frame is drawn before numpy and the engine load.
@@ -40,6 +41,10 @@ class DashboardOptions:
     screenshots_dir: str | None = None  # where `s` saves PNGs (default: the current folder)
     replay: str | None = None  # `apm-tui replay FILE`: the recording, instead of the sources
     replay_speed: float = 1.0
+    logs: tuple[str, ...] = ()  # `--source log`: the access logs followed
+    log_format: str = "auto"
+    backlog_s: float = 900.0  # how much of a log's past is read first
+    listen: str | None = None  # `--source otlp`: HOST:PORT (default 127.0.0.1:4318)
 
 
 #: Columns the host source owns when it runs beside a request source.
@@ -125,6 +130,16 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
             missing = check_pid(opts.pid)
             notices.extend(missing)
             sources.append(HostSource(pid=None if missing else opts.pid))
+        elif name == "otlp":
+            from apm_tui.sources.otlp import DEFAULT_LISTEN, OtlpSource
+
+            sources.append(OtlpSource(listen=opts.listen or DEFAULT_LISTEN))
+        elif name == "log":
+            from apm_tui.sources.logs import LogSource
+
+            sources.append(
+                LogSource(list(opts.logs), fmt=opts.log_format, backlog_s=opts.backlog_s)
+            )
         else:
             sources.append(load_user_source(name))
     return sources, interval, notices
@@ -178,10 +193,31 @@ def make_engine(opts: DashboardOptions, th: Thresholds) -> Engine:
 
 
 def options_from(args: argparse.Namespace) -> DashboardOptions:
-    # `--pid` alone means "watch this process on this host", not the synthetic demo.
-    default = ["system"] if args.pid is not None else ["synthetic"]
+    # `--pid` alone means "watch this process on this host", `--log` alone "watch this log",
+    # `--listen` alone "receive traces there", not the synthetic demo.
+    default = [
+        name
+        for name, given in (
+            ("system", args.pid is not None),
+            ("log", bool(args.log)),
+            ("otlp", args.listen is not None),
+        )
+        if given
+    ] or ["synthetic"]
+    sources = tuple(args.source or default)
+    if "log" in sources and not args.log:
+        raise UsageError("--source log needs --log PATH (the access log to follow)")
+    if args.log and "log" not in sources:
+        raise UsageError("--log is for --source log: add it, or leave --source out")
+    if args.listen is not None and "otlp" not in sources:
+        raise UsageError("--listen is for --source otlp: add it, or leave --source out")
     return DashboardOptions(
-        sources=tuple(args.source or default),
+        sources=sources,
+        logs=tuple(args.log or ()),
+        log_format=args.log_format,
+        # `record` has no --backlog: it reads a log whole, then follows it.
+        backlog_s=getattr(args, "backlog", math.inf),
+        listen=args.listen,
         pid=args.pid,
         interval=args.interval,
         seed=args.seed,
@@ -194,19 +230,47 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
 
 
 def run(args: argparse.Namespace, th: Thresholds) -> int:
-    from apm_tui.sources import resolve_user_source
     from apm_tui.ui.app import make_app
 
     opts = options_from(args)
     # The sources are built after the first frame (in the tick worker); a source spec that
-    # cannot even be imported is a usage error now, before the terminal switches screens.
-    for name in opts.sources:
-        if name not in ("synthetic", "system"):
-            resolve_user_source(name)
+    # cannot even be imported, or a port that cannot be listened on, is one line now, before
+    # the terminal switches screens.
+    check_sources(opts)
     if opts.record:
         check_new_file(opts.record)
     make_app(opts, th, theme=args.theme).run()
     return 0
+
+
+def check_sources(opts: DashboardOptions) -> None:
+    from apm_tui.sources import resolve_user_source
+
+    for name in opts.sources:
+        if name == "otlp":
+            check_listen(opts.listen)
+        elif name not in ("synthetic", "system", "log"):
+            resolve_user_source(name)
+
+
+def check_listen(listen: str | None) -> None:
+    """The OTLP address can be bound (it is bound again, for good, when the source opens)."""
+    import socket
+
+    from apm_tui.sources.base import SourceError
+    from apm_tui.sources.otlp import DEFAULT_LISTEN, parse_listen
+
+    host, port = parse_listen(listen or DEFAULT_LISTEN)
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(info[0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(info[4])
+    except OSError as exc:
+        raise SourceError(
+            f"cannot receive OTLP on {host}:{port}: {exc.strerror or exc}; "
+            "choose another with --listen HOST:PORT"
+        ) from None
 
 
 def replay(args: argparse.Namespace, th: Thresholds) -> int:

@@ -37,7 +37,22 @@ def collect(source: Source) -> Batch:
     return Batch(
         metrics=Table.concat([history.metrics, now.metrics]),
         spans=Table.concat([history.spans, now.spans]),
+        status={**history.status, **now.status},
     )
+
+
+def say_log_counts(batch: Batch) -> None:
+    """Each access log's lines, parsed and rejected, on stderr (stdout stays the report)."""
+    log = batch.status.get("log")
+    for f in log.get("files", []) if isinstance(log, dict) else []:
+        reasons = ", ".join(f"{n:,} {why}" for why, n in f.get("rejected_by_reason", {}).items())
+        print(
+            f"{f['path']}: {f['format']}, {f['lines']:,} lines, {f['parsed']:,} requests, "
+            f"{f['rejected']:,} rejected"
+            + (f" ({reasons})" if reasons else "")
+            + ("; no times in this format" if f.get("times_missing") else ""),
+            file=sys.stderr,
+        )
 
 
 def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
@@ -49,8 +64,11 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
         report_png.check_target(png)
     if args.json:
         batch = collect(source)
+        say_log_counts(batch)
         analysis = analyse(batch.metrics, batch.spans, th)
         extra: dict[str, object] = {"source": source.name, "thresholds": _thresholds(th)}
+        if "log" in batch.status:
+            extra["log"] = batch.status["log"]
         if png:
             pixels = report_png.save(batch, analysis, th, source.name, png, size)
             extra["png"] = {"file": png, "cells": list(size), "pixels": list(pixels)}
@@ -68,6 +86,7 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
         else f"📊 Collecting data from source {source.name!r}..."
     )
     batch = collect(source)
+    say_log_counts(batch)
     out.line(f"  [green]✓[/] {verb} {len(batch.metrics):,} metric data points")
     out.line()
     out.line(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -149,6 +151,13 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         # the dashboard builds its sources after the first frame; specs are checked before
         (["--source", "no_such_module:Thing"], "cannot import source module"),
         (["--source", "os:no_such_thing"], "has no callable 'no_such_thing'"),
+        (["--listen", "nope:x"], "bad listen address 'nope:x'"),
+        (["--source", "synthetic", "--listen", "127.0.0.1:0"], "--listen is for --source otlp"),
+        (["--source", "synthetic", "--log", "x.log"], "--log is for --source log"),
+        (["--source", "log"], "--source log needs --log PATH"),
+        (["--log", "x.log", "--backlog", "5q"], "'5q' is not a duration"),
+        (["report", "--trace-file", "/nonexistent.json"], "/nonexistent.json"),
+        (["report", "--trace-file", str(SHARED / "data/traces/logs.json")], "not a trace file"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -174,6 +183,38 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, text: str, message: s
     done = run("report", "--config", str(config))
     assert done.returncode == 2 and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_otlp_on_a_port_in_use_is_one_line_and_exit_2() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run("--source", "otlp", "--listen", f"127.0.0.1:{port}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        f"apm-tui: error: cannot receive OTLP on 127.0.0.1:{port}: Address already in use; "
+        "choose another with --listen HOST:PORT"
+    )
+
+
+def test_report_on_trace_files() -> None:
+    traces = SHARED / "data" / "traces"
+    done = run(
+        "report", "--json", "--trace-file", str(traces / "zipkin_yelp.json"),
+        "--trace-file", str(traces / "trace.json"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["counts"]["spans"] == 17 and doc["counts"]["traces"] == 2
+    assert doc["source"] == "2 trace files"
+    said = done.stderr.strip().splitlines()
+    assert said == [
+        f"{traces / 'zipkin_yelp.json'}: zipkin-v2, 16 spans in 1 traces",
+        f"{traces / 'trace.json'}: otlp-json, 1 spans in 1 traces",
+    ]
 
 
 def test_a_source_of_ones_own(tmp_path: Path) -> None:

@@ -33,7 +33,10 @@ def tables_equal(a: Batch, b: Batch) -> None:
     for name in a.metrics.names:
         np.testing.assert_array_equal(a.metrics[name], b.metrics[name])
     for name in a.spans.names:
-        assert list(a.spans[name]) == list(b.spans[name]), name
+        if a.spans[name].dtype.kind == "f":
+            np.testing.assert_array_equal(a.spans[name], b.spans[name], err_msg=name)
+        else:
+            assert list(a.spans[name]) == list(b.spans[name]), name
 
 
 def world_batch() -> Batch:
@@ -559,3 +562,19 @@ def test_a_schema_1_recording_still_reads() -> None:
     assert set(history.spans["service"]) >= {"api-gateway"}
     assert all(isinstance(a, dict) for a in history.spans["attributes"])
     assert history.metrics["timestamp"][0] == WORLD_START
+
+
+def test_a_sources_own_numeric_span_columns_are_recorded() -> None:
+    """A log's spans carry the response size as `bytes`; it must survive a recording."""
+    spans = Batch.of(spans=[
+        Span("a", "a", "", "web", "GET /x", 1.0, 5.0, kind="server"),
+        Span("b", "b", "", "web", "GET /y", 2.0, float("nan"), kind="server"),
+    ]).spans  # fmt: skip
+    columns = spans.columns()
+    columns["bytes"] = np.array([512.0, np.nan])
+    from apm_tui.model import Table
+
+    batch = Batch(spans=Table(columns))
+    back = roundtrip(batch)
+    np.testing.assert_array_equal(back.spans["bytes"], [512.0, np.nan])
+    tables_equal(batch, back)

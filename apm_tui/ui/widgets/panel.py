@@ -156,8 +156,21 @@ class Panel(Vertical, can_focus=True):
 
 NO_REQUESTS = (
     "No request data: this source measures the host, not requests.\n"
-    "Add a request source (synthetic now; logs and OTLP traces to come)."
+    "Add a request source: --source synthetic, --log FILE or --source otlp."
 )
+NO_TIMES = (
+    "The requests have no response times: the log format has no request-time field "
+    "(nginx: add $request_time to log_format; Apache: %D)."
+)
+
+
+def requests_message(snap: Snapshot) -> str | None:
+    """Why a panel that needs response times is empty, or None when it is not."""
+    if not snap.live.has.get("requests"):
+        return NO_REQUESTS
+    return None if snap.live.has.get("timed", True) else NO_TIMES
+
+
 NO_METRICS = "No host metrics from this source."
 
 

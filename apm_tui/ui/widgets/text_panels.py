@@ -117,22 +117,29 @@ class EndpointsPanel(Panel):
         longest = max(len(e.name) for e in endpoints)
         name_w = max(8, min(longest + 1, width - value_w - min_bar))
         bar_w = max(1, width - name_w - value_w)
-        top = max(e.p95_ms for e in endpoints) or 1.0
+        # Without response times (a log format that has none) the bars count requests.
+        timed = any(math.isfinite(e.p95_ms) for e in endpoints)
+        values = [e.p95_ms if timed else float(e.requests) for e in endpoints]
+        labels = [f"{v:.0f}ms" if timed else f"{v:,.0f}" for v in values]
+        top = max((v for v in values if math.isfinite(v)), default=1.0) or 1.0
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, e in enumerate(endpoints):
+        for i, (e, v, label) in enumerate(zip(endpoints, values, labels, strict=True)):
             style = "reverse" if i == self.selected and self.has_focus else ""
-            color = "red" if e.p95_ms > self.thresholds.slow_endpoint_p95_ms else "green"
+            slow = timed and v > self.thresholds.slow_endpoint_p95_ms
             text.append(f"{e.name[:name_w]:<{name_w}}", style)
-            text.append(bar(e.p95_ms / top, bar_w), color)
-            text.append(f"{e.p95_ms:>7.0f}ms\n", style)
+            text.append(
+                bar(v / top if math.isfinite(v) else 0.0, bar_w), "red" if slow else "green"
+            )
+            text.append(f"{label if math.isfinite(v) else '—':>9}\n", style)
         self.set_block(".bars", text)
-        self.set_kpi(f"P95 by endpoint · {len(endpoints)} endpoints")
+        what = "P95" if timed else "requests"
+        self.set_kpi(f"{what} by endpoint · {len(endpoints)} endpoints")
         rows = self.spark_height()
+        w = max(4, self.spark_width() - 8)
         self.set_summary(
             "\n".join(
-                f"{e.name[: max(4, self.spark_width() - 8)]:<{max(4, self.spark_width() - 8)}}"
-                f"{e.p95_ms:>6.0f}ms"
-                for e in endpoints[:rows]
+                f"{e.name[:w]:<{w}}{label:>8}"
+                for e, label in zip(endpoints[:rows], labels[:rows], strict=True)
             )
         )
 

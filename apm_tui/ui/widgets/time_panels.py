@@ -11,7 +11,13 @@ from textual.widgets import Static
 
 from apm_tui.ui.lazy import lazy_module
 from apm_tui.ui.textfmt import fmt
-from apm_tui.ui.widgets.panel import NO_METRICS, NO_REQUESTS, Palette, TimeChartPanel
+from apm_tui.ui.widgets.panel import (
+    NO_METRICS,
+    NO_REQUESTS,
+    Palette,
+    TimeChartPanel,
+    requests_message,
+)
 
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
@@ -30,8 +36,10 @@ class ResponseTimePanel(TimeChartPanel):
 
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
-        has_latency = snap.live.has.get("requests") or math.isfinite(cur["rt_sample"])
-        self.show_empty(None if has_latency else NO_REQUESTS)
+        if math.isfinite(cur["rt_sample"]):  # a source's own latency samples
+            self.show_empty(None)
+        else:
+            self.show_empty(requests_message(snap))
         self.set_kpi(
             f"avg {fmt(cur['rt_avg'], '.0f', ' ms')} · P95 {fmt(cur['rt_p95'], '.0f', ' ms')}"
         )
@@ -140,7 +148,7 @@ class ApdexPanel(TimeChartPanel):
 
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
-        self.show_empty(None if snap.live.has.get("requests") else NO_REQUESTS)
+        self.show_empty(requests_message(snap))
         t_ms = self.thresholds.apdex_t_ms
         self.set_kpi(
             f"{fmt(cur['apdex'], '.3f')} · T={t_ms:g} ms · target {self.thresholds.apdex_target:g}"
@@ -166,7 +174,7 @@ class DistributionPanel(TimeChartPanel):
 
     def update_view(self, snap: Snapshot) -> None:
         h = snap.live.histogram
-        self.show_empty(None if h is not None else NO_REQUESTS)
+        self.show_empty(None if h is not None else requests_message(snap) or NO_REQUESTS)
         if h is None:
             return
         self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
