@@ -104,15 +104,21 @@ def test_beside_the_host_the_synthetic_world_runs_on_the_wall_clock_and_leaves_c
     assert abs(history.metrics["timestamp"][-1] - time.time()) < 5
 
 
-def test_pid_alone_watches_the_host_not_the_demo() -> None:
-    import argparse
-
+def test_pid_log_or_listen_alone_choose_the_source_not_the_demo() -> None:
+    from apm_tui.cli import build_parser
     from apm_tui.commands.dashboard import options_from
 
-    args = argparse.Namespace(source=None, pid=1, interval=1.0, seed=1, speed=60.0, window=24.0)
-    assert options_from(args).sources == ("system",)
-    args.pid = None
-    assert options_from(args).sources == ("synthetic",)
+    def sources(*argv: str) -> tuple[str, ...]:
+        return options_from(build_parser().parse_args(argv)).sources
+
+    assert sources() == ("synthetic",)
+    assert sources("--pid", "1") == ("system",)
+    assert sources("--log", "a.log") == ("log",)
+    assert sources("--listen", ":4318") == ("otlp",)
+    assert sources("--pid", "1", "--log", "a.log") == ("system", "log")
+    assert sources("--source", "synthetic", "--source", "otlp") == ("synthetic", "otlp")
+    opts = options_from(build_parser().parse_args(["--log", "a.log", "--backlog", "2h"]))
+    assert opts.logs == ("a.log",) and opts.backlog_s == 7200
 
 
 def test_one_sample_from_each_source_in_a_tick_becomes_one_row() -> None:
