@@ -165,6 +165,15 @@ def add_request_source_options(
         help="auto (default), combined, combined-rt, ingress-nginx, w3c, haproxy, "
         "or an nginx log_format string",
     )
+    p.add_argument(
+        "--log-rule",
+        action="append",
+        type=log_rule,
+        dest="log_rules",
+        metavar="REGEX=>ROUTE",
+        help="group paths into an endpoint before the built-in rules, e.g. "
+        "'^/u/[^/]+=>/u/{user}' (repeatable, applied in order)",
+    )
     if backlog:
         p.add_argument(
             "--backlog",
@@ -180,6 +189,18 @@ def add_request_source_options(
             metavar="HOST:PORT",
             help="where --source otlp receives OTLP/HTTP (default 127.0.0.1:4318)",
         )
+
+
+def log_rule(text: str) -> tuple[str, str]:
+    """`REGEX=>REPLACEMENT`, a route rule for access logs (a bad regex is a usage error)."""
+    pattern, sep, replacement = text.partition("=>")
+    if not sep or not pattern:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a rule as REGEX=>ROUTE")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: bad regular expression: {exc}") from None
+    return pattern, replacement
 
 
 def duration_s(text: str) -> float:
@@ -360,7 +381,9 @@ def make_source(args: argparse.Namespace) -> Source:
     if args.log and args.source in ("synthetic", "log"):  # `--log FILE` alone means the log
         from apm_tui.sources.logs import LogSource
 
-        return LogSource(args.log, fmt=args.log_format, follow=False)
+        return LogSource(
+            args.log, fmt=args.log_format, follow=False, rules=tuple(args.log_rules or ())
+        )
     if args.source == "log":
         raise UsageError("--source log needs --log PATH (the access log to read)")
     if args.log:

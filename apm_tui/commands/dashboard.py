@@ -44,6 +44,7 @@ class DashboardOptions:
     logs: tuple[str, ...] = ()  # `--source log`: the access logs followed
     log_format: str = "auto"
     backlog_s: float = 900.0  # how much of a log's past is read first
+    log_rules: tuple[tuple[str, str], ...] = ()  # (regex, route) rules before the built-ins
     listen: str | None = None  # `--source otlp`: HOST:PORT (default 127.0.0.1:4318)
 
 
@@ -138,7 +139,12 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
             from apm_tui.sources.logs import LogSource
 
             sources.append(
-                LogSource(list(opts.logs), fmt=opts.log_format, backlog_s=opts.backlog_s)
+                LogSource(
+                    list(opts.logs),
+                    fmt=opts.log_format,
+                    backlog_s=opts.backlog_s,
+                    rules=opts.log_rules,
+                )
             )
         else:
             sources.append(load_user_source(name))
@@ -214,6 +220,7 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
     return DashboardOptions(
         sources=sources,
         logs=tuple(args.log or ()),
+        log_rules=tuple(args.log_rules or ()),
         log_format=args.log_format,
         # `record` has no --backlog: it reads a log whole, then follows it.
         backlog_s=getattr(args, "backlog", math.inf),

@@ -157,6 +157,8 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["--source", "log"], "--source log needs --log PATH"),
         (["--log", "x.log", "--backlog", "5q"], "'5q' is not a duration"),
         (["report", "--trace-file", "/nonexistent.json"], "/nonexistent.json"),
+        (["report", "--log", "x.log", "--log-rule", "(=>y"], "bad regular expression"),
+        (["report", "--log", "x.log", "--log-rule", "no-arrow"], "write a rule as REGEX=>ROUTE"),
         (["report", "--trace-file", str(SHARED / "data/traces/logs.json")], "not a trace file"),
     ],
 )
@@ -198,6 +200,20 @@ def test_otlp_on_a_port_in_use_is_one_line_and_exit_2() -> None:
         f"apm-tui: error: cannot receive OTLP on 127.0.0.1:{port}: Address already in use; "
         "choose another with --listen HOST:PORT"
     )
+
+
+def test_report_on_a_log_with_a_route_rule() -> None:
+    log = SHARED / "data" / "logs" / "apache_combined.log"
+    rule = "^/presentations/[^/]+=>/presentations/{talk}"
+    done = run("report", "--json", "--log", str(log), "--log-rule", rule)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    names = [e["name"] for e in doc["endpoints"]]
+    assert any(n.startswith("/presentations/{talk}/") for n in names)
+    assert not any(n.startswith("/presentations/logstash") for n in names)  # the talks' names
+    assert doc["log"]["lines"] == doc["log"]["parsed"] + doc["log"]["rejected"]
+    assert doc["counts"]["requests"] == doc["log"]["parsed"]
+    assert done.stderr.startswith(f"{log}: combined, ")
 
 
 def test_report_on_trace_files() -> None:
