@@ -380,10 +380,13 @@ def make_source(args: argparse.Namespace) -> Source:
         return trace_files_source(args.trace_files)
     if args.log and args.source in ("synthetic", "log"):  # `--log FILE` alone means the log
         from apm_tui.sources.logs import LogSource
+        from apm_tui.sources.samples import RequestSamples
 
-        return LogSource(
+        log = LogSource(
             args.log, fmt=args.log_format, follow=False, rules=tuple(args.log_rules or ())
         )
+        # Per-minute samples of the requests, so the anomaly detector has something to score.
+        return RequestSamples(log)
     if args.source == "log":
         raise UsageError("--source log needs --log PATH (the access log to read)")
     if args.log:
@@ -428,8 +431,10 @@ def trace_files_source(paths: list[str]) -> Source:
             file=sys.stderr,
         )
         tables.append(table)
+    from apm_tui.sources.samples import RequestSamples
+
     name = paths[0] if len(paths) == 1 else f"{len(paths)} trace files"
-    return BatchSource(Batch(spans=Table.concat(tables)), name)
+    return RequestSamples(BatchSource(Batch(spans=Table.concat(tables)), name))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -92,6 +92,7 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
     if opts.replay:
         return replay_sources(opts)
     from apm_tui.sources import load_user_source
+    from apm_tui.sources.samples import RequestSamples
     from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 
     sources: list[Source] = []
@@ -134,18 +135,14 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
         elif name == "otlp":
             from apm_tui.sources.otlp import DEFAULT_LISTEN, OtlpSource
 
-            sources.append(OtlpSource(listen=opts.listen or DEFAULT_LISTEN))
+            sources.append(RequestSamples(OtlpSource(listen=opts.listen or DEFAULT_LISTEN)))
         elif name == "log":
             from apm_tui.sources.logs import LogSource
 
-            sources.append(
-                LogSource(
-                    list(opts.logs),
-                    fmt=opts.log_format,
-                    backlog_s=opts.backlog_s,
-                    rules=opts.log_rules,
-                )
+            log = LogSource(
+                list(opts.logs), fmt=opts.log_format, backlog_s=opts.backlog_s, rules=opts.log_rules
             )
+            sources.append(RequestSamples(log))
         else:
             sources.append(load_user_source(name))
     return sources, interval, notices

@@ -1,0 +1,138 @@
+"""Per-minute metric samples derived from a request source's requests (access logs, OTLP).
+
+Logs and traces give requests, and the anomaly detector scores metric samples (response time,
+throughput, errors, DB time per interval), as APM agents report them. This wrapper counts each
+minute's requests and, once the minute is over, yields its sample beside the requests: mean
+response time (of the requests that have one), requests per second, error rate and mean DB span
+time. A minute without requests is a sample too (throughput 0): traffic that stops is news.
+Minutes are complete when the newest request (history) or the clock (live, after a grace for
+late lines and traces still being assembled) has passed their end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from apm_tui.analysis.requests import extract_requests
+from apm_tui.model import Batch, Table
+from apm_tui.sources.base import Source
+
+#: Requests may be logged or exported this long after their minute ended.
+GRACE_S = 10.0
+#: Up to this many minutes at once are reported with the quiet ones between them filled in.
+MAX_FILL = 100_000
+
+
+@dataclass
+class _Minute:
+    requests: int = 0
+    timed: int = 0
+    total_ms: float = 0.0
+    errors: int = 0
+    db_spans: int = 0
+    db_ms: float = 0.0
+
+
+@dataclass
+class _Minutes:
+    bucket_s: float
+    open: dict[int, _Minute] = field(default_factory=dict)
+    next_out: int | None = None  # the first minute not yet emitted
+
+    def add(self, spans: Table) -> None:
+        if len(spans) == 0:
+            return
+        req = extract_requests(spans)
+        keys = np.floor(np.asarray(req.time, dtype=float) / self.bucket_s).astype(np.int64)
+        for key, ms, err in zip(
+            keys.tolist(), req.duration_ms.tolist(), req.error.tolist(), strict=True
+        ):
+            if self.next_out is not None and key < self.next_out:
+                continue  # a late request for a minute already reported
+            m = self.open.setdefault(key, _Minute())
+            m.requests += 1
+            m.errors += bool(err)
+            if math.isfinite(ms):
+                m.timed += 1
+                m.total_ms += ms
+        db = np.flatnonzero(spans["kind"] == "db")
+        if db.size:
+            db_keys = np.floor(spans["start"][db].astype(float) / self.bucket_s).astype(np.int64)
+            for key, ms in zip(db_keys.tolist(), spans["duration_ms"][db].tolist(), strict=True):
+                minute = self.open.get(key)
+                if minute is not None and math.isfinite(ms):
+                    minute.db_spans += 1
+                    minute.db_ms += ms
+
+    def complete(self, before: float, *, live: bool = False) -> Table:
+        """Samples of every minute that ends at or before `before`, oldest first, the quiet
+        minutes between them included; `live` also reports the quiet minutes up to `before`
+        (a source that has gone silent), once the first sample is out."""
+        last = math.floor(before / self.bucket_s) - 1
+        keys = sorted(k for k in self.open if k <= last)
+        start = self.next_out if self.next_out is not None else (keys[0] if keys else None)
+        if start is None:
+            return Table({})
+        end = last if live and self.next_out is not None else (keys[-1] if keys else start - 1)
+        if end < start:
+            return Table({})
+        # A log with a gap of days, or old lines followed live: only the minutes with requests.
+        rows = list(range(start, end + 1)) if end - start < MAX_FILL else keys
+        if not rows:
+            return Table({})
+        self.next_out = rows[-1] + 1
+        minutes = [self.open.pop(k, _Minute()) for k in rows]
+        per_s = self.bucket_s
+        nan = math.nan
+        return Table(
+            {
+                "timestamp": np.array([k * per_s for k in rows], dtype=np.float64),
+                "response_time_ms": np.array(
+                    [m.total_ms / m.timed if m.timed else nan for m in minutes]
+                ),
+                "throughput_rps": np.array([m.requests / per_s for m in minutes]),
+                "error_rate_pct": np.array(
+                    [m.errors / m.requests * 100 if m.requests else nan for m in minutes]
+                ),
+                "db_query_ms": np.array(
+                    [m.db_ms / m.db_spans if m.db_spans else nan for m in minutes]
+                ),
+            }
+        )
+
+
+class RequestSamples:
+    """A request source with per-minute samples of its requests (see the module docstring)."""
+
+    def __init__(self, source: Source, bucket_s: float = 60.0, grace_s: float = GRACE_S) -> None:
+        self.source = source
+        self.name = source.name
+        self.grace_s = grace_s
+        self.minutes = _Minutes(bucket_s)
+
+    def open(self) -> None:
+        self.source.open()
+
+    def backfill(self) -> Batch:
+        batch = self.source.backfill()
+        self.minutes.add(batch.spans)
+        newest = float(np.nanmax(batch.spans["start"])) if len(batch.spans) else -math.inf
+        # The history's last minute may still be filling: it is reported by a later poll.
+        return self._with_samples(batch, self.minutes.complete(newest))
+
+    def poll(self, now: float) -> Batch:
+        batch = self.source.poll(now)
+        self.minutes.add(batch.spans)
+        return self._with_samples(batch, self.minutes.complete(now - self.grace_s, live=True))
+
+    def close(self) -> None:
+        self.source.close()
+
+    @staticmethod
+    def _with_samples(batch: Batch, samples: Table) -> Batch:
+        if len(samples) == 0:
+            return batch
+        return Batch(metrics=samples, spans=batch.spans, status=batch.status)

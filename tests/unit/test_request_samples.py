@@ -1,0 +1,97 @@
+"""Per-minute samples of a request source's requests: what logs and OTLP give the detector."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from apm_tui.model import Batch, Span
+from apm_tui.sources.batch import BatchSource
+from apm_tui.sources.samples import RequestSamples
+
+T0 = 1_767_225_600.0  # a minute boundary
+
+
+def request(i: int, at: float, ms: float, error: bool = False) -> list[Span]:
+    return [
+        Span(f"t{i}", f"s{i}", "", "web", "GET /x", at, ms, error=error, kind="server"),
+        Span(f"t{i}", f"d{i}", f"s{i}", "pg", "SELECT", at + 0.001, ms / 2, kind="db"),
+    ]
+
+
+class Feed:
+    """A request source whose polls return what the test queued."""
+
+    name = "feed"
+
+    def __init__(self, history: list[Span]) -> None:
+        self.history = history
+        self.queue: list[Span] = []
+
+    def open(self) -> None:
+        pass
+
+    def backfill(self) -> Batch:
+        return Batch.of(spans=self.history)
+
+    def poll(self, now: float) -> Batch:
+        spans, self.queue = self.queue, []
+        return Batch.of(spans=spans)
+
+    def close(self) -> None:
+        pass
+
+
+def test_minutes_become_samples_with_quiet_minutes_filled() -> None:
+    history = [
+        *request(1, T0 + 5, 100.0),
+        *request(2, T0 + 30, 300.0, error=True),
+        *request(3, T0 + 200, 50.0),  # minute 3; minutes 1 and 2 had no requests
+        *request(4, T0 + 250, 70.0),  # minute 4: still filling when the history ends
+    ]
+    feed = Feed(history)
+    source = RequestSamples(feed, grace_s=10.0)
+    m = source.backfill().metrics
+    assert m["timestamp"].tolist() == [T0, T0 + 60, T0 + 120, T0 + 180]
+    assert m["response_time_ms"][0] == 200 and math.isnan(m["response_time_ms"][1])
+    assert m["throughput_rps"].tolist() == [2 / 60, 0.0, 0.0, 1 / 60]
+    assert m["error_rate_pct"][0] == 50 and math.isnan(m["error_rate_pct"][1])
+    assert m["db_query_ms"][0] == 100 and m["db_query_ms"][3] == 25
+
+    # Live: minute 4 is reported once the clock is past its end and the grace; a source gone
+    # quiet still gives its empty minutes.
+    assert len(source.poll(T0 + 245).metrics) == 0
+    feed.queue = request(5, T0 + 270, 90.0)
+    live = source.poll(T0 + 310).metrics
+    assert live["timestamp"].tolist() == [T0 + 240]
+    assert live["response_time_ms"][0] == 80 and live["throughput_rps"][0] == 2 / 60
+    quiet = source.poll(T0 + 430).metrics
+    assert quiet["timestamp"].tolist() == [T0 + 300, T0 + 360]
+    assert quiet["throughput_rps"].tolist() == [0.0, 0.0]
+
+
+def test_a_late_request_for_a_reported_minute_is_not_double_counted() -> None:
+    feed = Feed(request(1, T0 + 5, 100.0) + request(2, T0 + 65, 100.0))
+    source = RequestSamples(feed)
+    assert len(source.backfill().metrics) == 1
+    feed.queue = request(3, T0 + 10, 500.0)  # minute 0 again, after it was reported
+    out = source.poll(T0 + 200)
+    assert out.metrics["timestamp"].tolist() == [T0 + 60, T0 + 120]
+    assert len(out.spans) == 2  # the request itself still reaches the window
+
+
+def test_old_lines_followed_live_do_not_fill_years_of_minutes() -> None:
+    feed = Feed(request(1, T0 - 3e8, 10.0) + request(2, T0 - 3e8 + 90, 10.0))
+    source = RequestSamples(feed)
+    source.backfill()
+    out = source.poll(T0).metrics  # ten years later: only the minute that had requests
+    assert out["timestamp"].tolist() == [np.floor((T0 - 3e8 + 90) / 60) * 60]
+
+
+def test_spans_and_status_pass_through() -> None:
+    spans = request(1, T0 + 5, 100.0)
+    batch = Batch.of(spans=spans)
+    inner = BatchSource(Batch(spans=batch.spans, status={"log": {"lines": 1}}), "x")
+    out = RequestSamples(inner).backfill()
+    assert len(out.spans) == 2 and out.status["log"] == {"lines": 1}
