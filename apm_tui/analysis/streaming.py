@@ -300,7 +300,15 @@ class StreamingDetector:
 
     def features(self, t: float, row: FloatArray) -> FloatArray | None:
         """This row's squashed features, then the row joins each metric's baseline."""
-        parts = [b.features(t, float(v)) for b, v in zip(self.baselines, row, strict=True)]
+        # A missing value (a minute without requests has no response time) is neutral once
+        # its metric's baseline is warm, so the row's other metrics are still scored.
+        neutral = (0.0, 0.0, 0.0)
+        parts = [
+            neutral
+            if not math.isfinite(v) and len(b.values) >= b.s.min_history
+            else b.features(t, float(v))
+            for b, v in zip(self.baselines, row, strict=True)
+        ]
         for b, v in zip(self.baselines, row, strict=True):
             b.push(t, float(v))
         if not parts or any(p is None for p in parts):

@@ -94,8 +94,9 @@ class _Minutes:
                     [m.total_ms / m.timed if m.timed else nan for m in minutes]
                 ),
                 "throughput_rps": np.array([m.requests / per_s for m in minutes]),
+                # No requests, no errors: 0 %, so a quiet minute is still a complete sample.
                 "error_rate_pct": np.array(
-                    [m.errors / m.requests * 100 if m.requests else nan for m in minutes]
+                    [m.errors / m.requests * 100 if m.requests else 0.0 for m in minutes]
                 ),
                 "db_query_ms": np.array(
                     [m.db_ms / m.db_spans if m.db_spans else nan for m in minutes]

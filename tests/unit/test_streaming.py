@@ -104,3 +104,19 @@ def test_a_failing_fit_process_is_one_clear_error() -> None:
 
     with pytest.raises(RuntimeError, match="model fit process failed"):
         fit_isolated(np.empty((0, 3)), ["a", "b", "c"])
+
+
+def test_a_missing_value_leaves_the_rows_other_metrics_scored() -> None:
+    """A minute without requests has no response time; its throughput is still judged."""
+    det = StreamingDetector(Thresholds())
+    data = series(900, spike_at=700)
+    rt = np.array(data["response_time_ms"])
+    rt[600:650] = np.nan
+    scores, _, _ = det.score_rows(Table({**data.columns(), "response_time_ms": rt}), refit=True)
+    assert np.isfinite(scores[600:650]).all()
+    # Missing values do not join their metric's baseline.
+    det2 = StreamingDetector(Thresholds())
+    early = np.array(data["response_time_ms"])
+    early[:20] = np.nan
+    det2.score_rows(Table({**data.columns(), "response_time_ms": early}).take(slice(0, 40)))
+    assert det2.baselines[det2.names.index("response_time_ms")].values.view().size == 20
