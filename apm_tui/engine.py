@@ -130,6 +130,7 @@ def requests_table(spans: Table) -> Table:
             "error": req.error,
             "endpoint": req.endpoint,
             "trace_id": req.trace_id,
+            "status": req.status,
         }
     )
 

@@ -232,6 +232,14 @@ def current_values(
             out["throughput"] = d.size / recent_s
         if not math.isfinite(out["error_pct"]):
             out["error_pct"] = float(errors.mean() * 100)
+        if "status" in requests:
+            codes = _col(requests, "status")[recent]
+            codes = codes[np.isfinite(codes)]
+            if codes.size:  # the status mix: share of 1xx … 5xx among the requests with a code
+                classes = np.clip(np.floor(codes / 100), 1, 5).astype(np.int64)
+                shares = np.bincount(classes, minlength=6)[1:] / codes.size * 100
+                for k, share in enumerate(shares.tolist(), start=1):
+                    out[f"status_{k}xx"] = share
     else:
         out["rt_avg"] = out["rt_sample"]
         out["rt_p95"] = math.nan

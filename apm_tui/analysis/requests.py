@@ -7,6 +7,7 @@ never arrived is treated as a root too, so partial traces still count as request
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ import numpy as np
 from apm_tui.model import FloatArray, Table
 
 STATEMENT_KEYS = ("db.statement", "db.query.text")
+#: Where spans keep the HTTP status: OpenTelemetry's current name, then the older one.
+STATUS_KEYS = ("http.response.status_code", "http.status_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class Requests:
     duration_ms: FloatArray
     error: np.ndarray[Any, Any]
     endpoint: np.ndarray[Any, Any]
+    status: FloatArray  # the HTTP status code, NaN where the span does not say
 
     def __len__(self) -> int:
         return int(self.time.size)
@@ -82,6 +86,7 @@ def extract_requests(spans: Table) -> Requests:
             empty,
             np.empty(0, dtype=bool),
             np.empty(0, dtype=object),
+            empty,
         )
     index = np.flatnonzero(root_mask(spans))
     # One request per trace: a trace with several orphan server spans keeps its earliest.
@@ -95,7 +100,20 @@ def extract_requests(spans: Table) -> Requests:
         duration_ms=spans["duration_ms"][index],
         error=spans["error"][index],
         endpoint=endpoint_names(spans, index),
+        status=status_codes(spans, index),
     )
+
+
+def status_codes(spans: Table, index: np.ndarray[Any, Any]) -> FloatArray:
+    out = np.full(len(index), np.nan)
+    for i, attrs in enumerate(spans["attributes"][index]):
+        for key in STATUS_KEYS:
+            code = attrs.get(key)
+            if isinstance(code, int | float | str):
+                with contextlib.suppress(ValueError):
+                    out[i] = float(code)
+                break
+    return out
 
 
 def statements(spans: Table) -> np.ndarray[Any, Any]:

@@ -39,3 +39,27 @@ def test_a_log_without_response_times_gives_counts_not_zeros(tmp_path: Path) -> 
     # Per-minute samples of the requests feed the detector: throughput and errors, no latency.
     assert samples > 1000 and live.current["throughput"] > 0
     assert math.isnan(live.current["rt_sample"])
+
+
+def test_the_status_mix_and_rejected_lines_are_shown(tmp_path: Path) -> None:
+    from apm_tui.ui.widgets.header import input_counts
+
+    log = tmp_path / "access.log"
+    log.write_bytes((SHARED / "data" / "logs" / "ingress_nginx.log").read_bytes() + b"junk\n")
+    engine = make_engine(
+        DashboardOptions(sources=("log",), logs=(str(log),), backlog_s=math.inf), Thresholds()
+    )
+    try:
+        snap = engine.step(1.7e9)
+        requests = engine.window.requests.view()
+        recent = requests["time"] >= snap.live.newest - 60  # the title's "last minutes"
+        codes = requests["status"][recent]
+    finally:
+        engine.close()
+    cur = snap.live.current
+    mix = {k: cur.get(f"status_{k}xx", 0.0) for k in range(1, 6)}
+    assert sum(mix.values()) == 100
+    expected = {k: float(((codes // 100) == k).mean() * 100) for k in range(1, 6)}
+    assert mix == expected and codes.size > 0
+    said = input_counts(snap.status).plain
+    assert "log: 1 of " in said and "lines rejected" in said

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -73,11 +73,30 @@ class StatusHeader(Widget):
             h = snap.analysis.health
             text.append(" │ health ")
             text.append(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
+        text.append_text(input_counts(snap.status))
         anomalies = len(snap.live.anomalies)
         text.append(f" │ anomalies {anomalies}")
         if snap.live.detector_status != "ok":
             text.append(f" ({snap.live.detector_status})", "dim")
         self.update(text)
+
+
+def input_counts(status: dict[str, Any]) -> Text:
+    """What a log or OTLP source could not use, so it is never silently dropped: lines that
+    did not parse, spans rejected or dropped; and the address OTLP listens on."""
+    out = Text()
+    log = status.get("log")
+    if isinstance(log, dict) and log.get("rejected"):
+        rejected = f"{log['rejected']:,} of {log.get('lines', 0):,} lines rejected"
+        out.append(f" │ log: {rejected}", "yellow")
+    otlp = status.get("otlp")
+    if isinstance(otlp, dict):
+        out.append(f" │ otlp {otlp.get('listen', '')}: {otlp.get('received', 0):,} spans")
+        lost = [(otlp.get(k) or 0, k) for k in ("rejected", "dropped")]
+        said = ", ".join(f"{n:,} {k}" for n, k in lost if n)
+        if said:
+            out.append(f" ({said})", "yellow")
+    return out
 
 
 def duration(seconds: float) -> str:

@@ -217,16 +217,22 @@ class ThroughputPanel(TimeChartPanel):
 
 class ErrorRatePanel(TimeChartPanel):
     NAME = "Error rate"
-    HELP = "Share of failed requests in %, with the error-rate threshold line (1 % by default)."
+    HELP = "Failed requests in %, the threshold line (1 % by default), the HTTP status mix."
 
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
         has = math.isfinite(cur["error_pct"]) or snap.live.has.get("requests")
         self.show_empty(None if has else NO_REQUESTS)
-        self.set_kpi(
-            f"{fmt(cur['error_pct'], '.2f', '%')} · threshold "
-            f"{self.thresholds.error_rate_threshold_pct:g}%"
+        mix = " ".join(
+            f"{k}xx {cur[f'status_{k}xx']:.0f}%"
+            for k in range(1, 6)
+            if cur.get(f"status_{k}xx", 0) >= 0.5
         )
+        kpi = f"{fmt(cur['error_pct'], '.2f', '%')} · threshold "
+        kpi += f"{self.thresholds.error_rate_threshold_pct:g}%"
+        if mix and len(kpi) + 3 + len(mix) <= self.content_size.width:  # whole, or not at all
+            kpi += f" · {mix}"
+        self.set_kpi(kpi)
         self.summarise(snap, "error_pct")
         self.push_chart(snap)
 
