@@ -215,6 +215,9 @@ class ApmApp(App[None]):
                 source.seek_forward(position, self.clock())
 
     def on_ticked(self, message: Ticked) -> None:
+        # A tick that finishes while the app is shutting down finds its widgets gone.
+        if self._exit or not self.query(StatusHeader):
+            return
         self.show_snapshot(message.snapshot)
 
     # -- pause and step ----------------------------------------------------------------------

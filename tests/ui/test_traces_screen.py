@@ -72,3 +72,16 @@ async def test_filter_and_errors_only() -> None:
         assert screen.found
         title = str(screen.query_one("#traces-title", Static).render())
         assert "with errors" in title
+
+
+async def test_ticks_go_on_behind_the_trace_screen() -> None:
+    from tests.ui.conftest import worker_tick
+
+    clock = FakeClock()
+    app = dashboard(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        await open_traces(app, pilot)
+        shown = app.ticks_shown
+        await worker_tick(app, pilot, clock, 1.0)
+        assert app.ticks_shown == shown + 1 and isinstance(app.screen, TracesScreen)
