@@ -260,7 +260,9 @@ class Strings:
         return found
 
 
-class _Reader:
+class Reader:
+    """The columns' bytes after a payload's header, taken in order; every length is checked."""
+
     def __init__(self, body: memoryview) -> None:
         self.body = body
         self.cursor = 0
@@ -274,13 +276,15 @@ class _Reader:
         self.cursor = end
         return out
 
+    def finish(self) -> None:
+        if self.cursor != len(self.body):
+            raise ValueError("payload has trailing bytes")
 
-def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Batch:
-    """The batch in a payload; `ValueError` (or KeyError/TypeError) for anything that does not
-    add up. `strings` is the recording's string table."""
-    if not isinstance(strings, Strings):
-        strings = Strings(strings)
-    inflater = zlib.decompressobj(zdict=ZDICT)
+
+def open_payload(payload: bytes, zdict: bytes | None = ZDICT) -> tuple[dict[str, Any], Reader]:
+    """A payload's JSON header and a reader of the columns after it (schema 1 has no preset
+    dictionary: `zdict=None`); the inflated size is capped at `MAX_PAYLOAD`."""
+    inflater = zlib.decompressobj(zdict=zdict) if zdict else zlib.decompressobj()
     raw = inflater.decompress(payload, MAX_PAYLOAD)
     if inflater.unconsumed_tail:
         raise ValueError("payload too large")
@@ -290,7 +294,15 @@ def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Bat
     header = json.loads(raw[4 : 4 + size])
     if not isinstance(header, dict):
         raise ValueError("bad header")
-    reader = _Reader(memoryview(raw)[4 + size :])
+    return header, Reader(memoryview(raw)[4 + size :])
+
+
+def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Batch:
+    """The batch in a payload; `ValueError` (or KeyError/TypeError) for anything that does not
+    add up. `strings` is the recording's string table."""
+    if not isinstance(strings, Strings):
+        strings = Strings(strings)
+    header, reader = open_payload(payload)
     m = header["metrics"]
     n = int(m["rows"])
     if n < 0 or not isinstance(m["columns"], list):
@@ -303,15 +315,14 @@ def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Bat
     s = header["spans"]
     rows = int(s["rows"])
     spans = _decode_spans(s, rows, reader, strings) if rows else Table({})
-    if reader.cursor != len(reader.body):
-        raise ValueError("payload has trailing bytes")
+    reader.finish()
     status = header.get("status", {})
     if not isinstance(status, dict):
         raise ValueError("bad status")
     return Batch(metrics=Table(metrics), spans=spans, status=status)
 
 
-def _decode_spans(s: dict[str, Any], rows: int, reader: _Reader, strings: Strings) -> Table:
+def _decode_spans(s: dict[str, Any], rows: int, reader: Reader, strings: Strings) -> Table:
     if rows < 0:
         raise ValueError("bad span count")
     index = {name: reader.take(rows, _index_dtype(s[name])) for name in ID_FIELDS}

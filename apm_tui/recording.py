@@ -39,7 +39,7 @@ import numpy as np
 from apm_tui import __version__
 from apm_tui.errors import RecordingError
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table
-from apm_tui.payload import MAX_PAYLOAD, Strings, decode_batch, encode_batch, jsonable
+from apm_tui.payload import Strings, decode_batch, encode_batch, jsonable, open_payload
 
 __all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
 
@@ -62,33 +62,12 @@ CREATE TABLE strings (id INTEGER PRIMARY KEY, value TEXT NOT NULL);
 # -- schema-1 payloads (read only) -------------------------------------------------------------
 def decode_v1(payload: bytes) -> Batch:
     """A schema-1 payload (JSON strings, float64 numbers), for recordings made before 2."""
-    inflater = zlib.decompressobj()
-    raw = inflater.decompress(payload, MAX_PAYLOAD)
-    if inflater.unconsumed_tail:
-        raise ValueError("payload too large")
-    if len(raw) < 4:
-        raise ValueError("payload too short")
-    size = int.from_bytes(raw[:4], "little")
-    header = json.loads(raw[4 : 4 + size])
-    body = memoryview(raw)[4 + size :]
-    if not isinstance(header, dict):
-        raise ValueError("bad header")
+    header, reader = open_payload(payload, zdict=None)
     m = header["metrics"]
     n, names = int(m["rows"]), m["columns"]
     if n < 0 or not isinstance(names, list) or not all(isinstance(x, str) for x in names):
         raise ValueError("bad metric columns")
-    cursor = 0
-
-    def take(count: int, dtype: str, width: int) -> np.ndarray[Any, Any]:
-        nonlocal cursor
-        end = cursor + count * width
-        if end > len(body):
-            raise ValueError("payload truncated")
-        out = np.frombuffer(body[cursor:end], dtype=dtype).copy()
-        cursor = end
-        return out
-
-    metrics = Table({name: take(n, "<f8", 8) for name in names}) if names else Table({})
+    metrics = Table({name: reader.take(n, "<f8") for name in names}) if names else Table({})
     s = header["spans"]
     rows = int(s["rows"])
     spans = Table({})
@@ -102,17 +81,16 @@ def decode_v1(payload: bytes) -> Batch:
             if len(values) != rows or not all(isinstance(v, str) for v in values):
                 raise ValueError(f"bad span column {name}")
             cols[name] = np.array(values, dtype=object)
-        cols["start"] = take(rows, "<f8", 8)
-        cols["duration_ms"] = take(rows, "<f8", 8)
-        cols["error"] = take(rows, "u1", 1).astype(bool)
+        cols["start"] = reader.take(rows, "<f8")
+        cols["duration_ms"] = reader.take(rows, "<f8")
+        cols["error"] = reader.take(rows, "u1").astype(bool)
         if not all(isinstance(a, dict) for a in attrs):
             raise ValueError("bad span attributes")
         column = np.empty(rows, dtype=object)
         column[:] = attrs
         cols["attributes"] = column
         spans = Table(cols)
-    if cursor != len(body):
-        raise ValueError("payload has trailing bytes")
+    reader.finish()
     status = header.get("status", {})
     if not isinstance(status, dict):
         raise ValueError("bad status")
