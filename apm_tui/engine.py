@@ -32,7 +32,7 @@ from apm_tui.analysis.live import (
     series_stamp,
     time_series,
 )
-from apm_tui.analysis.requests import extract_requests
+from apm_tui.analysis.requests import extract_requests, status_codes
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
@@ -130,7 +130,7 @@ def requests_table(spans: Table) -> Table:
             "error": req.error,
             "endpoint": req.endpoint,
             "trace_id": req.trace_id,
-            "status": req.status,
+            "status": status_codes(spans, req.index),
         }
     )
 

@@ -27,7 +27,7 @@ class Requests:
     duration_ms: FloatArray
     error: np.ndarray[Any, Any]
     endpoint: np.ndarray[Any, Any]
-    status: FloatArray  # the HTTP status code, NaN where the span does not say
+    index: np.ndarray[Any, Any]  # the root spans' rows in the spans table
 
     def __len__(self) -> int:
         return int(self.time.size)
@@ -86,7 +86,7 @@ def extract_requests(spans: Table) -> Requests:
             empty,
             np.empty(0, dtype=bool),
             np.empty(0, dtype=object),
-            empty,
+            np.empty(0, dtype=np.int64),
         )
     index = np.flatnonzero(root_mask(spans))
     # One request per trace: a trace with several orphan server spans keeps its earliest.
@@ -100,12 +100,16 @@ def extract_requests(spans: Table) -> Requests:
         duration_ms=spans["duration_ms"][index],
         error=spans["error"][index],
         endpoint=endpoint_names(spans, index),
-        status=status_codes(spans, index),
+        index=index,
     )
 
 
 def status_codes(spans: Table, index: np.ndarray[Any, Any]) -> FloatArray:
+    """The HTTP status of the spans at `index` (a loop over their attributes: the live view
+    asks for it per tick's new requests, not the full analysis for the whole window)."""
     out = np.full(len(index), np.nan)
+    if not len(index):
+        return out
     for i, attrs in enumerate(spans["attributes"][index]):
         for key in STATUS_KEYS:
             code = attrs.get(key)
