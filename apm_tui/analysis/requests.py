@@ -77,6 +77,16 @@ def endpoint_names(spans: Table, index: np.ndarray[Any, Any]) -> np.ndarray[Any,
     return out
 
 
+def request_rows(spans: Table) -> np.ndarray[Any, Any]:
+    """The rows of the spans that are requests, in table order."""
+    index = np.flatnonzero(root_mask(spans))
+    # One request per trace: a trace with several orphan server spans keeps its earliest.
+    order = np.argsort(spans["start"][index], kind="stable")
+    index = index[order]
+    first = first_of_each(spans["trace_id"][index])
+    return np.sort(index[first])
+
+
 def extract_requests(spans: Table) -> Requests:
     if len(spans) == 0:
         empty = np.empty(0)
@@ -88,12 +98,7 @@ def extract_requests(spans: Table) -> Requests:
             np.empty(0, dtype=object),
             np.empty(0, dtype=np.int64),
         )
-    index = np.flatnonzero(root_mask(spans))
-    # One request per trace: a trace with several orphan server spans keeps its earliest.
-    order = np.argsort(spans["start"][index], kind="stable")
-    index = index[order]
-    first = first_of_each(spans["trace_id"][index])
-    index = np.sort(index[first])
+    index = request_rows(spans)
     return Requests(
         trace_id=spans["trace_id"][index],
         time=spans["start"][index],
