@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from charts import median_ms  # noqa: E402  (bench/charts.py: one warm-up call, then the median)
 
 from apm_tui.commands.dashboard import DashboardOptions  # noqa: E402
 from apm_tui.export.png import Screen, encode, glyphs_for, render  # noqa: E402
@@ -64,15 +64,6 @@ async def grab_screen(size: tuple[int, int] = SIZE) -> tuple[Screen, float]:
         t0 = time.perf_counter()
         screen = grab(app)
         return screen, (time.perf_counter() - t0) * 1e3
-
-
-def median_ms(fn: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def collect(quick: bool = False) -> dict[str, Any]:
