@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from apm_tui.analysis.requests import root_mask
+from apm_tui.analysis.requests import endpoint_names, root_mask
 from apm_tui.model import Table
 
 
@@ -58,11 +58,7 @@ def recent_traces(
     trace_ids = spans["trace_id"]
     counts = pd.Series(trace_ids).value_counts()
     failed = set(pd.Series(trace_ids[np.asarray(spans["error"], dtype=bool)]).tolist())
-    endpoint = np.array(
-        [a.get("http.route") or op for a, op in zip(
-            spans["attributes"][roots], spans["operation"][roots], strict=True)],
-        dtype=object,
-    )  # fmt: skip
+    endpoint = endpoint_names(spans, roots)
     service = spans["service"][roots]
     keep = np.ones(roots.size, dtype=bool)
     if text:

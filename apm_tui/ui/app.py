@@ -216,7 +216,7 @@ class ApmApp(App[None]):
 
     def on_ticked(self, message: Ticked) -> None:
         # A tick that finishes while the app is shutting down finds its widgets gone.
-        if self._exit or not self.query(StatusHeader):
+        if not self.query(StatusHeader):
             return
         self.show_snapshot(message.snapshot)
 
