@@ -234,8 +234,6 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
 
 
 def run(args: argparse.Namespace, th: Thresholds) -> int:
-    from apm_tui.ui.app import make_app
-
     opts = options_from(args)
     # The sources are built after the first frame (in the tick worker); a source spec that
     # cannot even be imported, or a port that cannot be listened on, is one line now, before
@@ -243,7 +241,19 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
     check_sources(opts)
     if opts.record:
         check_new_file(opts.record)
-    make_app(opts, th, theme=args.theme).run()
+    return run_app(opts, th, args.theme)
+
+
+def run_app(opts: DashboardOptions, th: Thresholds, theme: str | None) -> int:
+    from apm_tui.ui import skeleton
+
+    # The empty frame is up while Textual itself loads (see apm_tui.ui.skeleton).
+    with skeleton.shown() as frame:
+        from apm_tui.ui.app import make_app
+
+        app = make_app(opts, th, theme=theme)
+        frame.hand_over()
+        app.run()
     return 0
 
 
@@ -279,7 +289,6 @@ def check_listen(listen: str | None) -> None:
 
 def replay(args: argparse.Namespace, th: Thresholds) -> int:
     from apm_tui.recording import Recording
-    from apm_tui.ui.app import make_app
 
     Recording.open(args.recording).close()  # a bad file is one line now, not after the switch
     opts = DashboardOptions(
@@ -288,8 +297,7 @@ def replay(args: argparse.Namespace, th: Thresholds) -> int:
         replay_speed=args.speed,
         screenshots_dir=args.screenshots_dir,
     )
-    make_app(opts, th, theme=args.theme).run()
-    return 0
+    return run_app(opts, th, args.theme)
 
 
 def check_new_file(path: str) -> None:

@@ -31,6 +31,7 @@ from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.goto import GoToScreen
 from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.screens.traces import TracesScreen
+from apm_tui.ui.skeleton import MIN_SIZE
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader, duration
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
@@ -45,8 +46,6 @@ CHARTS_PER_TICK = 1
 #: A chart whose data changed waits this many ticks: the tick a bucket completes and the next
 #: one are the engine's busiest (the series, then the endpoint table and histogram).
 CHART_DELAY_TICKS = 2
-#: Below this the dashboard says "terminal too small" instead of drawing nine panels.
-MIN_SIZE = (40, 12)
 #: From this size up the panels draw charts; below it they show numbers and sparklines.
 FULL_SIZE = (120, 36)
 
@@ -128,6 +127,9 @@ class ApmApp(App[None]):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # The layout class before the panels mount: set after, it restyles every widget once
+        # more before the first frame (≈ 40 ms of start-up).
+        self.screen.add_class(layout_class(self.size.width, self.size.height))
         yield StatusHeader()
         with Container(id="grid"):
             for panel in PANELS:
