@@ -142,7 +142,8 @@ class ApmApp(App[None]):
     def on_mount(self) -> None:
         if self._initial_theme:
             self.theme = self._initial_theme
-        self.query_one(StatusHeader).show(None)
+        self.header = self.query_one(StatusHeader)  # queried once, like the panels below
+        self.header.show(None)
         self.apply_layout(self.size.width, self.size.height)
         # Queried once: matching selectors over the widget tree every tick costs milliseconds.
         self.panels = list(self.query(Panel))
@@ -218,7 +219,7 @@ class ApmApp(App[None]):
 
     def on_ticked(self, message: Ticked) -> None:
         # A tick that finishes while the app is shutting down finds its widgets gone.
-        if not self.query(StatusHeader):
+        if not self.header.is_attached:
             return
         self.show_snapshot(message.snapshot)
 
@@ -271,7 +272,7 @@ class ApmApp(App[None]):
     def show_view(self, snap: Snapshot) -> None:
         """A snapshot shown while paused: every panel, the PAUSED badge, no notices."""
         self.snapshot = snap
-        self.query_one(StatusHeader).show(snap, mode="PAUSED")
+        self.header.show(snap, mode="PAUSED")
         for panel in self.panels:
             panel.update_view(snap)
         self.redraw_stale_charts(limit=len(PANELS))
@@ -292,7 +293,7 @@ class ApmApp(App[None]):
             self.show_view(snap)
             return
         self.snapshot = snap
-        self.query_one(StatusHeader).show(snap)
+        self.header.show(snap)
         for panel in self.panels:
             panel.update_view(snap)
         if again:

@@ -4,7 +4,7 @@ summary, a "no data" message and a body; and the helpers the chart panels share.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.segment import Segment
 from rich.text import Text
@@ -28,6 +28,7 @@ else:
     chartmath = lazy_module("apm_tui.ui.chartmath")
 
 Palette = dict[str, tuple[int, int, int]]
+W = TypeVar("W", bound=Widget)
 
 
 class Line(Widget):
@@ -86,6 +87,16 @@ class Panel(Vertical, can_focus=True):
         super().__init__(id=self.panel_id())
         self.border_title = self.NAME
         self._shown: dict[str, Text | str] = {}
+        self._children: dict[Any, Widget] = {}
+
+    def child(self, selector: Any, expect: type[W]) -> W:
+        """`query_one`, remembered: a panel's children never change, and matching selectors
+        over the tree for each of ≈ 20 updates a tick cost ≈ 1 ms."""
+        found = self._children.get(selector)
+        if found is None:
+            found = self._children[selector] = self.query_one(selector, expect)
+        assert isinstance(found, expect)
+        return found
 
     @property
     def thresholds(self) -> Thresholds:
@@ -111,7 +122,7 @@ class Panel(Vertical, can_focus=True):
             self.update_view(snap)
 
     def set_block(self, selector: str, content: Text) -> None:
-        block = self.query_one(selector, TextBlock)
+        block = self.child(selector, TextBlock)
         if block.text != content:
             block.text = content
 
@@ -122,7 +133,7 @@ class Panel(Vertical, can_focus=True):
         if shown is not None and shown == content:
             return
         self._shown[selector] = content
-        self.query_one(selector, Static).update(content)
+        self.child(selector, Static).update(content)
 
     def show_empty(self, why: str | None) -> None:
         self.set_class(why is not None, "-empty")
@@ -145,7 +156,7 @@ class Panel(Vertical, can_focus=True):
 
     def set_kpi(self, text: Text | str) -> None:
         """The panel's current values, one line under its title."""
-        line = self.query_one(".kpi", Line)
+        line = self.child(".kpi", Line)
         line.text = (
             text if isinstance(text, Text) else Text(text, no_wrap=True, overflow="ellipsis")
         )
@@ -194,4 +205,4 @@ class TimeChartPanel(Panel):
         )
 
     def push_chart(self, snap: Snapshot) -> None:
-        self.query_one(Chart).show(self.chart_key(snap), snap, snap.tick)
+        self.child(Chart, Chart).show(self.chart_key(snap), snap, snap.tick)

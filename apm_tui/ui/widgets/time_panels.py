@@ -125,7 +125,7 @@ class ResourcesPanel(TimeChartPanel):
         self.show_empty(None if has else NO_METRICS)
         self.set_kpi(host_line(cur, snap.status))
         detail = process_line(snap.status)
-        self.query_one(".detail", Static).display = bool(detail)
+        self.child(".detail", Static).display = bool(detail)
         self.set_text(".detail", detail)
         self.summarise(snap, "cpu", other_lines=1)
         self.push_chart(snap)
