@@ -44,6 +44,15 @@ class WaterfallRow:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+def finished_by(spans: Table, t: float) -> Table:
+    """The spans that had ended by time `t`: what the window held when the dashboard showed
+    `t` (a paused view). Sources hand spans over as they end, whole traces for OTLP."""
+    if len(spans) == 0:
+        return spans
+    end = np.asarray(spans["start"], dtype=float) + np.asarray(spans["duration_ms"], float) / 1e3
+    return spans.take(np.flatnonzero(~(end > t)))  # a span of unknown duration is kept
+
+
 def recent_traces(
     spans: Table, *, text: str = "", errors_only: bool = False, limit: int = 500
 ) -> list[TraceSummary]:

@@ -39,6 +39,7 @@ from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 if TYPE_CHECKING:
     from apm_tui.engine import Engine, Snapshot
     from apm_tui.export.png import Screen as PngScreen
+    from apm_tui.model import Table
     from apm_tui.sources.recorded import ReplaySource
 
 #: How many charts may be rebuilt in one tick (a rebuild and its repaint cost ≈ 4 ms).
@@ -328,11 +329,22 @@ class ApmApp(App[None]):
         return keys
 
     def action_traces(self) -> None:
-        """The trace screen, on the window as it is now."""
-        if self._engine is None:
+        """The trace screen, on the window as it is shown: now, or at the paused time."""
+        engine = self._engine
+        if engine is None:
             self.notify("Still starting: press t again in a moment.", timeout=4)
             return
-        self.push_screen(TracesScreen(self._engine.spans))
+        paused = self.paused
+        if paused is None:
+            self.push_screen(TracesScreen(engine.spans))
+            return
+
+        def load() -> Table:
+            from apm_tui.analysis.traces import finished_by
+
+            return finished_by(engine.spans(), paused)
+
+        self.push_screen(TracesScreen(load))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_descriptions()))

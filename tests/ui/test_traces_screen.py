@@ -85,3 +85,21 @@ async def test_ticks_go_on_behind_the_trace_screen() -> None:
         shown = app.ticks_shown
         await worker_tick(app, pilot, clock, 1.0)
         assert app.ticks_shown == shown + 1 and isinstance(app.screen, TracesScreen)
+
+
+async def test_paused_the_trace_screen_shows_the_window_as_of_the_paused_time() -> None:
+    from tests.ui.conftest import worker_tick
+
+    clock = FakeClock()
+    app = dashboard(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        for _ in range(3):
+            await worker_tick(app, pilot, clock, 1.0)
+        await pilot.press("space", "left", "left")
+        paused = app.paused
+        assert paused is not None and paused < app.engine.spans()["start"].max()
+        screen = await open_traces(app, pilot)
+        ends = [tr.time + tr.duration_ms / 1e3 for tr in screen.found]
+        assert max(ends) <= paused
+        assert len(screen.spans or ()) < len(app.engine.spans())  # later spans are left out

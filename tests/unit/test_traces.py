@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apm_tui.analysis.traces import recent_traces, waterfall
+from apm_tui.analysis.traces import finished_by, recent_traces, waterfall
 from apm_tui.model import Batch, Span
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 from tests.conftest import WORLD_START
@@ -79,3 +79,17 @@ def test_synthetic_traces_have_whole_waterfalls() -> None:
     # A child never starts before its parent, and the critical path is a chain from the root.
     assert all(r.offset_ms >= 0 for r in rows)
     assert sum(r.critical for r in rows) >= 2
+
+
+def test_finished_by_keeps_the_spans_that_had_ended() -> None:
+    t = 1000.0
+    spans = spans_of(
+        Span("T", "root", "", "web", "GET /x", t, 100.0, kind="server"),  # ends t + 0.1
+        Span("T", "db", "root", "pg", "SELECT", t + 0.01, 20.0, kind="db"),  # ends t + 0.03
+        Span("U", "late", "", "web", "GET /y", t + 5, 1.0, kind="server"),
+        Span("V", "open", "", "web", "GET /z", t, float("nan"), kind="server"),
+    )
+    assert set(finished_by(spans, t + 0.05)["span_id"]) == {"db", "open"}
+    assert set(finished_by(spans, t + 0.1)["span_id"]) == {"root", "db", "open"}
+    assert len(finished_by(spans, t + 10)) == 4
+    assert len(finished_by(spans_of(), t)) == 0
