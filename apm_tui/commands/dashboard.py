@@ -248,7 +248,7 @@ def run_app(opts: DashboardOptions, th: Thresholds, theme: str | None) -> int:
     from apm_tui.ui import skeleton
 
     # The empty frame is up while Textual itself loads (see apm_tui.ui.skeleton).
-    with skeleton.shown() as frame:
+    with skeleton.shown(mode="REPLAY" if opts.replay else "LIVE") as frame:
         from apm_tui.ui.app import make_app
 
         app = make_app(opts, th, theme=theme)

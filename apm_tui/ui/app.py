@@ -96,8 +96,10 @@ class ApmApp(App[None]):
         clock: Callable[[], float] = time.time,
         recordings_dir: Path | None = None,
         screenshots_dir: Path | None = None,
+        replay: bool = False,
     ) -> None:
         super().__init__()
+        self.replay = replay  # a recording replayed: the header says REPLAY from the first frame
         self.recordings_dir = recordings_dir or default_recordings_dir()
         self.screenshots_dir = screenshots_dir  # None: the current folder when `s` is pressed
         # An engine, or how to build one: `make_app` passes the latter, so the sources, their
@@ -144,7 +146,7 @@ class ApmApp(App[None]):
         if self._initial_theme:
             self.theme = self._initial_theme
         self.header = self.query_one(StatusHeader)  # queried once, like the panels below
-        self.header.show(None)
+        self.header.show(None, mode="REPLAY" if self.replay else "LIVE")
         self.apply_layout(self.size.width, self.size.height)
         # Queried once: matching selectors over the widget tree every tick costs milliseconds.
         self.panels = list(self.query(Panel))
@@ -536,4 +538,5 @@ def make_app(
         clock=clock,
         recordings_dir=Path(opts.recordings_dir) if opts.recordings_dir else None,
         screenshots_dir=Path(opts.screenshots_dir) if opts.screenshots_dir else None,
+        replay=bool(opts.replay),
     )

@@ -53,11 +53,11 @@ def box_top(title: str, width: int) -> str:
     return "╭─ " + title + " " + "─" * (width - 5 - len(title)) + "╮"
 
 
-def frame_lines(width: int, height: int) -> list[str] | None:
+def frame_lines(width: int, height: int, mode: str = "LIVE") -> list[str] | None:
     """The screen's lines above the footer, or None where the dashboard draws no panels."""
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
         return None
-    header = " LIVE  apm-tui starting…"
+    header = f" {mode}  apm-tui starting…"
     lines = [header + " " * (width - len(header))]
     columns = spans(width, GRID)
     for row, rows in enumerate(spans(height - 2, GRID)):  # minus the header and the footer
@@ -69,14 +69,15 @@ def frame_lines(width: int, height: int) -> list[str] | None:
     return lines
 
 
-def paint(out: TextIO, width: int, height: int) -> bool:
-    lines = frame_lines(width, height)
+def paint(out: TextIO, width: int, height: int, mode: str = "LIVE") -> bool:
+    lines = frame_lines(width, height, mode)
     if lines is None:
         return False
     parts = [ENTER]
     for y, line in enumerate(lines, 1):
         if y == 1:  # the mode badge in reverse video, the product in bold: no colour needed
-            line = "\x1b[7m LIVE \x1b[0m \x1b[1mapm-tui\x1b[0m" + line[len(" LIVE  apm-tui") :]
+            badge = f"\x1b[7m {mode} \x1b[0m \x1b[1mapm-tui\x1b[0m"
+            line = badge + line[len(f" {mode}  apm-tui") :]
         parts.append(f"\x1b[{y};1H{line}")
     out.write("".join(parts))
     out.flush()
@@ -103,7 +104,7 @@ def wanted(out: TextIO) -> bool:
 
 
 @contextmanager
-def shown(out: TextIO | None = None) -> Iterator[Skeleton]:
+def shown(out: TextIO | None = None, mode: str = "LIVE") -> Iterator[Skeleton]:
     """Paint the empty dashboard until Textual takes over; put the terminal back if anything
     fails before that (a bad theme, an import error), so the error prints on the normal screen."""
     stream = out or sys.stdout
@@ -111,7 +112,7 @@ def shown(out: TextIO | None = None) -> Iterator[Skeleton]:
     if wanted(stream):
         try:
             size = os.get_terminal_size(stream.fileno())
-            skeleton.painted = paint(stream, size.columns, size.lines)
+            skeleton.painted = paint(stream, size.columns, size.lines, mode)
         except OSError:
             skeleton.painted = False
     try:

@@ -36,6 +36,20 @@ async def test_the_skeleton_is_textuals_first_frame(size: tuple[int, int]) -> No
     assert all(len(line) == size[0] for line in painted)
 
 
+async def test_a_replays_skeleton_says_replay_as_its_first_frame_does() -> None:
+    from apm_tui.commands.dashboard import DashboardOptions
+
+    # The recording is never opened: no tick runs (see above).
+    app = make_app(DashboardOptions(sources=(), replay="never-read.apmrec"), clock=FakeClock())
+    app._cannot_start = True
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        drawn = [line.rstrip() for line in screen_lines(app)]
+    painted = skeleton.frame_lines(120, 40, "REPLAY")
+    assert painted is not None and painted[0].startswith(" REPLAY  apm-tui starting…")
+    assert [line.rstrip() for line in painted] == drawn[:-1]
+
+
 def test_no_skeleton_below_the_minimum_size() -> None:
     assert skeleton.frame_lines(39, 30) is None
     assert skeleton.frame_lines(120, 11) is None
