@@ -107,7 +107,7 @@ def wanted(out: TextIO) -> bool:
 def shown(out: TextIO | None = None, mode: str = "LIVE") -> Iterator[Skeleton]:
     """Paint the empty dashboard until Textual takes over; put the terminal back if anything
     fails before that (a bad theme, an import error), so the error prints on the normal screen."""
-    stream = out or sys.stdout
+    stream = out or sys.stderr  # where Textual's driver writes (stdout stays free for pipes)
     skeleton = Skeleton()
     if wanted(stream):
         try:
