@@ -66,34 +66,31 @@ class Terminal(io.StringIO):
         return 1  # its size comes from the patched os.get_terminal_size
 
 
-def test_an_error_before_textual_starts_leaves_the_alternate_screen(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    out = Terminal()
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> Terminal:
+    """A 100×30 terminal the skeleton paints into."""
     monkeypatch.setattr(skeleton, "wanted", lambda stream: True)
     monkeypatch.setattr(
         skeleton.os, "get_terminal_size", lambda fd: skeleton.os.terminal_size((100, 30))
     )
-    with pytest.raises(ValueError), skeleton.shown(out) as frame:
+    return Terminal()
+
+
+def test_an_error_before_textual_starts_leaves_the_alternate_screen(terminal: Terminal) -> None:
+    with pytest.raises(ValueError), skeleton.shown(terminal) as frame:
         assert frame.painted
         raise ValueError("unknown theme")
-    text = out.getvalue()
+    text = terminal.getvalue()
     assert text.startswith(skeleton.ENTER) and "Duration by endpoint" in text
     assert text.endswith(skeleton.LEAVE)
 
 
-def test_after_the_hand_over_textual_restores_the_terminal(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    out = Terminal()
-    monkeypatch.setattr(skeleton, "wanted", lambda stream: True)
-    monkeypatch.setattr(
-        skeleton.os, "get_terminal_size", lambda fd: skeleton.os.terminal_size((100, 30))
-    )
-    with pytest.raises(RuntimeError), skeleton.shown(out) as frame:
+def test_after_the_hand_over_textual_restores_the_terminal(terminal: Terminal) -> None:
+    with pytest.raises(RuntimeError), skeleton.shown(terminal) as frame:
         frame.hand_over()
         raise RuntimeError("the app failed")  # Textual's own teardown left the screen
-    assert not out.getvalue().endswith(skeleton.LEAVE)
+    text = terminal.getvalue()
+    assert text.startswith(skeleton.ENTER) and not text.endswith(skeleton.LEAVE)
 
 
 def test_nothing_is_painted_when_output_is_not_a_terminal() -> None:
