@@ -44,6 +44,8 @@ from apm_tui.payload import Strings, decode_batch, encode_batch, jsonable, open_
 __all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
 
 FORMAT = "apm-tui recording"
+#: What a payload that does not decode raises (a damaged or hostile file).
+DECODE_ERRORS = (ValueError, KeyError, TypeError, OverflowError, zlib.error)
 SCHEMA_VERSION = 2
 
 SCHEMA = """
@@ -184,6 +186,16 @@ class Tick:
     batch: Batch
 
 
+@dataclass(frozen=True)
+class RawTick:
+    """A tick as stored, not yet decoded (a replay decodes the ticks due together)."""
+
+    seq: int
+    t: float
+    history: bool
+    payload: bytes
+
+
 class Recording:
     """A recording opened for reading; `open` checks it is one, and one this version reads."""
 
@@ -287,7 +299,18 @@ class Recording:
     def ticks(self, since: float = -math.inf) -> Iterator[Tick]:
         """Every readable tick from the first at or after time `since`, in recorded order. A
         damaged row or page ends the iteration and counts in `lost` (with the rows after it,
-        when they can be counted)."""
+        when they can be counted); a tick that does not decode counts in `lost` too."""
+        for raw in self.raw_ticks(since):
+            try:
+                batch = self.decode(raw.payload)
+            except DECODE_ERRORS:
+                self.lost += 1
+                continue
+            yield Tick(raw.seq, raw.t, raw.history, batch)
+
+    def raw_ticks(self, since: float = -math.inf, chunk: int = 64) -> Iterator[RawTick]:
+        """`ticks` undecoded: rows read `chunk` at a time; a damaged row or page ends the
+        iteration and counts in `lost`, as in `ticks`."""
         seq = -1
         if since > -math.inf:
             try:
@@ -299,25 +322,25 @@ class Recording:
             if first is None:
                 return
             seq = int(first[0]) - 1
+        step = chunk
         while True:
             try:
-                row = self.db.execute(
-                    "SELECT seq, t, history, payload FROM ticks WHERE seq > ? ORDER BY seq LIMIT 1",
-                    (seq,),
-                ).fetchone()
+                rows = self.db.execute(
+                    "SELECT seq, t, history, payload FROM ticks WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (seq, step),
+                ).fetchall()
             except sqlite3.Error:
+                if step > 1:
+                    step = 1  # a damaged page: read up to it a row at a time
+                    continue
                 self.lost += max(1, self._count_after(seq))
                 return
-            if row is None:
+            if not rows:
                 self.lost += self._missing_after(seq)
                 return
-            seq = int(row[0])
-            try:
-                batch = self.decode(bytes(row[3]))
-            except (ValueError, KeyError, TypeError, OverflowError, zlib.error):
-                self.lost += 1
-                continue
-            yield Tick(seq, float(row[1]), bool(row[2]), batch)
+            for row in rows:
+                seq = int(row[0])
+                yield RawTick(seq, float(row[1]), bool(row[2]), bytes(row[3]))
 
     def _count_after(self, seq: int) -> int:
         """How many ticks after `seq` the file should hold: from the index when it can be

@@ -74,6 +74,54 @@ class Sliding:
     def view(self) -> FloatArray:
         return self.buf[self.lo : self.hi]
 
+    def extend(self, values: FloatArray) -> None:
+        """As `append` of each value in turn (the view ends with the last `maxlen` of them)."""
+        kept = np.concatenate([self.view(), values])[-self.maxlen :]
+        self.buf[: len(kept)] = kept
+        self.lo, self.hi = 0, len(kept)
+
+
+def window_stats(
+    h: FloatArray, time_steps: FloatArray, s: BaselineSettings
+) -> tuple[float, float, float, float]:
+    """(median, scale of values, scale of steps, usual time step) of a baseline's values `h`
+    and its recent time steps: one function for the row-by-row and the block paths."""
+    med = float(np.median(h))
+    mad = 1.4826 * float(np.median(np.abs(h - med)))
+    steps = np.abs(np.diff(h))
+    moved = steps[steps > 0]
+    quantum = float(moved.min()) if moved.size else 0.0
+    scale = max(mad, s.std_floor * float(h.std()), quantum, 1e-12)
+    step_mad = 1.4826 * float(np.median(steps)) if steps.size else 0.0
+    step_std = float(np.diff(h).std()) if steps.size else 0.0
+    step_scale = max(step_mad, s.std_floor * step_std, quantum, 1e-12)
+    usual = float(np.median(time_steps)) if len(time_steps) else 0.0
+    return med, scale, step_scale, usual
+
+
+def window_stats_many(
+    h: FloatArray, time_steps: FloatArray, s: BaselineSettings
+) -> list[tuple[float, float, float, float]]:
+    """`window_stats` of each row of `h` (windows of one length, at least two values) with
+    the same row of `time_steps`: numpy's medians, minima and standard deviations along rows
+    give the very values it gives one window at a time, and the maxima are taken the same way."""
+    med = np.median(h, axis=1)
+    mad = 1.4826 * np.median(np.abs(h - med[:, None]), axis=1)
+    steps = np.abs(np.diff(h, axis=1))
+    quantum = np.where(steps > 0, steps, np.inf).min(axis=1)
+    quantum[np.isinf(quantum)] = 0.0
+    std = h.std(axis=1)
+    step_mad = 1.4826 * np.median(steps, axis=1)
+    step_std = np.diff(h, axis=1).std(axis=1)
+    usual = np.median(time_steps, axis=1) if time_steps.shape[1] else np.zeros(len(h))
+    out = []
+    for i in range(len(h)):
+        q = float(quantum[i])
+        scale = max(float(mad[i]), s.std_floor * float(std[i]), q, 1e-12)
+        step_scale = max(float(step_mad[i]), s.std_floor * float(step_std[i]), q, 1e-12)
+        out.append((float(med[i]), scale, step_scale, float(usual[i])))
+    return out
+
 
 class SeriesBaseline:
     """One metric's rolling baseline: `features(t, x)` for a row, then `push(t, x)`."""
@@ -94,18 +142,7 @@ class SeriesBaseline:
         `stats_every` rows."""
         if self._stats is not None and self._since_stats < self.s.stats_every:
             return self._stats
-        h = self.values.view()
-        med = float(np.median(h))
-        mad = 1.4826 * float(np.median(np.abs(h - med)))
-        steps = np.abs(np.diff(h))
-        moved = steps[steps > 0]
-        quantum = float(moved.min()) if moved.size else 0.0
-        scale = max(mad, self.s.std_floor * float(h.std()), quantum, 1e-12)
-        step_mad = 1.4826 * float(np.median(steps)) if steps.size else 0.0
-        step_std = float(np.diff(h).std()) if steps.size else 0.0
-        step_scale = max(step_mad, self.s.std_floor * step_std, quantum, 1e-12)
-        usual = float(np.median(self.steps.view())) if len(self.steps) else 0.0
-        self._stats = (med, scale, step_scale, usual)
+        self._stats = window_stats(self.values.view(), self.steps.view(), self.s)
         self._since_stats = 0
         return self._stats
 

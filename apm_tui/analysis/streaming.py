@@ -27,6 +27,7 @@ import numpy.typing as npt
 from apm_tui.analysis.alarm import Alarm, AlarmSettings
 from apm_tui.analysis.anomaly import FEATURE_TYPES
 from apm_tui.analysis.baseline import FEATURES, BaselineSettings, SeriesBaseline, squash
+from apm_tui.analysis.baseline_block import features_block
 from apm_tui.analysis.result import Anomaly, Severity
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
@@ -315,6 +316,24 @@ class StreamingDetector:
             return None
         return squash(np.array([z for p in parts if p is not None for z in p]))
 
+    def features_block(
+        self, times: FloatArray, rows: FloatArray
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """`features` of each row in turn, for a block: (squashed features, which rows have
+        them). Each metric's baseline takes the block at once where it can (`baseline_block`),
+        else row by row; the metrics' baselines are independent, so the order between them
+        does not matter."""
+        n, m = len(times), len(self.baselines)
+        z = np.zeros((n, 3 * m))
+        ok = np.full(n, m > 0)
+        for j, b in enumerate(self.baselines):
+            block = features_block(b, times, rows[:, j])
+            if block is None:
+                block = _row_by_row(b, times, rows[:, j])
+            z[:, 3 * j : 3 * j + 3], ok_j = block
+            ok &= ok_j
+        return squash(z), ok
+
     def score_new(self, metrics: Table) -> tuple[FloatArray, list[Anomaly]]:
         """Score new rows (likelihood 0–1, NaN while warming up); return their scores and the
         anomalies among them. The dashboard fits in another process and calls `install`."""
@@ -355,18 +374,31 @@ class StreamingDetector:
                     found.append(self.anomaly(self._recent, float(scores[i])))
             pending.clear()
 
-        for i in range(n):
-            if refit:
+        if refit:
+            for i in range(n):
                 flush()
                 self.refit_now()
-            self.seen += 1
-            self._since_fit += 1
-            t = float(times[i])
-            f = self.features(t, rows[i])
-            if f is not None:
-                self.train.append(f)
-                self.train_times.append(t)
-            pending.append((i, t, f))
+                self.seen += 1
+                self._since_fit += 1
+                t = float(times[i])
+                f = self.features(t, rows[i])
+                if f is not None:
+                    self.train.append(f)
+                    self.train_times.append(t)
+                pending.append((i, t, f))
+        else:
+            # Without inline refits nothing between rows reads the counters: the whole block's
+            # features at once (`features_block`), the same values as row by row.
+            self.seen += n
+            self._since_fit += n
+            z, ok = self.features_block(times, rows)
+            for i in range(n):
+                t = float(times[i])
+                f = z[i] if ok[i] else None
+                if f is not None:
+                    self.train.append(f)
+                    self.train_times.append(t)
+                pending.append((i, t, f))
         flush()
         return scores, flags, found
 
@@ -419,6 +451,23 @@ class StreamingDetector:
         top = float(per_metric[order[0]])
         severity: Severity = "HIGH" if top >= self.th.anomaly_high_z else "MEDIUM"
         return severity, causes or (FEATURE_TYPES[self.names[order[0]]],)
+
+
+def _row_by_row(
+    b: SeriesBaseline, times: FloatArray, x: FloatArray
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """One metric's rows through `StreamingDetector.features`'s per-metric step, in turn."""
+    z = np.zeros((len(x), 3))
+    ok = np.zeros(len(x), dtype=bool)
+    for i, (t, v) in enumerate(zip(times.tolist(), x.tolist(), strict=True)):
+        if not math.isfinite(v) and len(b.values) >= b.s.min_history:
+            ok[i] = True  # neutral: a missing value once the baseline is warm
+        else:
+            part = b.features(t, v)
+            if part is not None:
+                z[i], ok[i] = part, True
+        b.push(t, v)
+    return z, ok
 
 
 def detect_series(metrics: Table, th: Thresholds) -> tuple[FloatArray, npt.NDArray[np.bool_]]:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from apm_tui.model import Batch, Table
-from apm_tui.recording import Recording, RecordingError, Tick
+from apm_tui.payload_block import Unsupported, decode_joined
+from apm_tui.recording import DECODE_ERRORS, RawTick, Recording, RecordingError, Tick
 from apm_tui.sources.base import SourceError
 
 
@@ -55,8 +56,9 @@ class ReplaySource:
         self.speed = speed
         first, last = self.recording.span()
         self.first, self.last = first, last
-        self._ticks = self.recording.ticks()
-        self._pending: list[Tick] = []
+        # Undecoded: the ticks due at a poll are decoded together (`_decoded`).
+        self._ticks = self.recording.raw_ticks()
+        self._pending: list[RawTick] = []
         self._started: float | None = None  # wall time of the first poll
         self._played = 0.0  # recorded seconds played before the last speed change
         self._changed_at: float | None = None
@@ -87,22 +89,33 @@ class ReplaySource:
         pass
 
     def backfill(self) -> Batch:
-        history: list[Tick] = []
-        for tick in self._ticks:
-            if not tick.history:
-                self._pending.append(tick)
-                break
-            history.append(tick)
+        history: list[RawTick] = []
+        for raw in self._ticks:
+            if not raw.history:
+                # The first live tick that decodes: damaged ones before it count as lost now.
+                if self._readable(raw):
+                    self._pending.append(raw)
+                    break
+                continue
+            history.append(raw)
+        batch = _decoded(self.recording, history)
         lost = self.recording.lost
-        return _joined(
-            history, [f"{lost} tick(s) of the recording could not be read"] if lost else []
-        )
+        notices = [f"{lost} tick(s) of the recording could not be read"] if lost else []
+        return _joined([Tick(0, 0.0, True, batch)], notices)
+
+    def _readable(self, raw: RawTick) -> bool:
+        try:
+            self.recording.decode(raw.payload)
+        except DECODE_ERRORS:
+            self.recording.lost += 1
+            return False
+        return True
 
     def poll(self, now: float) -> Batch:
         if self._changed_at is None:
             self._changed_at = now
         until = self.first + self.position(now)
-        due: list[Tick] = []
+        due: list[RawTick] = []
         while True:
             if not self._pending:
                 nxt = next(self._ticks, None)
@@ -113,7 +126,7 @@ class ReplaySource:
             if self._pending[0].t > until:
                 break
             due.append(self._pending.pop(0))
-        batch = _joined(due, [])
+        batch = _decoded(self.recording, due)
         status = dict(batch.status)
         status["replay"] = {
             "position": self.position(now),
@@ -125,6 +138,24 @@ class ReplaySource:
 
     def close(self) -> None:
         self.recording.close()
+
+
+def _decoded(recording: Recording, raws: list[RawTick]) -> Batch:
+    """The ticks' batches as one, as `_joined` of each decoded: in one pass where the block
+    decoder covers them (`payload_block`), else one by one, a tick that does not decode
+    counting as lost."""
+    if raws and recording.version >= 2:
+        try:
+            return decode_joined([r.payload for r in raws], recording.strings)
+        except (Unsupported, *DECODE_ERRORS):
+            pass  # one by one finds the damaged tick, or reloads the strings
+    ticks = []
+    for raw in raws:
+        try:
+            ticks.append(Tick(raw.seq, raw.t, raw.history, recording.decode(raw.payload)))
+        except DECODE_ERRORS:
+            recording.lost += 1
+    return _joined(ticks, [])
 
 
 def _joined(ticks: list[Tick], notices: list[str]) -> Batch:

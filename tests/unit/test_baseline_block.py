@@ -1,0 +1,184 @@
+"""The block featurisation gives exactly what the row-by-row path gives (bit for bit), on real
+NAB series and on the awkward cases: gaps, missing values, warm-up inside a block, repeated
+and backward timestamps (which go row by row), and blocks of every size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from apm_tui.analysis.baseline import BaselineSettings, SeriesBaseline
+from apm_tui.analysis.baseline_block import features_block
+from apm_tui.analysis.streaming import StreamingDetector
+from apm_tui.config import Thresholds
+from apm_tui.model import FloatArray, Table
+
+NAB = Path("/work/shared/data/nab/realAWSCloudwatch")
+if not NAB.exists():
+    NAB = Path(__file__).resolve().parents[1] / "data" / "nab" / "realAWSCloudwatch"
+
+
+def nab_series(name: str) -> tuple[FloatArray, FloatArray]:
+    import pandas as pd
+
+    frame = pd.read_csv(NAB / name)
+    times = pd.to_datetime(frame["timestamp"]).astype("int64").to_numpy() / 1e9
+    return times.astype(np.float64), frame["value"].to_numpy(dtype=np.float64)
+
+
+def blocks(n: int, seed: int, most: int = 300) -> Iterator[slice]:
+    rng = np.random.default_rng(seed)
+    start = 0
+    while start < n:
+        size = int(rng.choice([1, 2, 7, 64, 65, most]))
+        yield slice(start, start + size)
+        start += size
+
+
+def row_by_row(b: SeriesBaseline, t: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    z, ok = np.zeros((len(x), 3)), np.zeros(len(x), dtype=bool)
+    for i in range(len(x)):
+        if not np.isfinite(x[i]) and len(b.values) >= b.s.min_history:
+            ok[i] = True
+        else:
+            part = b.features(float(t[i]), float(x[i]))
+            if part is not None:
+                z[i], ok[i] = part, True
+        b.push(float(t[i]), float(x[i]))
+    return z, ok
+
+
+def assert_same_state(a: SeriesBaseline, b: SeriesBaseline) -> None:
+    for name in ("values", "steps", "season_t", "season_x"):
+        assert np.array_equal(getattr(a, name).view(), getattr(b, name).view()), name
+    assert (a.last_t, a.last_x, a._stats, a._since_stats) == (
+        b.last_t,
+        b.last_x,
+        b._stats,
+        b._since_stats,
+    )
+
+
+def compare(t: FloatArray, x: FloatArray, seed: int, settings: BaselineSettings) -> int:
+    """Feeds (t, x) in random blocks to one baseline and row by row to another; returns how
+    many blocks took the block path."""
+    by_block, by_row = SeriesBaseline(settings), SeriesBaseline(settings)
+    used = 0
+    for part in blocks(len(x), seed):
+        want = row_by_row(by_row, t[part], x[part])
+        got = features_block(by_block, t[part], x[part])
+        if got is None:
+            got = row_by_row(by_block, t[part], x[part])
+        else:
+            used += 1
+        assert np.array_equal(got[1], want[1])
+        # Bit for bit, signed zeros included.
+        assert got[0].tobytes() == want[0].tobytes()
+        assert_same_state(by_block, by_row)
+    return used
+
+
+@pytest.mark.skipif(not NAB.exists(), reason="NAB data not available")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ec2_cpu_utilization_24ae8d.csv",
+        "ec2_network_in_257a54.csv",
+        "rds_cpu_utilization_cc0c53.csv",
+        "iio_us-east-1_i-a2eb1cd9_NetworkIn.csv",
+    ],
+)
+def test_block_matches_row_by_row_on_nab(name: str) -> None:
+    t, x = nab_series(name)
+    assert compare(t, x, seed=len(x), settings=BaselineSettings()) > 10
+
+
+def test_block_matches_with_gaps_missing_values_and_a_small_memory() -> None:
+    rng = np.random.default_rng(7)
+    n = 6000
+    t = np.cumsum(rng.choice([60.0, 60.0, 60.0, 120.0, 3600.0], size=n)) + 1.7e9
+    x = np.round(rng.normal(40, 3, n), 1)  # quantised, with repeats
+    x[rng.random(n) < 0.05] = np.nan
+    x[100:140] = np.nan  # a hole while warming up
+    x[3000:3050] = 55.0  # flat, then a step
+    small = BaselineSettings(long_window=300, season_rows=500, season_days=3, stats_every=5)
+    assert compare(t, x, seed=1, settings=BaselineSettings()) > 10
+    assert compare(t, x, seed=2, settings=small) > 10
+
+
+def test_unordered_or_repeated_times_go_row_by_row_with_the_same_result() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    t = np.arange(n) * 60.0
+    t[500] = t[499]  # a repeated timestamp
+    t[900:910] = t[900:910][::-1]  # and some going back
+    x = rng.normal(10, 1, n)
+    assert compare(t, x, seed=5, settings=BaselineSettings()) > 10
+    b = SeriesBaseline(BaselineSettings())
+    assert features_block(b, t[480:500], x[480:500]) is not None
+    assert features_block(b, t[495:505], x[495:505]) is None  # t does not go forward
+    assert features_block(b, t[500:520], x[500:520]) is None  # nor from the baseline's last
+    assert len(b.values) == 20  # a refused block leaves the baseline as it was
+
+
+def test_all_missing_block_and_empty_block() -> None:
+    b = SeriesBaseline(BaselineSettings())
+    z, ok = features_block(b, np.arange(3.0), np.full(3, np.nan)) or (None, None)
+    assert z is not None and ok is not None and not ok.any() and len(b.values) == 0
+    empty = features_block(b, np.empty(0), np.empty(0))
+    assert empty is not None and empty[0].shape == (0, 3)
+
+
+def detector_table(n: int, seed: int) -> Table:
+    rng = np.random.default_rng(seed)
+    rt = 100 + rng.normal(0, 5, n)
+    rt[rng.random(n) < 0.1] = np.nan  # minutes without requests
+    cpu = 40 + rng.normal(0, 2, n)
+    cpu[700:705] = 99.0
+    return Table(
+        {
+            "timestamp": 1.7e9 + np.arange(n) * 60.0,
+            "cpu_pct": cpu,
+            "response_time_ms": rt,
+            "error_rate_pct": np.abs(rng.normal(0, 0.5, n)),
+        }
+    )
+
+
+def test_detector_block_path_matches_its_row_by_row_features() -> None:
+    data = detector_table(3000, seed=11)
+    det, ref = StreamingDetector(Thresholds()), StreamingDetector(Thresholds())
+    det._start(data)
+    ref._start(data)
+    cols = np.column_stack([data[m] for m in det.names or ()])
+    times = np.asarray(data["timestamp"], dtype=float)
+    for part in blocks(len(times), seed=4):
+        z, ok = det.features_block(times[part], cols[part])
+        for i, (t, row) in enumerate(zip(times[part], cols[part], strict=True)):
+            want = ref.features(float(t), row)
+            assert ok[i] == (want is not None)
+            if want is not None:
+                assert z[i].tobytes() == want.tobytes()
+
+
+def test_window_stats_many_is_window_stats_of_each_window() -> None:
+    from apm_tui.analysis.baseline import window_stats, window_stats_many
+
+    rng = np.random.default_rng(9)
+    s = BaselineSettings()
+    _, x = nab_series("ec2_cpu_utilization_24ae8d.csv") if NAB.exists() else (None, None)
+    cases = [rng.normal(50, 9, 4000), np.round(rng.normal(0, 1, 4000), 1), np.full(4000, 3.0)]
+    if x is not None:
+        cases.append(x)
+    for values in cases:
+        starts = np.arange(0, len(values) - 2016, 97)
+        h = values[starts[:, None] + np.arange(2016)]
+        steps = np.abs(rng.normal(60, 5, (len(starts), 64)))
+        want = [window_stats(row, t, s) for row, t in zip(h, steps, strict=True)]
+        assert window_stats_many(h, steps, s) == want
+        assert window_stats_many(h[:, :2], steps[:, :0], s) == [
+            window_stats(row, t, s) for row, t in zip(h[:, :2], steps[:, :0], strict=True)
+        ]
