@@ -32,7 +32,7 @@ from apm_tui.analysis.live import (
     series_stamp,
     time_series,
 )
-from apm_tui.analysis.requests import extract_requests, status_codes
+from apm_tui.analysis.requests import extract_requests, factorize, status_codes
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
@@ -138,9 +138,7 @@ def requests_table(spans: Table) -> Table:
 def slowest_by_endpoint(requests: Table, per_endpoint: int = 5) -> dict[str, tuple[SlowTrace, ...]]:
     if len(requests) == 0:
         return {}
-    import pandas as pd
-
-    codes, names = pd.factorize(requests["endpoint"])
+    codes, names = factorize(requests["endpoint"])
     durations = np.asarray(requests["duration_ms"], dtype=float)
     # Slowest first within each endpoint: sort by (endpoint, -duration).
     order = np.lexsort((-durations, codes))

@@ -65,6 +65,26 @@ def first_of_each(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.asarray(~pd.Series(values).duplicated().to_numpy(), dtype=bool)
 
 
+#: Up to this many values a dict numbers them about as fast as pandas (1 vs 0.7 ms for a day's
+#: 8,600 requests; 4 vs 2 ms at 40,000); past it pandas is 2× faster (30 vs 14 ms at 250,000).
+FACTORIZE_SMALL = 50_000
+
+
+def factorize(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """Each value as a number into the distinct values in first-seen order (`pd.factorize`),
+    without loading pandas for the dashboard's first tick."""
+    if len(values) > FACTORIZE_SMALL:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values)
+        return np.asarray(codes, dtype=np.int64), list(uniques)
+    seen: dict[Any, int] = {}
+    codes = np.fromiter(
+        (seen.setdefault(v, len(seen)) for v in values.tolist()), np.int64, len(values)
+    )
+    return codes, list(seen)
+
+
 def endpoint_names(spans: Table, index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     attrs = spans["attributes"][index]
     ops = spans["operation"][index]

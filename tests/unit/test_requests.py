@@ -68,3 +68,15 @@ def test_set_and_pandas_paths_agree(seed: int, monkeypatch: pytest.MonkeyPatch) 
     big = extract_requests(table)
     assert big.trace_id.tolist() == small.trace_id.tolist()
     assert np.array_equal(big.time, small.time)
+
+
+@pytest.mark.parametrize("small", [0, 50_000])
+def test_factorize_numbers_values_in_first_seen_order(
+    small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(requests, "FACTORIZE_SMALL", small)  # 0: through pandas
+    values = np.array(["/b", "/a", "/b", "/c", "/a"], dtype=object)
+    codes, names = requests.factorize(values)
+    assert codes.tolist() == [0, 1, 0, 2, 1] and names == ["/b", "/a", "/c"]
+    codes, names = requests.factorize(np.array([], dtype=object))
+    assert codes.tolist() == [] and names == []
