@@ -347,7 +347,7 @@ def _decode_spans(s: dict[str, Any], rows: int, reader: Reader, strings: Strings
     texts = s["text"]
     for name in TEXT_FIELDS:
         cols[name] = words[_checked(reader.take(rows, _index_dtype(texts[name])), len(words))]
-        if any(v is None for v in cols[name].tolist()):  # a string lost with a damaged page
+        if None in cols[name].tolist():  # a string lost with a damaged page
             raise ValueError(f"{name}: missing string")
     attr_index = _checked(reader.take(rows, _index_dtype(texts["attributes"])), len(words))
     attributes = np.empty(rows, dtype=object)

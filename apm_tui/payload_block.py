@@ -273,7 +273,7 @@ class _Spans:
         words = self.strings.words
         for name in TEXT_FIELDS:
             cols[name] = words[_checked(self._codes(name), len(words))]
-            if any(v is None for v in cols[name].tolist()):
+            if None in cols[name].tolist():
                 raise ValueError(f"{name}: missing string")
         attr_index = _checked(self._codes("attributes"), len(words))
         distinct, inverse = np.unique(attr_index, return_inverse=True)

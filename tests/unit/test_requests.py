@@ -80,3 +80,23 @@ def test_factorize_numbers_values_in_first_seen_order(
     assert codes.tolist() == [0, 1, 0, 2, 1] and names == ["/b", "/a", "/c"]
     codes, names = requests.factorize(np.array([], dtype=object))
     assert codes.tolist() == [] and names == []
+
+
+def test_status_codes_read_each_attribute_set() -> None:
+    shared = {"http.route": "/x", "http.response.status_code": 503}
+    rows = [
+        Span("a", "1", "", "web", "GET /x", 1.0, 5.0, kind="server", attributes=shared),
+        Span("b", "2", "", "web", "GET /x", 2.0, 5.0, kind="server", attributes=shared),
+        Span("c", "3", "", "web", "GET /y", 3.0, 5.0, kind="server",
+             attributes={"http.status_code": "404"}),
+        Span("d", "4", "", "web", "GET /z", 4.0, 5.0, kind="server",
+             attributes={"http.status_code": "n/a"}),
+        Span("e", "5", "", "web", "GET /w", 5.0, 5.0, kind="server", attributes={}),
+        Span("f", "6", "", "web", "GET /v", 6.0, 5.0, kind="server",
+             attributes={"http.status_code": None, "http.response.status_code": 200}),
+    ]  # fmt: skip
+    table = spans_table(rows)
+    codes = requests.status_codes(table, np.arange(len(rows)))
+    assert codes[:3].tolist() == [503.0, 503.0, 404.0]
+    assert np.isnan(codes[3]) and np.isnan(codes[4]) and codes[5] == 200.0
+    assert requests.status_codes(table, np.array([], dtype=int)).size == 0
