@@ -72,6 +72,8 @@ class _Minutes:
         """Samples of every minute that ends at or before `before`, oldest first, the quiet
         minutes between them included; `live` also reports the quiet minutes up to `before`
         (a source that has gone silent), once the first sample is out."""
+        if not math.isfinite(before):  # an empty history (a new log, an OTLP receiver)
+            return Table({})
         last = math.floor(before / self.bucket_s) - 1
         keys = sorted(k for k in self.open if k <= last)
         start = self.next_out if self.next_out is not None else (keys[0] if keys else None)

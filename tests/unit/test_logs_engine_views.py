@@ -63,3 +63,45 @@ def test_the_status_mix_and_rejected_lines_are_shown(tmp_path: Path) -> None:
     assert mix == expected and codes.size > 0
     said = input_counts(snap.status).plain
     assert "log: 1 of " in said and "lines rejected" in said
+
+
+def test_an_empty_log_is_followed_from_the_first_tick(tmp_path: Path) -> None:
+    # A new log (or one with nothing inside --backlog) has no history: the source must start
+    # anyway and count the lines that come. It once failed at start (a sample for the minute
+    # before -inf) and the dashboard said "no source".
+    from tests.unit.test_logs_follow import T0, append, line
+
+    log = tmp_path / "new.log"
+    log.write_text("")
+    engine = make_engine(
+        DashboardOptions(sources=("log",), logs=(str(log),), backlog_s=900.0), Thresholds()
+    )
+    try:
+        snap = engine.step(T0)
+        assert snap.sources == ("log new.log",) and not snap.notices
+        append(log, line(T0 + 1, "/a", rt=0.2) + line(T0 + 2, "/b", status=500, rt=0.4))
+        snap = engine.step(T0 + 3)
+        assert len(engine.window.requests.view()) == 2 and not snap.notices
+        snap = engine.step(T0 + 200)  # the minute is over: one sample of those requests
+        metrics = engine.window.metrics.view()
+        assert metrics["timestamp"].tolist()[0] == T0
+        assert metrics["error_rate_pct"].tolist()[0] == 50.0
+    finally:
+        engine.close()
+
+
+def test_the_otlp_receiver_starts_with_no_history() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = make_engine(
+        DashboardOptions(sources=("otlp",), listen=f"127.0.0.1:{port}"), Thresholds()
+    )
+    try:
+        snap = engine.step(1.7e9)
+        assert snap.sources == ("otlp",)
+        assert snap.notices == (f"OTLP: receiving traces at http://127.0.0.1:{port}/v1/traces",)
+    finally:
+        engine.close()

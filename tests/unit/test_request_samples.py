@@ -95,3 +95,19 @@ def test_spans_and_status_pass_through() -> None:
     inner = BatchSource(Batch(spans=batch.spans, status={"log": {"lines": 1}}), "x")
     out = RequestSamples(inner).backfill()
     assert len(out.spans) == 2 and out.status["log"] == {"lines": 1}
+
+
+def test_an_empty_history_then_live_requests() -> None:
+    # A new (empty) log or an OTLP receiver has no history: the first samples come live.
+    feed = Feed([])
+    source = RequestSamples(feed)
+    first = source.backfill()
+    assert len(first.metrics) == 0 and len(first.spans) == 0
+    feed.queue = request(1, T0 + 5, 40.0) + request(2, T0 + 70, 60.0)
+    assert len(source.poll(T0 + 50).metrics) == 0  # no minute is over yet
+    out = source.poll(T0 + 190).metrics  # the two minutes with requests
+    assert out["timestamp"].tolist() == [T0, T0 + 60]
+    assert out["response_time_ms"].tolist() == [40.0, 60.0]
+    quiet = source.poll(T0 + 250).metrics  # then quiet minutes are samples too
+    assert quiet["timestamp"].tolist() == [T0 + 120, T0 + 180]
+    assert quiet["throughput_rps"].tolist() == [0.0, 0.0]
