@@ -364,14 +364,17 @@ class StreamingDetector:
         def flush() -> None:
             ready = [f for _, _, f in pending if f is not None]
             raws = iter(self.raw_score(np.vstack(ready)) if ready and self.model else ())
-            for i, t, f in pending:
-                raw = math.nan
+            scored = [
+                next(raws) if f is not None and self.model is not None else math.nan
+                for _, _, f in pending
+            ]
+            verdicts = self.alarm.update_many(scored)
+            for (i, t, f), raw, (likelihood, flag) in zip(pending, scored, verdicts, strict=True):
                 if f is not None and self.model is not None:
-                    raw = next(raws)
                     self._recent.append((raw, t, f))
-                scores[i], flags[i] = self.alarm.update(raw)
-                if flags[i]:
-                    found.append(self.anomaly(self._recent, float(scores[i])))
+                scores[i], flags[i] = likelihood, flag
+                if flag:
+                    found.append(self.anomaly(self._recent, likelihood))
             pending.clear()
 
         if refit:
@@ -431,9 +434,11 @@ class StreamingDetector:
         alarm = Alarm(self.s.alarm)
         recent: deque[tuple[float, float, FloatArray]] = deque(maxlen=self.s.alarm.avg_window)
         found = []
-        for f, t, r in zip(x, self.train_times, raw.tolist(), strict=True):
+        raws = raw.tolist()
+        warm = self.s.alarm.score_window  # the first ones one by one, until its history is full
+        verdicts = [alarm.update(r) for r in raws[:warm]] + alarm.update_many(raws[warm:])
+        for f, t, r, (likelihood, flagged) in zip(x, self.train_times, raws, verdicts, strict=True):
             recent.append((r, t, f))
-            likelihood, flagged = alarm.update(r)
             if flagged:
                 found.append(self.anomaly(recent, likelihood))
         return found
