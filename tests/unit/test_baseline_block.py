@@ -5,7 +5,6 @@ and backward timestamps (which go row by row), and blocks of every size."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +14,9 @@ from apm_tui.analysis.baseline_block import features_block
 from apm_tui.analysis.streaming import StreamingDetector
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
+from tests.conftest import SHARED
 
-NAB = Path("/work/shared/data/nab/realAWSCloudwatch")
-if not NAB.exists():
-    NAB = Path(__file__).resolve().parents[1] / "data" / "nab" / "realAWSCloudwatch"
+NAB = SHARED / "data" / "nab" / "realAWSCloudwatch"
 
 
 def nab_series(name: str) -> tuple[FloatArray, FloatArray]:
