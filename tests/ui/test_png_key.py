@@ -29,6 +29,7 @@ from tests.ui.conftest import (
     notifications,
     screen_lines,
     tick,
+    wait_until,
 )
 from tests.ui.test_replay_keys import recorded
 
@@ -260,8 +261,8 @@ async def test_the_palette_saves_png_and_the_same_svg_textual_would(tmp_path: Pa
 async def test_the_key_is_in_the_footer_and_the_help() -> None:
     app = make_app(dashboard_options(window_hours=1.0), clock=FakeClock())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "s Save PNG" in screen_lines(app)[-1]
+        # The footer lays out its keys after the first frame; under load, a pause may be early.
+        await wait_until(pilot, lambda: "s Save PNG" in screen_lines(app)[-1], "the footer's keys")
         assert ("s", "Save PNG") in app.key_descriptions()
 
 
