@@ -85,34 +85,29 @@ def window_stats(
     h: FloatArray, time_steps: FloatArray, s: BaselineSettings
 ) -> tuple[float, float, float, float]:
     """(median, scale of values, scale of steps, usual time step) of a baseline's values `h`
-    and its recent time steps: one function for the row-by-row and the block paths."""
-    med = float(np.median(h))
-    mad = 1.4826 * float(np.median(np.abs(h - med)))
-    steps = np.abs(np.diff(h))
-    moved = steps[steps > 0]
-    quantum = float(moved.min()) if moved.size else 0.0
-    scale = max(mad, s.std_floor * float(h.std()), quantum, 1e-12)
-    step_mad = 1.4826 * float(np.median(steps)) if steps.size else 0.0
-    step_std = float(np.diff(h).std()) if steps.size else 0.0
-    step_scale = max(step_mad, s.std_floor * step_std, quantum, 1e-12)
-    usual = float(np.median(time_steps)) if len(time_steps) else 0.0
-    return med, scale, step_scale, usual
+    and its recent time steps: `window_stats_many` of one window, so the row-by-row and the
+    block paths share one formula."""
+    return window_stats_many(h[None, :], np.asarray(time_steps)[None, :], s)[0]
 
 
 def window_stats_many(
     h: FloatArray, time_steps: FloatArray, s: BaselineSettings
 ) -> list[tuple[float, float, float, float]]:
-    """`window_stats` of each row of `h` (windows of one length, at least two values) with
-    the same row of `time_steps`: numpy's medians, minima and standard deviations along rows
-    give the very values it gives one window at a time, and the maxima are taken the same way."""
+    """`window_stats` of each row of `h` (windows of one length, at least one value) with the
+    same row of `time_steps`: numpy's medians, minima and standard deviations along a row
+    give the very values they give for that window alone, so one row or many agree."""
     med = np.median(h, axis=1)
     mad = 1.4826 * np.median(np.abs(h - med[:, None]), axis=1)
     steps = np.abs(np.diff(h, axis=1))
-    quantum = np.where(steps > 0, steps, np.inf).min(axis=1)
+    # The smallest move (0 when nothing moved): a quantised metric's scale is at least that.
+    quantum = np.where(steps > 0, steps, np.inf).min(axis=1, initial=np.inf)
     quantum[np.isinf(quantum)] = 0.0
     std = h.std(axis=1)
-    step_mad = 1.4826 * np.median(steps, axis=1)
-    step_std = np.diff(h, axis=1).std(axis=1)
+    if steps.shape[1]:
+        step_mad = 1.4826 * np.median(steps, axis=1)
+        step_std = np.diff(h, axis=1).std(axis=1)
+    else:
+        step_mad = step_std = np.zeros(len(h))
     usual = np.median(time_steps, axis=1) if time_steps.shape[1] else np.zeros(len(h))
     out = []
     for i in range(len(h)):
