@@ -32,7 +32,7 @@ from apm_tui.analysis.live import (
     series_stamp,
     time_series,
 )
-from apm_tui.analysis.requests import extract_requests, factorize, status_codes
+from apm_tui.analysis.requests import Grouping, extract_requests, factorize, status_codes
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
@@ -99,7 +99,12 @@ Details = tuple[Histogram | None, tuple[EndpointStats, ...], dict[str, tuple[Slo
 
 
 def request_details(requests: Table, th: Thresholds) -> Details:
-    return histogram(requests), endpoint_table(requests, th), slowest_by_endpoint(requests)
+    grouped = factorize(requests["endpoint"]) if len(requests) else None
+    return (
+        histogram(requests),
+        endpoint_table(requests, th, grouped),
+        slowest_by_endpoint(requests, grouped=grouped),
+    )
 
 
 def newest_time(batch: Batch) -> float:
@@ -135,10 +140,12 @@ def requests_table(spans: Table) -> Table:
     )
 
 
-def slowest_by_endpoint(requests: Table, per_endpoint: int = 5) -> dict[str, tuple[SlowTrace, ...]]:
+def slowest_by_endpoint(
+    requests: Table, per_endpoint: int = 5, *, grouped: Grouping | None = None
+) -> dict[str, tuple[SlowTrace, ...]]:
     if len(requests) == 0:
         return {}
-    codes, names = factorize(requests["endpoint"])
+    codes, names = grouped or factorize(requests["endpoint"])
     durations = np.asarray(requests["duration_ms"], dtype=float)
     # Slowest first within each endpoint: sort by (endpoint, -duration).
     order = np.lexsort((-durations, codes))
@@ -500,8 +507,10 @@ class Engine:
                 metrics, requests, tuple(self._anomalies), newest, self.interval_s, self.th
             )
             self._series = (stamp, series)
-            # The details follow on the next tick, so one tick does not pay for both sorts.
-            self._details_at = self.tick + 1
+            # The details follow on the next tick, so one tick does not pay for both sorts —
+            # unless they are already due: in a fast replay a bucket completes every tick,
+            # and pushing them back each time froze the endpoint table and histogram.
+            self._details_at = min(self._details_at, self.tick + 1)
         if self._details is None or self.tick >= self._details_at:
             self._details = request_details(requests, self.th)
             self._details_at = math.inf

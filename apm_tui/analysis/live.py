@@ -9,6 +9,7 @@ bucket rather than once per tick; the dashboard rebuilds a chart only when its d
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from apm_tui.analysis.anomaly import FEATURE_TYPES
 from apm_tui.analysis.apdex import apdex_values
-from apm_tui.analysis.requests import factorize
+from apm_tui.analysis.requests import Grouping, factorize
 from apm_tui.analysis.result import Anomaly, EndpointStats
 from apm_tui.config import Thresholds
 from apm_tui.model import HOST_PREFIX, FloatArray, Table
@@ -107,23 +108,33 @@ def _bucket_mean(idx: np.ndarray[Any, Any], values: FloatArray, n: int) -> Float
 
 def group_quantile(codes: np.ndarray[Any, Any], values: FloatArray, q: float, n: int) -> FloatArray:
     """Linear-interpolated quantile of `values` per group code 0..n-1 (NaN for empty groups)."""
+    return group_quantiles(codes, values, (q,), n)[0]
+
+
+def group_quantiles(
+    codes: np.ndarray[Any, Any], values: FloatArray, qs: Sequence[float], n: int
+) -> list[FloatArray]:
+    """`group_quantile` for each of `qs`, sorting the groups' values once for all of them."""
     ok = (codes >= 0) & (codes < n) & np.isfinite(values)
     codes, values = codes[ok], values[ok]
-    out = np.full(n, np.nan)
     if values.size == 0:
-        return out
+        return [np.full(n, np.nan) for _ in qs]
     order = np.lexsort((values, codes))
     codes, values = codes[order], values[order]
     counts = np.bincount(codes, minlength=n)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     has = counts > 0
-    pos = q * (counts[has] - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, counts[has] - 1)
-    frac = pos - lo
     base = starts[has]
-    out[has] = values[base + lo] + frac * (values[base + hi] - values[base + lo])
-    return out
+    outs = []
+    for q in qs:
+        out = np.full(n, np.nan)
+        pos = q * (counts[has] - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, counts[has] - 1)
+        frac = pos - lo
+        out[has] = values[base + lo] + frac * (values[base + hi] - values[base + lo])
+        outs.append(out)
+    return outs
 
 
 def _col(table: Table, name: str) -> FloatArray:
@@ -259,11 +270,14 @@ def histogram(requests: Table, bins: int = 30) -> Histogram | None:
     return Histogram(edges=edges, counts=counts, p95=float(p95), requests=int(d.size))
 
 
-def endpoint_table(requests: Table, th: Thresholds) -> tuple[EndpointStats, ...]:
-    """Per-endpoint stats with numpy grouping (the report's pandas version is ~10x slower)."""
+def endpoint_table(
+    requests: Table, th: Thresholds, grouped: Grouping | None = None
+) -> tuple[EndpointStats, ...]:
+    """Per-endpoint stats with numpy grouping (the report's pandas version is ~10x slower);
+    `grouped` is `factorize` of the endpoint column when the caller has it already."""
     if len(requests) == 0:
         return ()
-    codes, names = factorize(requests["endpoint"])
+    codes, names = grouped or factorize(requests["endpoint"])
     n = len(names)
     d = _col(requests, "duration_ms")
     errors = np.asarray(requests["error"], dtype=bool)
@@ -274,7 +288,7 @@ def endpoint_table(requests: Table, th: Thresholds) -> tuple[EndpointStats, ...]
     weights = apdex_values(d, errors, th.apdex_t_ms)
     apdex = np.bincount(codes, weights=np.nan_to_num(weights), minlength=n)
     errs = np.bincount(codes, weights=errors, minlength=n)
-    p50, p95, p99 = (group_quantile(codes, d, q, n) for q in (0.5, 0.95, 0.99))
+    p50, p95, p99 = group_quantiles(codes, d, (0.5, 0.95, 0.99), n)
     out = [
         EndpointStats(
             name=str(names[i]),

@@ -70,7 +70,11 @@ def first_of_each(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 FACTORIZE_SMALL = 50_000
 
 
-def factorize(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], list[Any]]:
+#: A column as (a number per row, the distinct values in first-seen order): `factorize`'s answer.
+Grouping = tuple[np.ndarray[Any, Any], list[Any]]
+
+
+def factorize(values: np.ndarray[Any, Any]) -> Grouping:
     """Each value as a number into the distinct values in first-seen order (`pd.factorize`),
     without loading pandas for the dashboard's first tick."""
     if len(values) > FACTORIZE_SMALL:

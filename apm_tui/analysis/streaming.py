@@ -85,20 +85,25 @@ class FastForest:
 
     def score(self, x: FloatArray) -> FloatArray:
         """s(x) in 0–1 for each row (scikit-learn's -score_samples)."""
-        n_trees = self.left.shape[0]
-        tree_idx = np.arange(n_trees)[:, None]
-        node = np.zeros((n_trees, len(x)), dtype=np.int64)
-        rows = np.arange(len(x))[None, :]
+        # Flat indices (tree × width + node) into the raveled arrays: a 1-D take is half the
+        # cost of indexing the 2-D arrays with (tree, node) pairs, for the same nodes.
+        n_trees, width = self.left.shape
+        left, right = self.left.ravel(), self.right.ravel()
+        feature, threshold = self.feature.ravel(), self.threshold.ravel()
+        base = (np.arange(n_trees) * width)[:, None]
+        node = np.repeat(base, len(x), axis=1)
+        x = np.ascontiguousarray(x)
+        values = x.ravel()
+        row_base = (np.arange(len(x)) * x.shape[1])[None, :]
         for _ in range(self.max_depth):
-            left = self.left[tree_idx, node]
-            inner = left >= 0
+            child = left[node]
+            inner = child >= 0
             if not inner.any():
                 break
-            value = x[rows, self.feature[tree_idx, node]]
-            go_left = value <= self.threshold[tree_idx, node]
-            nxt = np.where(go_left, left, self.right[tree_idx, node])
+            go_left = values[row_base + feature[node]] <= threshold[node]
+            nxt = np.where(go_left, child, right[node]) + base
             node = np.where(inner, nxt, node)
-        depths = self.leaf_path[tree_idx, node].sum(axis=0)
+        depths = self.leaf_path.ravel()[node].sum(axis=0)
         return np.asarray(2.0 ** (-depths / self.norm), dtype=np.float64)
 
 

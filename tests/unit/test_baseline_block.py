@@ -180,3 +180,53 @@ def test_window_stats_many_is_window_stats_of_each_window() -> None:
         assert window_stats_many(h[:, :2], steps[:, :0], s) == [
             window_stats(row, t, s) for row, t in zip(h[:, :2], steps[:, :0], strict=True)
         ]
+
+
+def _numpy_stats(
+    h: FloatArray, steps: FloatArray, s: BaselineSettings
+) -> list[tuple[float, float, float, float]]:
+    """The statistics as they were written before `median_rows`, with numpy's own median:
+    what `window_stats_many` must still give, bit for bit."""
+    med = np.median(h, axis=1)
+    mad = 1.4826 * np.median(np.abs(h - med[:, None]), axis=1)
+    moves = np.abs(np.diff(h, axis=1))
+    quantum = np.where(moves > 0, moves, np.inf).min(axis=1, initial=np.inf)
+    quantum[np.isinf(quantum)] = 0.0
+    std = h.std(axis=1)
+    if moves.shape[1]:
+        step_mad = 1.4826 * np.median(moves, axis=1)
+        step_std = np.diff(h, axis=1).std(axis=1)
+    else:
+        step_mad = step_std = np.zeros(len(h))
+    usual = np.median(steps, axis=1) if steps.shape[1] else np.zeros(len(h))
+    out = []
+    for i in range(len(h)):
+        q = float(quantum[i])
+        scale = max(float(mad[i]), s.std_floor * float(std[i]), q, 1e-12)
+        step_scale = max(float(step_mad[i]), s.std_floor * float(step_std[i]), q, 1e-12)
+        out.append((float(med[i]), scale, step_scale, float(usual[i])))
+    return out
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 6, 63, 2015, 2016])
+def test_window_stats_many_equals_numpy_medians_bit_for_bit(width: int) -> None:
+    """`median_rows` replaces np.median for speed: the same bits, ±0, NaN and inf included."""
+    from apm_tui.analysis.baseline import median_rows, window_stats_many
+
+    rng = np.random.default_rng(width)
+    s = BaselineSettings()
+    awkward = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan])
+    cases = [
+        rng.normal(50, 5, (6, width)),
+        np.round(rng.normal(0, 1, (6, width)), 1) * rng.choice([-1.0, 1.0], (6, width)),
+        rng.choice([0.0, -0.0, 0.1], (6, width)),
+        rng.choice(awkward[:6], (6, width)),
+        rng.choice(awkward, (6, width)),
+    ]
+    for h in cases:
+        steps = rng.choice([60.0, 0.0, -0.0, 61.5], (6, 1 + width % 64))
+        with np.errstate(invalid="ignore"):
+            got = np.array(window_stats_many(h, steps, s))
+            want = np.array(_numpy_stats(h, steps, s))
+            assert got.tobytes() == want.tobytes()
+            assert median_rows(h).tobytes() == np.median(h, axis=1).tobytes()

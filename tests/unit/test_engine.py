@@ -153,3 +153,20 @@ def test_history_anomalies_reach_the_charts_on_the_next_tick() -> None:
     marked = snap.live.series.values["anomalies"].sum()
     in_range = [a for a in snap.live.anomalies if a.timestamp < snap.live.series.t[-1] + 900]
     assert marked > 0 and marked == len(in_range)
+
+
+def test_when_a_bucket_completes_every_tick_the_endpoint_table_still_follows() -> None:
+    """A fast world (or a 64× replay) completes a chart bucket every tick: the series is
+    recomputed each tick and the request details (endpoint table, histogram, slowest
+    traces) must still be refreshed, at least every other tick — they once froze."""
+    engine = make_engine(DashboardOptions(start=WORLD_START, speed=3600.0), Thresholds())
+    engine.step(NOW)
+    engine.wait_for_background()
+    counts = []
+    for k in range(1, 7):
+        snap = engine.step(NOW + k)
+        assert snap.live.histogram is not None
+        counts.append(snap.live.histogram.requests)
+    # Each tick adds an hour of requests: the figures move at least every other tick.
+    assert all(b > a for a, b in zip(counts[::2], counts[2::2], strict=False)), counts
+    assert len(set(counts)) >= 3, counts
