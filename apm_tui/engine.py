@@ -32,7 +32,13 @@ from apm_tui.analysis.live import (
     series_stamp,
     time_series,
 )
-from apm_tui.analysis.requests import Grouping, extract_requests, factorize, status_codes
+from apm_tui.analysis.requests import (
+    Grouping,
+    Numbering,
+    extract_requests,
+    factorize,
+    status_codes,
+)
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
@@ -98,8 +104,15 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
 Details = tuple[Histogram | None, tuple[EndpointStats, ...], dict[str, tuple[SlowTrace, ...]]]
 
 
-def request_details(requests: Table, th: Thresholds) -> Details:
-    grouped = factorize(requests["endpoint"]) if len(requests) else None
+def request_details(requests: Table, th: Thresholds, numbering: Numbering | None = None) -> Details:
+    """The histogram, endpoint table and slowest traces; the endpoints grouped once, from
+    their lasting numbers when the window has them."""
+    grouped = None
+    if len(requests):
+        if numbering is not None and ENDPOINT_CODE in requests:
+            grouped = numbering.grouped(requests[ENDPOINT_CODE])
+        else:
+            grouped = factorize(requests["endpoint"])
     return (
         histogram(requests),
         endpoint_table(requests, th, grouped),
@@ -124,6 +137,10 @@ class Recorder(Protocol):
 def describe(exc: Exception) -> str:
     """A SourceError's message as it is; anything else with its type, for the notice."""
     return str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+
+
+#: The window's request column of endpoint numbers (`Engine._numbered`).
+ENDPOINT_CODE = "endpoint_code"
 
 
 def requests_table(spans: Table) -> Table:
@@ -178,6 +195,7 @@ class Engine:
         self.sources = list(sources)
         self.th = th or Thresholds()
         self.window = Window(window_s, max_samples, max_spans)
+        self._endpoints = Numbering()
         self.detector = StreamingDetector(
             self.th, replace(detector_settings(self.th), refit_every=refit_every)
         )
@@ -328,7 +346,7 @@ class Engine:
             self.status.update({k: v for k, v in batch.status.items() if k != "notices"})
         if not (len(batch.metrics) or len(batch.spans)):
             return
-        self.window.append(batch.metrics, batch.spans, requests_table(batch.spans))
+        self.window.append(batch.metrics, batch.spans, self._numbered(requests_table(batch.spans)))
         if len(batch.metrics):
             # History too goes through the detector (it builds the baselines and the first
             # model's training rows); its anomalies come from `score_history` once that
@@ -339,6 +357,20 @@ class Engine:
         oldest = self._oldest()
         while self._anomalies and self._anomalies[0].timestamp < oldest:
             self._anomalies.popleft()
+
+    def _numbered(self, requests: Table) -> Table:
+        """The requests with their endpoints' lasting numbers (`ENDPOINT_CODE`). Once more
+        endpoints were numbered than `Numbering.limit` (paths that never repeat, in a log),
+        the window's own endpoints are numbered afresh, so the table holds only those."""
+        numbering = self._endpoints
+        columns = requests.columns()
+        columns[ENDPOINT_CODE] = numbering.number(requests["endpoint"])
+        if len(numbering) > numbering.limit:
+            window = self.window.requests
+            if len(window):
+                window.column(ENDPOINT_CODE)[:] = numbering.reset(window.column("endpoint"))
+            columns[ENDPOINT_CODE] = numbering.number(requests["endpoint"])
+        return Table(columns)
 
     def _oldest(self) -> float:
         buf = self.window.metrics
@@ -453,7 +485,7 @@ class Engine:
             status = dict(self.status)
             sources = tuple(s.name for s in self.sources)
         series = time_series(m, r, anomalies, t, self.interval_s, self.th)
-        details = request_details(r, self.th)
+        details = request_details(r, self.th, self._endpoints)
         live = self._live_view(m, r, anomalies, t, series, details, self.detector.status)
         return Snapshot(
             tick=self.tick,
@@ -512,7 +544,7 @@ class Engine:
             # and pushing them back each time froze the endpoint table and histogram.
             self._details_at = min(self._details_at, self.tick + 1)
         if self._details is None or self.tick >= self._details_at:
-            self._details = request_details(requests, self.th)
+            self._details = request_details(requests, self.th, self._endpoints)
             self._details_at = math.inf
         assert self._details is not None
         slowest = self._details[2]

@@ -21,6 +21,8 @@ def _empty_column(name: str, dtype: np.dtype[Any], n: int) -> np.ndarray[Any, An
         return out
     if dtype.kind == "b":
         return np.zeros(n, dtype=bool)
+    if dtype.kind in "iu":
+        return np.full(n, -1 if dtype.kind == "i" else 0, dtype=dtype)
     return np.full(n, np.nan, dtype=dtype)
 
 

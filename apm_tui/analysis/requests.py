@@ -89,6 +89,49 @@ def factorize(values: np.ndarray[Any, Any]) -> Grouping:
     return codes, list(seen)
 
 
+class Numbering:
+    """Numbers for values that stay the same from tick to tick: the window's endpoints are
+    numbered once, as their requests arrive, instead of hashing every request's endpoint
+    each time the window is grouped (half the endpoint table's cost for a day of requests).
+    `limit` bounds the memory for values the window no longer holds (see `Engine`)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self.codes: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def number(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        codes, values_list, size = self.codes, self.values, len(values)
+
+        def code(value: Any) -> int:
+            found = codes.get(value)
+            if found is None:
+                found = codes[value] = len(values_list)
+                values_list.append(value)
+            return found
+
+        return np.fromiter(map(code, values.tolist()), np.int64, size)
+
+    def reset(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Start again from these values (what the window holds now); their new numbers."""
+        self.codes, self.values = {}, []
+        return self.number(values)
+
+    def grouped(self, codes: np.ndarray[Any, Any]) -> Grouping:
+        """`factorize` of the values behind `codes`: renumbered in first-seen order."""
+        if not len(codes):
+            return np.empty(0, dtype=np.int64), []
+        distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(distinct), dtype=np.int64)
+        rank[order] = np.arange(len(distinct))
+        names = [self.values[i] for i in distinct[order].tolist()]
+        return rank[inverse.reshape(-1)], names
+
+
 def endpoint_names(spans: Table, index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     attrs = spans["attributes"][index]
     ops = spans["operation"][index]

@@ -100,3 +100,63 @@ def test_status_codes_read_each_attribute_set() -> None:
     assert codes[:3].tolist() == [503.0, 503.0, 404.0]
     assert np.isnan(codes[3]) and np.isnan(codes[4]) and codes[5] == 200.0
     assert requests.status_codes(table, np.array([], dtype=int)).size == 0
+
+
+def test_numbering_grouped_is_factorize_of_the_values_behind_the_codes() -> None:
+    from apm_tui.analysis.requests import Numbering, factorize
+
+    rng = np.random.default_rng(4)
+    numbering = Numbering()
+    names = np.array([f"/api/{i}" for i in range(40)], dtype=object)
+    window = np.empty(0, dtype=object)
+    codes = np.empty(0, dtype=np.int64)
+    for _ in range(20):  # rows arrive at the end and leave from the front, as in the window
+        new = names[rng.integers(0, 40, int(rng.integers(0, 300)))]
+        window = np.concatenate([window, new])[-1000:]
+        codes = np.concatenate([codes, numbering.number(new)])[-1000:]
+        got_codes, got_names = numbering.grouped(codes)
+        want_codes, want_names = factorize(window)
+        assert got_names == want_names
+        assert np.array_equal(got_codes, want_codes)
+    assert len(numbering) == 40  # a value seen again keeps its number
+    fresh = numbering.reset(window[-5:])
+    assert len(numbering) == len(set(window[-5:].tolist()))
+    assert numbering.grouped(fresh)[1] == factorize(window[-5:])[1]
+    empty_codes, empty_names = numbering.grouped(np.empty(0, dtype=np.int64))
+    assert empty_codes.size == 0 and empty_names == []
+
+
+def test_engine_renumbers_its_window_when_endpoints_never_repeat() -> None:
+    """Paths that never repeat (a log of unique URLs) must not grow the numbering without
+    bound: past its limit the window's own endpoints are numbered afresh, and the endpoint
+    table is still the one `factorize` gives."""
+    from apm_tui.config import Thresholds
+    from apm_tui.engine import ENDPOINT_CODE, Engine, request_details
+    from apm_tui.model import Batch, Table
+
+    engine = Engine([], window_s=50.0)
+    engine._endpoints.limit = 30
+    for tick in range(12):
+        spans = Table(
+            {
+                "trace_id": np.array([f"t{tick}-{i}" for i in range(8)], dtype=object),
+                "span_id": np.array([f"s{tick}-{i}" for i in range(8)], dtype=object),
+                "parent_id": np.array([""] * 8, dtype=object),
+                "service": np.array(["web"] * 8, dtype=object),
+                "operation": np.array([f"GET /u/{tick}/{i % 4}" for i in range(8)], dtype=object),
+                "kind": np.array(["server"] * 8, dtype=object),
+                "start": np.full(8, 10.0 * tick) + np.arange(8),
+                "duration_ms": np.arange(8, dtype=float) + tick,
+                "error": np.zeros(8, dtype=bool),
+                "attributes": np.array([{} for _ in range(8)], dtype=object),
+            }
+        )
+        engine._ingest(Batch(metrics=Table({}), spans=spans), score=False)
+        assert len(engine._endpoints) <= 30 + 8
+    requests = engine.window.requests.view()
+    assert ENDPOINT_CODE in requests and len(requests) > 0
+    th = Thresholds()
+    numbered = request_details(requests, th, engine._endpoints)
+    plain = request_details(requests, th)
+    assert numbered[1] == plain[1] and numbered[2] == plain[2]
+    assert {e.name for e in numbered[1]} == set(requests["endpoint"].tolist())
