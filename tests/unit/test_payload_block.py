@@ -363,6 +363,8 @@ def test_damage_that_still_adds_up_decodes_as_the_ticks_did() -> None:
         lambda h, b: (_set(h, ["spans", "extra"], [["start", {"nan": True}]]), b),
         lambda h, b: (_set(h, ["spans", "extra"], [["x", {"nan": True}]] * 2), b),
         lambda h, b: (_set(h, ["status"], [1]), b),
+        lambda h, b: (h, _second_id_length(b, 3)),  # the ids' lengths ≠ their bytes
+        lambda h, b: (h, _second_id_length(b, 5)),
     ],
 )
 def test_what_does_not_add_up_fails_in_a_block_as_one_by_one(edit: Any) -> None:
@@ -374,6 +376,12 @@ def test_what_does_not_add_up_fails_in_a_block_as_one_by_one(edit: Any) -> None:
         decode_batch(payloads[1], strings)
     with pytest.raises(ValueError):
         decode_joined(payloads, strings)
+
+
+def _second_id_length(body: bytearray, value: int) -> bytearray:
+    at = body.index(bytes([8, 4, 4]))  # the lengths of the ids "aa" * 8, "bb" * 4, "cc" * 4
+    body[at + 1] = value
+    return body
 
 
 def _set(header: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
