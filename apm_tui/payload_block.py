@@ -275,13 +275,20 @@ def _by_type(types: Array, row_types: Array) -> list[tuple[int, slice | Array]]:
     return [(number, row_types == number) for number in present]
 
 
-def _read(blob: Array, first: Array, step: Array | int, number: int) -> Array:
+def _unshuffled(blob: Array, first: Array, step: Array, number: int) -> Array:
     """Values of one stored type, each from the bytes at `first`, `first + step` …"""
     width = WIDTHS[number]
     index = np.empty((*first.shape, width), dtype=np.int64)
     for k in range(width):  # (a byte of every value at a time: numpy is slow on short rows)
         index[..., k] = first + step * k
     return blob[index].view(TYPES[number]).reshape(first.shape)
+
+
+def _at_every_byte(blob: Array, dtype: str) -> Array:
+    """`blob` seen as values of `dtype` starting at every byte (overlapping and unaligned: a
+    view, no copy), so that values stored whole at any offsets are one gather."""
+    size = np.dtype(dtype).itemsize
+    return np.ndarray((max(len(blob) - size + 1, 0),), dtype=dtype, buffer=blob, strides=(1,))
 
 
 def _by_row(pieces: Array, payload: Array) -> Array:
@@ -301,7 +308,7 @@ def _floats(blob: Array, pieces: Array, payload: Array, within: Array) -> Array:
         if number == NAN:
             out[where] = np.nan
             continue
-        raw = _read(blob, first[where], rows[where], number)
+        raw = _unshuffled(blob, first[where], rows[where], number)
         if number == F8:
             out[where] = raw
         else:
@@ -314,7 +321,8 @@ def _ints(blob: Array, pieces: Array, payload: Array, within: Array) -> Array:
     at, types = _by_row(pieces, payload)
     out = np.empty(at.shape, dtype=np.int64)
     for number, where in _by_type(pieces[:, :, 1], types):
-        out[where] = _read(blob, (at + within * WIDTHS[number])[where], 1, number)
+        first = (at + within * WIDTHS[number])[where]
+        out[where] = _at_every_byte(blob, TYPES[number])[first]
     return out
 
 
@@ -337,7 +345,7 @@ def _put_hex_ids(
         if not length:  # (never written, but a damaged header may say so)
             table[where[which]] = ""
             continue
-        text = blob[first[which][:, None] + np.arange(length)].tobytes().hex()
+        text = _at_every_byte(blob, f"V{length}")[first[which]].tobytes().hex()
         # The hex digits as one string, seen as fixed-width strings of one id each.
         table[where[which]] = np.array(text).reshape(1).view(f"<U{2 * length}")
 
