@@ -245,7 +245,12 @@ class Strings:
         self.values = list(values)
         self.words = np.empty(len(self.values), dtype=object)
         self.words[:] = self.values
+        #: Which strings are lost (with a damaged page): many indexes checked in one go.
+        self.missing = np.array([v is None for v in self.values], dtype=bool)
         self._attributes: dict[int, dict[str, Any]] = {}
+        # `attributes` of each index, for many at once (`attributes_at`), and which are set.
+        self._parsed = np.empty(len(self.values), dtype=object)
+        self._found = np.zeros(len(self.values), dtype=bool)
 
     def attributes(self, i: int) -> dict[str, Any]:
         found = self._attributes.get(i)
@@ -257,6 +262,17 @@ class Strings:
             if not isinstance(found, dict):
                 raise ValueError("bad span attributes")
             self._attributes[i] = found
+        return found
+
+    def attributes_at(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """`attributes(i)` for each i of `index` (in range: the caller checks), as an object
+        array; each distinct set is looked up once, not once per row."""
+        new = index[~self._found[index]]
+        if new.size:
+            for i in np.unique(new).tolist():
+                self._parsed[i] = self.attributes(i)
+                self._found[i] = True
+        found: np.ndarray[Any, Any] = self._parsed[index]
         return found
 
 

@@ -1,302 +1,356 @@
 """Many schema-2 payloads decoded in one pass into one batch: what decoding each payload
 (`payload.decode_batch`) and stacking the batches (`Table.concat`, statuses merged in order,
-later wins) gives, value for value, with the per-column numpy work done once for the block.
+later wins) gives, value for value, with the numpy work done once for the block.
 
 A 64× replay decodes 64 ticks a second; one at a time, each tick's ≈ 20 small numpy calls
 (unshuffling, scaling, range checks) cost more than the data in them. Here each payload is
-only inflated and its header read; every column's bytes are then gathered from all payloads
-at once, and scaled with the same integer-plus-base-over-power-of-ten arithmetic.
+only inflated and its header walked, noting where each column's bytes lie in the block's
+joined bodies (a "piece": offset, rows, stored type) and checking every length as
+`payload.Reader` does. Then all float pieces of the block (metrics, span times, extra span
+columns) are read in one go, and so are all index pieces and all hex ids, with the same
+integer-plus-base-over-power-of-ten arithmetic `payload.unpack_floats` uses.
 
 The block path covers the usual case — every payload's metric columns, and every span
 section's extra columns, named alike — and raises `Unsupported` otherwise; anything that
-does not add up raises `ValueError`, as `decode_batch` does. The caller then decodes the
-payloads one by one, which also decides which tick is damaged.
+does not add up raises `ValueError` (or `KeyError`/`TypeError`), as `decode_batch` does. The
+caller then decodes the payloads one by one, which also decides which tick is damaged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from apm_tui.model import Batch, Table
-from apm_tui.payload import ID_FIELDS, PLACES, TEXT_FIELDS, Strings, open_payload
+from apm_tui.payload import (
+    ID_FIELDS,
+    KNOWN_SPAN_COLUMNS,
+    PLACES,
+    TEXT_FIELDS,
+    Strings,
+    open_payload,
+)
 
-INTS = ("<i1", "<i2", "<i4", "<i8")
-#: Bytes per value of each stored type (looked up ≈ 600 times a 64-tick block: not np.dtype).
-SIZES = {"<i1": 1, "<i2": 2, "<i4": 4, "<i8": 8, "<f8": 8}
+Array = np.ndarray[Any, Any]
+
+#: The stored value types, numbered: a piece's type travels as a number in an int64 array.
+TYPES = ("<i1", "<i2", "<i4", "<i8", "<f8")
+WIDTHS = (1, 2, 4, 8, 8, 0)  # bytes per value, by type number (NAN: none)
+F8, NAN = 4, 5  # a float64 column; a NaN-only column (no bytes)
+FLOAT_TYPES = {dtype: i for i, dtype in enumerate(TYPES)}
+INDEX_TYPES = {dtype: i for i, dtype in enumerate(TYPES[:F8])}  # indexes are integers
+#: 10.0**places by places, computed as `payload.unpack_floats` computes it.
+DIVISORS = np.array([10.0**places for places in range(max(PLACES) + 1)])
+SCALES = frozenset(PLACES)
+#: The span columns whose indexes are read together, in payload order.
+INDEX_COLUMNS = (*ID_FIELDS, *TEXT_FIELDS, "attributes")
 
 
 class Unsupported(Exception):
     """The payloads differ in a way only the one-by-one path reproduces."""
 
 
-@dataclass
-class _Column:
-    """One column's pieces, one per payload with rows: where its bytes start, how many rows,
-    and how they are stored (`how`: the payload's encoding; `shuffled`: byte planes)."""
-
-    offsets: list[int] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
-    hows: list[dict[str, Any]] = field(default_factory=list)
-
-
-class _Cursor:
-    """Walks one payload's body as `payload.Reader` does, checking every length, without
-    reading: it hands out offsets into the block's joined bodies."""
-
-    def __init__(self, start: int, size: int) -> None:
-        self.at, self.end = start, start + size
-
-    def take(self, nbytes: int) -> int:
-        if nbytes < 0 or self.at + nbytes > self.end:
-            raise ValueError("payload truncated")
-        at, self.at = self.at, self.at + nbytes
-        return at
-
-    def finish(self) -> None:
-        if self.at != self.end:
-            raise ValueError("payload has trailing bytes")
-
-
-def _width(how: dict[str, Any]) -> int:
-    if how.get("nan"):
-        return 0
-    dtype = how["dtype"]
-    size = SIZES.get(dtype) if isinstance(dtype, str) else None
-    if size is None:
-        raise ValueError(f"bad column type {dtype!r}")
-    if dtype != "<f8" and int(how["places"]) not in PLACES:
-        raise ValueError("bad column scale")
-    return size
-
-
-def _index_width(dtype: Any) -> int:
-    if dtype not in INTS:
-        raise ValueError(f"bad index type {dtype!r}")
-    return SIZES[dtype]
-
-
 def decode_joined(payloads: Sequence[bytes], strings: Strings) -> Batch:
     """The payloads' batches as one; see the module docstring."""
-    heads, bodies = [], []
+    walk = _Walk()
+    bodies = []
+    at = 0
     for payload in payloads:
         header, reader = open_payload(payload)
-        heads.append(header)
+        walk.payload(header, at, at + len(reader.body))
         bodies.append(reader.body)
-    starts = np.concatenate([[0], np.cumsum([len(b) for b in bodies])]).tolist()
-    blob = np.frombuffer(b"".join(bodies), dtype=np.uint8)
-    metric_names: tuple[str, ...] | None = None
-    metrics: dict[str, _Column] = {}
-    spans = _Spans(blob, strings)
-    status: dict[str, Any] = {}
-    for header, start, end in zip(heads, starts, starts[1:], strict=False):
-        cursor = _Cursor(start, end - start)
-        m = header["metrics"]
-        n = int(m["rows"])
-        if n < 0 or not isinstance(m["columns"], list):
-            raise ValueError("bad metric columns")
-        names = []
-        for name, how in m["columns"]:
-            if not isinstance(name, str) or not isinstance(how, dict):
-                raise ValueError("bad metric column")
-            column = metrics.setdefault(name, _Column())
-            at = cursor.take(n * _width(how))
-            if n:
-                column.offsets.append(at)
-                column.rows.append(n)
-                column.hows.append(how)
-                names.append(name)
-        if len(set(names)) != len(names):
-            raise Unsupported("a metric column twice")
-        if n:
-            if metric_names is not None and tuple(names) != metric_names:
-                raise Unsupported("metric columns differ between ticks")
-            metric_names = tuple(names)
+        at += len(reader.body)
+    return walk.batch(np.frombuffer(b"".join(bodies), dtype=np.uint8), strings)
+
+
+def _float_how(how: Any) -> tuple[int, int, int]:
+    """(type number, base, places) of a float column's encoding, checked as
+    `payload.unpack_floats` checks it (≈ 800 calls a block: no isinstance checks, a `how`
+    that is no dict fails on `.get`)."""
+    try:
+        if how.get("nan"):
+            return NAN, 0, 0
+        number = FLOAT_TYPES[how["dtype"]]
+    except (AttributeError, KeyError, TypeError):
+        raise ValueError(f"bad column encoding {how!r}") from None
+    if number == F8:
+        return F8, 0, 0
+    places = int(how["places"])
+    if places not in SCALES:
+        raise ValueError("bad column scale")
+    return number, int(how["base"]), places
+
+
+def _index_type(dtype: Any) -> int:
+    try:
+        return INDEX_TYPES[dtype]
+    except (KeyError, TypeError):
+        raise ValueError(f"bad index type {dtype!r}") from None
+
+
+class _Walk:
+    """The block's payload headers, walked one after another: where every column's bytes
+    lie in the block's joined bodies, noted payload by payload as flat lists of ints (one
+    `np.array` each; the bytes are read for the whole block in `batch`).
+
+    A payload's offsets only grow (every length is checked ≥ 0), so its last offset landing
+    exactly on its end is what checking each length against the end would have found."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, Any] = {}
+        self.metric_names: list[str] | None = None
+        self.metric_rows: list[int] = []
+        #: Each metric column's (offset, rows, type, base, places), payload by payload.
+        self.metric_floats: list[int] = []
+        self.span_rows: list[int] = []
+        #: The same for start, duration_ms and the extra columns, span section by section.
+        self.span_floats: list[int] = []
+        self.extra_names: list[str] | None = None
+        self.indexes: list[int] = []  # (offset, type) of each of INDEX_COLUMNS, by section
+        self.errors: list[int] = []  # offsets of the error flags (one byte a row)
+        self.id_counts: list[int] = []  # distinct ids of each span section
+        #: (section, offset of the lengths, count, offset of the bytes, their size)
+        self.hex_ids: list[int] = []
+        self.text_ids: list[tuple[int, list[Any]]] = []  # (section, the ids)
+
+    def payload(self, header: dict[str, Any], at: int, end: int) -> None:
+        at = self._metrics(header["metrics"], at)
         s = header["spans"]
         rows = int(s["rows"])
         if rows < 0:
             raise ValueError("bad span count")
         if rows:
-            spans.add(s, rows, cursor)
-        cursor.finish()
-        tick_status = header.get("status", {})
-        if not isinstance(tick_status, dict):
+            at = self._spans(s, rows, at)
+        if at != end:
+            raise ValueError("payload truncated" if at > end else "payload has trailing bytes")
+        status = header.get("status", {})
+        if not isinstance(status, dict):
             raise ValueError("bad status")
-        status.update(tick_status)
-    columns = {name: _floats(blob, metrics[name]) for name in metric_names or ()}
-    return Batch(metrics=Table(columns), spans=spans.table(), status=status)
+        self.status.update(status)
+
+    def _metrics(self, m: dict[str, Any], at: int) -> int:
+        n = int(m["rows"])
+        columns = m["columns"]
+        if n < 0 or not isinstance(columns, list):
+            raise ValueError("bad metric columns")
+        names: list[str] = []
+        pieces: list[int] = []
+        for name, how in columns:
+            if not isinstance(name, str):
+                raise ValueError("bad metric column")
+            number, base, places = _float_how(how)
+            pieces += (at, n, number, base, places)
+            at += n * WIDTHS[number]
+            names.append(name)
+        if n:
+            if self.metric_names is None:
+                if len(set(names)) != len(names):
+                    raise Unsupported("a metric column twice")
+                self.metric_names = names
+            elif names != self.metric_names:
+                raise Unsupported("metric columns differ between ticks")
+            self.metric_rows.append(n)
+            self.metric_floats += pieces
+        return at
+
+    def _spans(self, s: dict[str, Any], rows: int, at: int) -> int:
+        section = len(self.span_rows)
+        indexes = self.indexes
+        for name in ID_FIELDS:
+            number = _index_type(s[name])
+            indexes += (at, number)
+            at += rows * WIDTHS[number]
+        at = self._ids(s["ids"], section, at)
+        texts = s["text"]
+        for name in (*TEXT_FIELDS, "attributes"):
+            number = _index_type(texts[name])
+            indexes += (at, number)
+            at += rows * WIDTHS[number]
+        floats = self.span_floats
+        for how in (s["start"], s["duration_ms"]):
+            number, base, places = _float_how(how)
+            floats += (at, rows, number, base, places)
+            at += rows * WIDTHS[number]
+        self.errors.append(at)
+        at += rows
+        names: list[str] = []
+        for name, how in s.get("extra", []):
+            if not isinstance(name, str) or name in KNOWN_SPAN_COLUMNS or name in names:
+                raise ValueError("bad span column")
+            number, base, places = _float_how(how)
+            floats += (at, rows, number, base, places)
+            at += rows * WIDTHS[number]
+            names.append(name)
+        if self.extra_names is None:
+            self.extra_names = names
+        elif names != self.extra_names:
+            raise Unsupported("span columns differ between ticks")
+        self.span_rows.append(rows)
+        return at
+
+    def _ids(self, how: Any, section: int, at: int) -> int:
+        if "hex" in how:
+            count, nbytes = int(how["hex"]), int(how["bytes"])
+            if count < 0 or nbytes < 0:
+                raise ValueError("payload truncated")
+            self.hex_ids += (section, at, count, at + count, nbytes)
+            at += count + nbytes
+        else:
+            distinct = list(how["text"])
+            if not all(isinstance(i, str) for i in distinct):
+                raise ValueError("bad ids")
+            self.text_ids.append((section, distinct))
+            count = len(distinct)
+        self.id_counts.append(count)
+        return at
+
+    def batch(self, blob: Array, strings: Strings) -> Batch:
+        metrics: dict[str, Array] = {}
+        if self.metric_names:
+            rows = np.array(self.metric_rows)
+            pieces = _pieces(self.metric_floats, len(rows), 5)
+            values = _floats(blob, pieces, *_expand(rows))
+            metrics = dict(zip(self.metric_names, values, strict=True))
+        spans = self._spans_table(blob, strings) if self.span_rows else Table({})
+        return Batch(metrics=Table(metrics), spans=spans, status=self.status)
+
+    def _spans_table(self, blob: Array, strings: Strings) -> Table:
+        rows = np.array(self.span_rows)
+        section, within = _expand(rows)  # each span's section, and its row there
+        codes = _ints(blob, _pieces(self.indexes, len(rows), 2), section, within)
+        cols: dict[str, Any] = {}
+        table, starts, sizes = self._id_table(blob)
+        ids = codes[: len(ID_FIELDS)]
+        if ids.size and (int(ids.min()) < 0 or bool((ids >= sizes[section]).any())):
+            raise ValueError("index out of range")
+        cols.update(zip(ID_FIELDS, table[ids + starts[section]], strict=True))
+        texts = _checked(codes[len(ID_FIELDS) : -1], len(strings.words))
+        if strings.missing[texts].any():  # a string lost with a damaged page
+            raise ValueError("missing string")
+        cols.update(zip(TEXT_FIELDS, strings.words[texts], strict=True))
+        floats = _floats(blob, _pieces(self.span_floats, len(rows), 5), section, within)
+        cols["start"], cols["duration_ms"] = floats[0], floats[1]
+        cols["error"] = blob[np.array(self.errors)[section] + within].astype(bool)
+        cols["attributes"] = strings.attributes_at(_checked(codes[-1], len(strings.words)))
+        cols.update(zip(self.extra_names or (), floats[2:], strict=True))
+        return Table(cols)
+
+    def _id_table(self, blob: Array) -> tuple[Array, Array, Array]:
+        """Every span section's id table ("" then its distinct ids) one after another, where
+        each section's table starts, and its size."""
+        sizes = np.array(self.id_counts) + 1
+        starts = np.cumsum(sizes) - sizes
+        table = np.empty(int(sizes.sum()), dtype=object)
+        table[starts] = ""
+        if self.hex_ids:
+            hex_ids = np.array(self.hex_ids, dtype=np.int64).reshape(-1, 5)
+            section, at, count, bytes_at, nbytes = hex_ids.T
+            _put_hex_ids(table, starts[section] + 1, blob, at, count, bytes_at, nbytes)
+        for section_, distinct in self.text_ids:
+            start = int(starts[section_]) + 1
+            table[start : start + len(distinct)] = distinct
+        return table, starts, sizes
 
 
-def _floats(blob: np.ndarray[Any, Any], column: _Column) -> np.ndarray[Any, Any]:
-    """A float column from its pieces: `payload.unpack_floats` of each, concatenated."""
-    total = sum(column.rows)
-    out = np.empty(total)
-    bounds = np.concatenate([[0], np.cumsum(column.rows)]).tolist()
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i, how in enumerate(column.hows):
-        if how.get("nan"):
-            out[bounds[i] : bounds[i + 1]] = np.nan
+def _pieces(flat: list[int], payloads: int, fields: int) -> Array:
+    """Pieces noted as a flat list, payload by payload, as (payloads, columns, fields)."""
+    return np.fromiter(flat, dtype=np.int64, count=len(flat)).reshape(payloads, -1, fields)
+
+
+def _expand(rows: Array) -> tuple[Array, Array]:
+    """For each row of payloads' pieces laid end to end: its payload, and its place there."""
+    piece = np.repeat(np.arange(len(rows)), rows)
+    starts = np.cumsum(rows) - rows
+    return piece, np.arange(len(piece)) - starts[piece]
+
+
+def _by_type(types: Array, row_types: Array) -> list[tuple[int, slice | Array]]:
+    """Each stored type among pieces `types`, with where its rows are among `row_types` (all
+    of them, as a slice, when the pieces share one type: the usual case)."""
+    present = np.flatnonzero(np.bincount(types.reshape(-1), minlength=1)).tolist()
+    if len(present) == 1:
+        return [(present[0], slice(None))]
+    return [(number, row_types == number) for number in present]
+
+
+def _unshuffled(blob: Array, first: Array, step: Array, number: int) -> Array:
+    """Values of one stored type, each from the bytes at `first`, `first + step` …"""
+    width = WIDTHS[number]
+    index = np.empty((*first.shape, width), dtype=np.int64)
+    for k in range(width):  # (a byte of every value at a time: numpy is slow on short rows)
+        index[..., k] = first + step * k
+    return blob[index].view(TYPES[number]).reshape(first.shape)
+
+
+def _at_every_byte(blob: Array, dtype: str) -> Array:
+    """`blob` seen as values of `dtype` starting at every byte (overlapping and unaligned: a
+    view, no copy), so that values stored whole at any offsets are one gather."""
+    size = np.dtype(dtype).itemsize
+    return np.ndarray((max(len(blob) - size + 1, 0),), dtype=dtype, buffer=blob, strides=(1,))
+
+
+def _by_row(pieces: Array, payload: Array) -> Array:
+    """The pieces' fields (payloads, columns, fields) for each row: (fields, columns, rows)."""
+    fields = np.ascontiguousarray(pieces.transpose(2, 1, 0))
+    return np.take(fields, payload, axis=2)  # (`take`: a few times faster than [..., payload])
+
+
+def _floats(blob: Array, pieces: Array, payload: Array, within: Array) -> Array:
+    """Float columns, one row each: `payload.unpack_floats` of each payload's piece, stacked.
+    `pieces` is (payloads, columns, fields); the rows are given by their payload and place
+    within it. Values are stored shuffled: a piece's first bytes, then its second bytes …"""
+    at, rows, types, base, places = _by_row(pieces, payload)
+    first = at + within
+    out = np.empty(at.shape)
+    for number, where in _by_type(pieces[:, :, 2], types):
+        if number == NAN:
+            out[where] = np.nan
+            continue
+        raw = _unshuffled(blob, first[where], rows[where], number)
+        if number == F8:
+            out[where] = raw
         else:
-            places = -1 if how["dtype"] == "<f8" else int(how["places"])
-            groups.setdefault((how["dtype"], places), []).append(i)
-    for (dtype, places), members in groups.items():
-        rows = np.array([column.rows[i] for i in members])
-        raw = _unshuffle(blob, np.array([column.offsets[i] for i in members]), rows, dtype)
-        where: slice | np.ndarray[Any, Any]
-        if len(members) == len(column.hows):  # the usual case: every piece alike, in order
-            where = slice(0, total)
-        else:
-            where = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in members])
-        if places < 0:
-            out[where] = raw.astype(np.float64)
-        else:
-            base = np.repeat(np.array([int(column.hows[i]["base"]) for i in members]), rows)
-            out[where] = (raw.astype(np.int64) + base) / 10.0**places
+            out[where] = (raw.astype(np.int64) + base[where]) / DIVISORS[places[where]]
     return out
 
 
-def _unshuffle(
-    blob: np.ndarray[Any, Any],
-    offsets: np.ndarray[Any, Any],
-    rows: np.ndarray[Any, Any],
-    dtype: str,
-) -> np.ndarray[Any, Any]:
-    """Values stored as byte planes (all first bytes, then all second bytes …) per piece."""
-    width = np.dtype(dtype).itemsize
-    piece = np.repeat(np.arange(len(rows)), rows)
-    within = np.arange(int(rows.sum())) - np.repeat(np.cumsum(rows) - rows, rows)
-    first = offsets[piece] + within
-    index = first[:, None] + rows[piece][:, None] * np.arange(width)
-    return np.ascontiguousarray(blob[index]).view(dtype).reshape(-1)
+def _ints(blob: Array, pieces: Array, payload: Array, within: Array) -> Array:
+    """Index columns, one row each, as `_floats` (fields: offset, type), stored plainly."""
+    at, types = _by_row(pieces, payload)
+    out = np.empty(at.shape, dtype=np.int64)
+    for number, where in _by_type(pieces[:, :, 1], types):
+        first = (at + within * WIDTHS[number])[where]
+        out[where] = _at_every_byte(blob, TYPES[number])[first]
+    return out
 
 
-def _plain(
-    blob: np.ndarray[Any, Any], offsets: list[int], rows: list[int], dtype: str
-) -> np.ndarray[Any, Any]:
-    """Little-endian values stored one after another, per piece, concatenated."""
-    width = np.dtype(dtype).itemsize
-    n = np.array(rows)
-    piece = np.repeat(np.arange(len(rows)), n)
-    within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    first = np.array(offsets, dtype=np.int64)[piece] + within * width
-    index = first[:, None] + np.arange(width)
-    return np.ascontiguousarray(blob[index]).view(dtype).reshape(-1).astype(np.int64)
+def _put_hex_ids(
+    table: Array, slots: Array, blob: Array, at: Array, count: Array, bytes_at: Array, nbytes: Array
+) -> None:
+    """Each span section's hex-stored ids into `table` from its slot on, as `bytes.hex()` of
+    each: one conversion per id length, not one per id. Each section's lengths must add up
+    to its byte count."""
+    section, within = _expand(count)
+    lengths = blob[at[section] + within].astype(np.int64)
+    ends = np.concatenate([[0], np.cumsum(lengths)])  # each id's end, sections end to end
+    before = ends[np.cumsum(count) - count]  # the bytes of earlier sections' ids
+    if (ends[np.cumsum(count)] - before != nbytes).any():
+        raise ValueError("bad id bytes")
+    first = bytes_at[section] + ends[:-1] - before[section]
+    where = slots[section] + within
+    for length in np.flatnonzero(np.bincount(lengths)).tolist():
+        which = np.flatnonzero(lengths == length)
+        if not length:  # (never written, but a damaged header may say so)
+            table[where[which]] = ""
+            continue
+        text = _at_every_byte(blob, f"V{length}")[first[which]].tobytes().hex()
+        # The hex digits as one string, seen as fixed-width strings of one id each.
+        table[where[which]] = np.array(text).reshape(1).view(f"<U{2 * length}")
 
 
-class _Spans:
-    """The span sections of a block's payloads, gathered, then decoded together."""
-
-    def __init__(self, blob: np.ndarray[Any, Any], strings: Strings) -> None:
-        self.blob = blob
-        self.strings = strings
-        self.rows: list[int] = []
-        self.index: dict[str, tuple[list[int], list[str]]] = {}
-        self.floats = {"start": _Column(), "duration_ms": _Column()}
-        self.extra: dict[str, _Column] = {}
-        self.extra_names: tuple[str, ...] | None = None
-        self.ids: list[str] = []  # every payload's id table, "" first, one after another
-        self.id_base: list[int] = []
-        self.id_size: list[int] = []
-        self.errors: list[int] = []
-
-    def _index(self, name: str, at: int, dtype: str) -> None:
-        offsets, dtypes = self.index.setdefault(name, ([], []))
-        offsets.append(at)
-        dtypes.append(dtype)
-
-    def add(self, s: dict[str, Any], rows: int, cursor: _Cursor) -> None:
-        self.rows.append(rows)
-        for name in ID_FIELDS:
-            self._index(name, cursor.take(rows * _index_width(s[name])), s[name])
-        ids_how = s["ids"]
-        if "hex" in ids_how:
-            count = int(ids_how["hex"])
-            lengths = self.blob[cursor.take(count) :][:count]
-            nbytes = int(ids_how["bytes"])
-            at = cursor.take(nbytes)
-            if int(lengths.sum()) != nbytes:
-                raise ValueError("bad id bytes")
-            raw = self.blob[at : at + nbytes].tobytes()
-            ends = np.cumsum(lengths).tolist()
-            distinct = [raw[a:b].hex() for a, b in zip([0, *ends[:-1]], ends, strict=True)]
-        else:
-            distinct = ids_how["text"]
-            if not all(isinstance(i, str) for i in distinct):
-                raise ValueError("bad ids")
-        self.id_base.append(len(self.ids))
-        self.id_size.append(len(distinct) + 1)
-        self.ids.append("")
-        self.ids.extend(distinct)
-        texts = s["text"]
-        for name in (*TEXT_FIELDS, "attributes"):
-            self._index(name, cursor.take(rows * _index_width(texts[name])), texts[name])
-        for name in ("start", "duration_ms"):
-            how = s[name]
-            column = self.floats[name]
-            column.offsets.append(cursor.take(rows * _width(how)))
-            column.rows.append(rows)
-            column.hows.append(how)
-        self.errors.append(cursor.take(rows))
-        names = []
-        for name, how in s.get("extra", []):
-            if not isinstance(name, str) or not isinstance(how, dict):
-                raise ValueError("bad span column")
-            if name in (*ID_FIELDS, *TEXT_FIELDS, "start", "duration_ms", "error", "attributes"):
-                raise ValueError("bad span column")
-            column = self.extra.setdefault(name, _Column())
-            column.offsets.append(cursor.take(rows * _width(how)))
-            column.rows.append(rows)
-            column.hows.append(how)
-            names.append(name)
-        if self.extra_names is not None and tuple(names) != self.extra_names:
-            raise Unsupported("span columns differ between ticks")
-        if len(set(names)) != len(names):
-            raise ValueError("bad span column")
-        self.extra_names = tuple(names)
-
-    def _codes(self, name: str) -> np.ndarray[Any, Any]:
-        offsets, dtypes = self.index[name]
-        if len(set(dtypes)) == 1:
-            return _plain(self.blob, offsets, self.rows, dtypes[0])
-        pieces = zip(offsets, self.rows, dtypes, strict=True)
-        return np.concatenate([_plain(self.blob, [o], [r], d) for o, r, d in pieces])
-
-    def table(self) -> Table:
-        if not self.rows:
-            return Table({})
-        rows = np.array(self.rows)
-        cols: dict[str, Any] = {}
-        table = np.array(self.ids, dtype=object)
-        base = np.repeat(np.array(self.id_base), rows)
-        size = np.repeat(np.array(self.id_size), rows)
-        for name in ID_FIELDS:
-            codes = self._codes(name)
-            if codes.size and (int(codes.min()) < 0 or bool((codes >= size).any())):
-                raise ValueError("index out of range")
-            cols[name] = table[codes + base]
-        words = self.strings.words
-        for name in TEXT_FIELDS:
-            cols[name] = words[_checked(self._codes(name), len(words))]
-            if None in cols[name].tolist():
-                raise ValueError(f"{name}: missing string")
-        attr_index = _checked(self._codes("attributes"), len(words))
-        distinct, inverse = np.unique(attr_index, return_inverse=True)
-        parsed = np.empty(len(distinct), dtype=object)
-        parsed[:] = [self.strings.attributes(i) for i in distinct.tolist()]
-        attributes = parsed[inverse.reshape(-1)]
-        cols["start"] = _floats(self.blob, self.floats["start"])
-        cols["duration_ms"] = _floats(self.blob, self.floats["duration_ms"])
-        cols["error"] = _plain(self.blob, self.errors, self.rows, "u1").astype(bool)
-        cols["attributes"] = attributes
-        for name in self.extra_names or ():
-            cols[name] = _floats(self.blob, self.extra[name])
-        return Table(cols)
-
-
-def _checked(index: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
+def _checked(index: Array, size: int) -> Array:
     if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
         raise ValueError("index out of range")
     return index

@@ -5,8 +5,10 @@ encodings, empty ticks), and on damaged payloads, where the one-by-one path take
 from __future__ import annotations
 
 import contextlib
+import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apm_tui.model import Batch, MetricSample, Span, Table
-from apm_tui.payload import ZDICT, Strings, encode_batch
+from apm_tui.payload import ZDICT, Strings, decode_batch, encode_batch
 from apm_tui.payload_block import Unsupported, decode_joined
 from apm_tui.recording import DECODE_ERRORS, RawTick, Recorder, Recording, Tick
 from apm_tui.sources.recorded import ReplaySource, _decoded, _joined
@@ -194,3 +196,230 @@ def test_damaged_payloads_in_a_block_give_what_one_by_one_gives(data: st.DataObj
     fake = Fake()
     got = _decoded(fake, raws)  # type: ignore[arg-type]
     assert_identical(got, one_by_one(fake, raws))  # type: ignore[arg-type]
+
+
+# -- the block path's own cases: every one decoded both ways ------------------------------------
+def decoded_both_ways(batches: list[Batch]) -> Batch:
+    """The block decode of the batches' payloads, checked equal to decoding each and joining."""
+    payloads, strings = encoded(batches)
+    got = decode_joined(payloads, strings)
+    want = _joined(
+        [Tick(i, 0.0, False, decode_batch(p, strings)) for i, p in enumerate(payloads)], []
+    )
+    assert_identical(got, want)
+    return got
+
+
+def span_rows(ids: list[tuple[str, str, str]], t: float, **columns: list[float]) -> Batch:
+    """Spans with the given (trace, span, parent) ids, and extra numeric columns."""
+    spans = Batch.of(spans=[
+        Span(trace, span, parent, f"svc-{i % 3}", "op", t + i / 1000, 1.5 * i, kind="server",
+             error=i % 2 == 1, attributes={"n": i % 4})
+        for i, (trace, span, parent) in enumerate(ids)
+    ]).spans  # fmt: skip
+    cols = spans.columns()
+    cols.update({name: np.array(values) for name, values in columns.items()})
+    return Batch(spans=Table(cols), status={"t": t})
+
+
+def test_ids_of_every_length_and_form_in_one_block() -> None:
+    hexes = [("ab" * 16, "cd" * 8, ""), ("ab" * 16, "0e" * 4, "cd" * 8), ("12", "3456", "12")]
+    texts = [("T-1", "S-1", ""), ("T-1", "abc", "S-1")]  # odd-length hex: stored as text
+    upper = [("ABCDEF01", "ABCDEF02", "")]  # not lowercase: stored as text
+    got = decoded_both_ways([span_rows(hexes, 1.0), span_rows(texts, 2.0), span_rows(upper, 3.0),
+                             span_rows(hexes[::-1], 4.0)])  # fmt: skip
+    assert got.spans["span_id"].tolist()[:3] == ["cd" * 8, "0e" * 4, "3456"]
+    assert got.spans["parent_id"].tolist() == [
+        "",
+        "cd" * 8,
+        "12",
+        "",
+        "S-1",
+        "",
+        "12",
+        "cd" * 8,
+        "",
+    ]
+    assert all(type(v) is str for v in got.spans["trace_id"])
+
+
+def test_metric_row_counts_and_stored_types_differ_between_ticks() -> None:
+    def metrics(t: float, cpu: list[float]) -> Batch:
+        n = len(cpu)
+        return Batch(metrics=Table({"timestamp": t + np.arange(n), "cpu_pct": np.array(cpu)}))
+
+    got = decoded_both_ways([
+        metrics(10.0, [1.5]),
+        metrics(11.0, [1.25, 300.5, -2.0]),  # three rows, wider integers
+        metrics(14.0, [np.nan, np.nan]),  # NaN only: no bytes
+        metrics(16.0, [1 / 3]),  # float64
+        metrics(17.0, [2.0**40, 0.001]),  # eight-byte integers
+        metrics(19.0, [1e-7]),  # not a few decimal places: float64
+    ])  # fmt: skip
+    assert got.metrics["timestamp"].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0,
+                                                 17.0, 18.0, 19.0]  # fmt: skip
+    assert got.metrics["cpu_pct"][1:4].tolist() == [1.25, 300.5, -2.0]
+    assert np.isnan(got.metrics["cpu_pct"][4:6]).all()
+
+
+def test_empty_span_sections_between_others_and_span_columns_of_every_type() -> None:
+    ids = [("aa" * 8, "bb" * 4, ""), ("aa" * 8, "cc" * 4, "bb" * 4)]
+    got = decoded_both_ways([
+        span_rows(ids, 1.0, bytes=[1.0, 2.5]),
+        Batch(metrics=metrics_batch(2.0, 1.0).metrics),  # no spans
+        Batch(),  # nothing at all
+        span_rows(ids, 3.0, bytes=[np.nan, np.nan]),
+        Batch(metrics=metrics_batch(4.0, 2.0).metrics),
+        span_rows(ids, 1e6 + 0.123456, bytes=[1 / 3, 2**40]),
+    ])  # fmt: skip
+    assert len(got.spans) == 6 and len(got.metrics) == 2
+    assert got.spans["error"].tolist() == [False, True] * 3
+    assert got.spans["bytes"][:2].tolist() == [1.0, 2.5]
+
+
+def test_index_types_differ_between_ticks() -> None:
+    many = [(f"{i:032x}", f"{i + 1000:016x}", "") for i in range(200)]  # > 127 ids: two bytes
+    got = decoded_both_ways(
+        [span_rows(many[:3], 1.0), span_rows(many, 2.0), span_rows(many[:1], 3.0)]
+    )
+    assert got.spans["trace_id"].tolist()[3:6] == [f"{i:032x}" for i in range(3)]
+    assert len(got.spans) == 204
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_random_blocks_decode_as_the_ticks_did(data: st.DataObject) -> None:
+    """Ticks mixing every encoding the writer picks: rows, stored types, id forms, NaNs."""
+    values = st.one_of(
+        st.integers(-(2**40), 2**40).map(float),
+        st.integers(-(10**7), 10**7).map(lambda i: i / 1000),
+        st.floats(allow_nan=True, allow_infinity=False, width=64),
+        st.just(np.nan),
+    )
+    hex_id = st.binary(min_size=1, max_size=16).map(bytes.hex)
+    an_id = st.one_of(hex_id, st.sampled_from(["log-1", "X", "ABCD"]))
+    extra = data.draw(st.booleans())
+    batches = []
+    for t in range(data.draw(st.integers(1, 6))):
+        n = data.draw(st.integers(0, 3))
+        cpu = data.draw(st.lists(values, min_size=n, max_size=n))
+        metrics = Table({"timestamp": float(t) + np.arange(n), "cpu_pct": np.array(cpu)})
+        k = data.draw(st.integers(0, 4))
+        ids = data.draw(st.lists(st.tuples(an_id, an_id, an_id), min_size=k, max_size=k))
+        more = {"bytes": data.draw(st.lists(values, min_size=k, max_size=k))} if extra else {}
+        spans = span_rows(ids, 1e9 + t / 7, **more).spans
+        batches.append(Batch(metrics=metrics if n else Table({}), spans=spans, status={"t": t}))
+    decoded_both_ways(batches)
+
+
+def payload_edited(payload: bytes, edit: Any) -> bytes:
+    """A payload whose (header, body) `edit` changed, compressed again."""
+    raw = zlib.decompressobj(zdict=ZDICT).decompress(payload)
+    size = int.from_bytes(raw[:4], "little")
+    header, body = edit(json.loads(raw[4 : 4 + size]), bytearray(raw[4 + size :]))
+    head = json.dumps(header).encode()
+    packer = zlib.compressobj(zdict=ZDICT)
+    return packer.compress(len(head).to_bytes(4, "little") + head + bytes(body)) + packer.flush()
+
+
+def test_damage_that_still_adds_up_decodes_as_the_ticks_did() -> None:
+    """A zero-length id (never written): one by one it is "", and so it is in a block."""
+    ids = [("aa" * 8, "bb" * 4, ""), ("aa" * 8, "cc" * 4, "bb" * 4)]
+    payloads, strings = encoded([span_rows(ids, 1.0), span_rows(ids, 2.0)])
+
+    def empty_second_id(
+        header: dict[str, Any], body: bytearray
+    ) -> tuple[dict[str, Any], bytearray]:
+        s = header["spans"]
+        at = 3 * s["rows"]  # the lengths follow the three one-byte id indexes
+        assert body[at : at + 3] == bytes([8, 4, 4])
+        body[at + 1] = 0
+        del body[at + 3 + 8 : at + 3 + 12]
+        s["ids"]["bytes"] -= 4
+        return header, body
+
+    payloads[1] = payload_edited(payloads[1], empty_second_id)
+    got = decode_joined(payloads, strings)
+    want = _joined(
+        [Tick(i, 0.0, False, decode_batch(p, strings)) for i, p in enumerate(payloads)], []
+    )
+    assert_identical(got, want)
+    assert got.spans["span_id"].tolist() == ["bb" * 4, "cc" * 4, "", "cc" * 4]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda h, b: (h, b + b"\0"),  # trailing bytes
+        lambda h, b: (h, b[:-1]),  # truncated
+        lambda h, b: ({**h, "metrics": {**h["metrics"], "rows": 2}}, b),  # rows beyond the bytes
+        lambda h, b: (_set(h, ["metrics", "columns", 0, 1, "dtype"], "<u2"), b),
+        lambda h, b: (_set(h, ["metrics", "columns", 0, 1, "places"], 4), b),
+        lambda h, b: (_set(h, ["metrics", "columns", 0, 1], [1]), b),
+        lambda h, b: (_set(h, ["spans", "trace_id"], "<f8"), b),
+        lambda h, b: (_set(h, ["spans", "text", "kind"], ["<i1"]), b),
+        lambda h, b: (_set(h, ["spans", "ids", "hex"], -1), b),
+        lambda h, b: (_set(h, ["spans", "ids"], {"text": ["a", 1]}), b),
+        lambda h, b: (_set(h, ["spans", "extra"], [["start", {"nan": True}]]), b),
+        lambda h, b: (_set(h, ["spans", "extra"], [["x", {"nan": True}]] * 2), b),
+        lambda h, b: (_set(h, ["status"], [1]), b),
+        lambda h, b: (h, _second_id_length(b, 3)),  # the ids' lengths ≠ their bytes
+        lambda h, b: (h, _second_id_length(b, 5)),
+    ],
+)
+def test_what_does_not_add_up_fails_in_a_block_as_one_by_one(edit: Any) -> None:
+    ids = [("aa" * 8, "bb" * 4, ""), ("aa" * 8, "cc" * 4, "bb" * 4)]
+    batches = [Batch(metrics_batch(1.0, 1.5).metrics, span_rows(ids, 1.0).spans)] * 2
+    payloads, strings = encoded(batches)
+    payloads[1] = payload_edited(payloads[1], edit)
+    with pytest.raises(DECODE_ERRORS):
+        decode_batch(payloads[1], strings)
+    with pytest.raises(ValueError):
+        decode_joined(payloads, strings)
+
+
+def _second_id_length(body: bytearray, value: int) -> bytearray:
+    at = body.index(bytes([8, 4, 4]))  # the lengths of the ids "aa" * 8, "bb" * 4, "cc" * 4
+    body[at + 1] = value
+    return body
+
+
+def _set(header: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    node = header
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return header
+
+
+def test_index_beyond_a_ticks_ids_or_a_lost_string_fails_in_a_block() -> None:
+    ids = [("aa" * 8, "bb" * 4, ""), ("aa" * 8, "cc" * 4, "bb" * 4)]
+    payloads, strings = encoded([span_rows(ids, 1.0), span_rows(ids, 2.0)])
+
+    def beyond(header: dict[str, Any], body: bytearray) -> tuple[dict[str, Any], bytearray]:
+        body[0] = 4  # trace_id of the first span: this tick has ids 0 ("") to 3
+        return header, body
+
+    damaged = [payloads[0], payload_edited(payloads[1], beyond)]
+    with pytest.raises(ValueError, match="index out of range"):
+        decode_batch(damaged[1], strings)
+    with pytest.raises(ValueError, match="index out of range"):
+        decode_joined(damaged, strings)
+    lost = Strings([None if v == "svc-1" else v for v in strings.values])
+    with pytest.raises(ValueError, match="missing string"):
+        decode_batch(payloads[0], lost)
+    with pytest.raises(ValueError, match="missing string"):
+        decode_joined(payloads, lost)
+
+
+def test_attribute_sets_are_parsed_once_and_shared_with_one_by_one() -> None:
+    strings = Strings(['{"a":1}', None, '{"b":[1,2]}', "[1]"])
+    got = strings.attributes_at(np.array([2, 0, 2, 0]))
+    assert got.tolist() == [{"b": [1, 2]}, {"a": 1}, {"b": [1, 2]}, {"a": 1}]
+    assert got[0] is got[2] is strings.attributes(2)
+    assert strings.attributes_at(np.array([0]))[0] is got[1]
+    with pytest.raises(ValueError, match="missing"):
+        strings.attributes_at(np.array([0, 1]))
+    with pytest.raises(ValueError, match="bad span attributes"):
+        strings.attributes_at(np.array([3]))
+    assert strings.missing.tolist() == [False, True, False, False]
