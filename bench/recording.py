@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import statistics
 import sys
 import tempfile
@@ -28,6 +29,7 @@ RESULTS = ROOT / "bench" / "results" / "recording.json"
 
 from apm_tui.commands.dashboard import DashboardOptions, make_sources  # noqa: E402
 from apm_tui.engine import merge_tick, newest_time  # noqa: E402
+from apm_tui.payload import open_payload  # noqa: E402
 from apm_tui.recording import Recorder, Recording  # noqa: E402
 
 START = 1767225600.0
@@ -52,6 +54,47 @@ def record(path: Path, ticks: int) -> list[float]:
     return costs
 
 
+WIDTHS = {"<i1": 1, "<i2": 2, "<i4": 4, "<i8": 8, "<f8": 8}
+
+
+def split_ids(payload: bytes) -> tuple[bytes, bytes]:
+    """(the payload's random id bytes, everything else inflated: header and columns)."""
+    header, reader = open_payload(payload)
+    body = bytes(reader.body)
+    s = header["spans"]
+    if not s["rows"] or "hex" not in s.get("ids", {}):
+        return b"", json.dumps(header).encode() + body
+    m = header["metrics"]
+    at = sum(m["rows"] * WIDTHS[how["dtype"]] for _, how in m["columns"] if not how.get("nan"))
+    at += sum(s["rows"] * WIDTHS[s[name]] for name in ("trace_id", "span_id", "parent_id"))
+    at += int(s["ids"]["hex"])  # the ids' lengths, then their bytes
+    end = at + int(s["ids"]["bytes"])
+    return body[at:end], json.dumps(header).encode() + body[:at] + body[end:]
+
+
+def lossless_floor(path: Path) -> dict[str, float]:
+    """How small any lossless recording of this file's data could be, roughly: its random ids
+    (which do not compress: lzma is shown beside them) plus everything else compressed as ONE
+    stream with lzma's strongest setting — no rows, no per-tick restart, no SQLite, so an
+    optimistic bound for a format that commits every tick."""
+    rec = Recording.open(path)
+    ids, rest = [], []
+    for (payload,) in rec.db.execute("SELECT payload FROM ticks ORDER BY seq"):
+        a, b = split_ids(payload)
+        ids.append(a)
+        rest.append(b)
+    rec.close()
+    id_bytes, rest_bytes = b"".join(ids), b"".join(rest)
+    strongest = 9 | lzma.PRESET_EXTREME
+    floor = len(id_bytes) + len(lzma.compress(rest_bytes, preset=strongest))
+    return {
+        "random_id_mb": len(id_bytes) / 1e6,
+        "random_id_lzma_mb": len(lzma.compress(id_bytes, preset=strongest)) / 1e6,
+        "rest_one_stream_lzma_mb": (floor - len(id_bytes)) / 1e6,
+        "lossless_floor_mb_est": floor / 1e6,
+    }
+
+
 def collect(quick: bool = False) -> dict[str, Any]:
     hour = 600 if quick else 3600
     day = 3600 if quick else 86_400
@@ -65,6 +108,7 @@ def collect(quick: bool = False) -> dict[str, Any]:
         tick_bytes = sum(len(p) for (p,) in rec.db.execute(
             "SELECT payload FROM ticks WHERE history = 0"))  # fmt: skip
         rec.close()
+        floor = lossless_floor(path)
         day_path = Path(folder) / "day.apmrec"
         record(day_path, day)
         rng = np.random.default_rng(0)
@@ -84,6 +128,7 @@ def collect(quick: bool = False) -> dict[str, Any]:
         "history_payload_mb": history_bytes / 1e6,
         "tick_payloads_mb_per_hour": tick_bytes / 1e6 * 3600 / hour,
         "one_hour_file_mb_est": (size - tick_bytes) / 1e6 + tick_bytes / 1e6 * 3600 / hour,
+        **floor,
         "append_ms_p50": statistics.median(costs) * 1e3,
         "append_ms_p95": float(np.percentile(costs, 95)) * 1e3,
         "day_ticks": day,

@@ -62,6 +62,9 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     rec = figures["recording"]
     for key in ("file_mb", "append_ms_p95", "open_and_seek_ms_p50", "one_hour_file_mb_est"):
         assert finite(rec[key]) and rec[key] > 0, key
+    # The floor: random ids do not compress, and the floor is below what the file takes.
+    assert rec["random_id_lzma_mb"] >= 0.99 * rec["random_id_mb"] > 0
+    assert rec["random_id_mb"] < rec["lossless_floor_mb_est"] < rec["file_mb"]
     png = figures["png"]
     assert png["size"] == "200x60" and png["pixels"] == [2000, 1200]
     for key in ("grab_ms", "render_ms_p50", "encode_ms_p50", "total_ms_p50"):
