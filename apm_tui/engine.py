@@ -32,13 +32,7 @@ from apm_tui.analysis.live import (
     series_stamp,
     time_series,
 )
-from apm_tui.analysis.requests import (
-    Grouping,
-    Numbering,
-    extract_requests,
-    factorize,
-    status_codes,
-)
+from apm_tui.analysis.requests import Numbering, extract_requests, status_codes
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
@@ -48,7 +42,7 @@ from apm_tui.analysis.streaming import (
     fit_isolated,
 )
 from apm_tui.config import Thresholds
-from apm_tui.model import Batch, Table
+from apm_tui.model import Batch, Grouping, Table, factorize
 from apm_tui.sources.base import Source, SourceError
 from apm_tui.window import Window
 

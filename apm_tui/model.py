@@ -17,6 +17,30 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
+#: Up to this many values a dict numbers them about as fast as pandas (1 vs 0.7 ms for a day's
+#: 8,600 requests; 4 vs 2 ms at 40,000); past it pandas is 2× faster (30 vs 14 ms at 250,000).
+FACTORIZE_SMALL = 50_000
+
+#: A column as (a number per row, the distinct values in first-seen order): `factorize`'s answer.
+Grouping = tuple[np.ndarray[Any, Any], list[Any]]
+
+
+def factorize(values: np.ndarray[Any, Any]) -> Grouping:
+    """Each value as a number into the distinct values in first-seen order (`pd.factorize`),
+    without loading pandas for the dashboard's first tick."""
+    if len(values) > FACTORIZE_SMALL:
+        import pandas as pd
+
+        # NA is a value like any other here (None must not become -1), as in the dict below.
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return np.asarray(codes, dtype=np.int64), list(uniques)
+    seen: dict[Any, int] = {}
+    codes = np.fromiter(
+        (seen.setdefault(v, len(seen)) for v in values.tolist()), np.int64, len(values)
+    )
+    return codes, list(seen)
+
+
 #: The six metric features every sample carries (NaN where a source does not measure one).
 METRIC_FIELDS: tuple[str, ...] = (
     "response_time_ms",

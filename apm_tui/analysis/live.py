@@ -17,10 +17,9 @@ import numpy as np
 
 from apm_tui.analysis.anomaly import FEATURE_TYPES
 from apm_tui.analysis.apdex import apdex_values
-from apm_tui.analysis.requests import Grouping, factorize
 from apm_tui.analysis.result import Anomaly, EndpointStats
 from apm_tui.config import Thresholds
-from apm_tui.model import HOST_PREFIX, FloatArray, Table
+from apm_tui.model import HOST_PREFIX, FloatArray, Grouping, Table, factorize
 
 #: Bucket widths a chart may use, in seconds.
 NICE_BUCKETS = (

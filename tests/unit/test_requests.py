@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from apm_tui import model
 from apm_tui.analysis import requests
 from apm_tui.analysis.requests import extract_requests
 from apm_tui.model import Span, spans_table
@@ -74,11 +75,11 @@ def test_set_and_pandas_paths_agree(seed: int, monkeypatch: pytest.MonkeyPatch) 
 def test_factorize_numbers_values_in_first_seen_order(
     small: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(requests, "FACTORIZE_SMALL", small)  # 0: through pandas
+    monkeypatch.setattr(model, "FACTORIZE_SMALL", small)  # 0: through pandas
     values = np.array(["/b", "/a", "/b", "/c", "/a"], dtype=object)
-    codes, names = requests.factorize(values)
+    codes, names = model.factorize(values)
     assert codes.tolist() == [0, 1, 0, 2, 1] and names == ["/b", "/a", "/c"]
-    codes, names = requests.factorize(np.array([], dtype=object))
+    codes, names = model.factorize(np.array([], dtype=object))
     assert codes.tolist() == [] and names == []
 
 
@@ -103,7 +104,8 @@ def test_status_codes_read_each_attribute_set() -> None:
 
 
 def test_numbering_grouped_is_factorize_of_the_values_behind_the_codes() -> None:
-    from apm_tui.analysis.requests import Numbering, factorize
+    from apm_tui.analysis.requests import Numbering
+    from apm_tui.model import factorize
 
     rng = np.random.default_rng(4)
     numbering = Numbering()
