@@ -37,6 +37,8 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
     for notice in notices:
         print(f"apm-tui: {notice}", file=sys.stderr)
     stop = threading.Event()
+    tick = stored = 0
+    kept_history = False
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -53,8 +55,8 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
                 continue
             if history:
                 recorder.append(newest_time(history), history, history=True)
+                kept_history = kept_history or bool(len(history.metrics) or len(history.spans))
         started = time.monotonic()  # --duration counts from the first tick, after the history
-        tick = 0
         while not stop.is_set():
             if args.duration is not None and time.monotonic() - started >= args.duration:
                 break
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
             for batch in merge_tick(batches):
                 if batch:
                     recorder.append(now, batch)
+                    stored += 1
             tick += 1
             stop.wait(max(0.0, started + tick * opts.interval - time.monotonic()))
     except KeyboardInterrupt:
@@ -80,5 +83,17 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
             with contextlib.suppress(Exception):
                 source.close()
         recorder.close()
-    print(f"apm-tui: recorded {recorder.ticks} ticks to {recorder.path}", file=sys.stderr)
+    print(f"apm-tui: {recorded_line(tick, stored, kept_history)} to {recorder.path}",
+          file=sys.stderr)  # fmt: skip
     return 0
+
+
+def recorded_line(ticks: int, stored: int, history: bool) -> str:
+    """What a headless recording holds, in words. A tick with no new data (a quiet log) is not
+    stored; a replay's clock runs on past it."""
+    line = f"recorded {stored} tick{'' if stored == 1 else 's'}"
+    if ticks > stored:
+        quiet = ticks - stored
+        line = f"recorded {stored} of {ticks} ticks ("
+        line += "none had new data)" if not stored else f"{quiet} had nothing new)"
+    return line + (" plus the sources' history" if history else "")

@@ -578,3 +578,12 @@ def test_a_sources_own_numeric_span_columns_are_recorded() -> None:
     back = roundtrip(batch)
     np.testing.assert_array_equal(back.spans["bytes"], [512.0, np.nan])
     tables_equal(batch, back)
+
+
+def test_the_headless_recorders_last_line_says_what_it_kept() -> None:
+    from apm_tui.commands.record import recorded_line
+
+    assert recorded_line(5, 5, True) == "recorded 5 ticks plus the sources' history"
+    assert recorded_line(1, 1, False) == "recorded 1 tick"
+    assert recorded_line(4, 1, False) == "recorded 1 of 4 ticks (3 had nothing new)"
+    assert recorded_line(4, 0, False) == "recorded 0 of 4 ticks (none had new data)"
