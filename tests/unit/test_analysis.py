@@ -185,3 +185,24 @@ def test_flat_memory_is_not_a_leak() -> None:
     metrics = Table({"timestamp": t, "memory_pct": 60 + rng.normal(0, 2, t.size)})
     a = analyse(metrics, Table({}))
     assert not any(b.kind == "memory_leak" for b in a.bottlenecks)
+
+
+@pytest.mark.parametrize("groups", [3, 96, 40_000])
+def test_group_quantiles_match_numpy_percentiles_per_group(groups: int) -> None:
+    """Per-group linear quantiles (NaN for empty groups, NaN and out-of-range rows ignored),
+    the same as numpy's percentile of each group, with many ties."""
+    from apm_tui.analysis.live import group_quantiles
+
+    rng = np.random.default_rng(groups)
+    n = 20_000
+    codes = rng.integers(-1, groups + 1, n)
+    values = np.round(rng.lognormal(3, 1, n), 0)  # rounded: many equal values
+    values[rng.random(n) < 0.05] = np.nan
+    qs = (0.5, 0.95, 0.99)
+    got = group_quantiles(codes, values, qs, groups)
+    for q, out in zip(qs, got, strict=True):
+        assert out.shape == (groups,)
+        for g in rng.choice(groups, min(groups, 50), replace=False).tolist():
+            mine = values[(codes == g) & np.isfinite(values)]
+            want = np.percentile(mine, q * 100) if mine.size else np.nan
+            assert np.isclose(out[g], want, equal_nan=True, rtol=1e-12), (q, g)
