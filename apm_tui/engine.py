@@ -28,6 +28,7 @@ from apm_tui.analysis.live import (
     Series,
     current_values,
     endpoint_table,
+    group_order,
     histogram,
     series_stamp,
     time_series,
@@ -159,7 +160,7 @@ def slowest_by_endpoint(
     codes, names = grouped or factorize(requests["endpoint"])
     durations = np.asarray(requests["duration_ms"], dtype=float)
     # Slowest first within each endpoint: sort by (endpoint, -duration).
-    order = np.lexsort((-durations, codes))
+    order = group_order(codes, -durations, len(names))
     starts = np.searchsorted(codes[order], np.arange(len(names)))
     traces, times, errors = requests["trace_id"], requests["time"], requests["error"]
     out: dict[str, tuple[SlowTrace, ...]] = {}

@@ -105,6 +105,15 @@ def _bucket_mean(idx: np.ndarray[Any, Any], values: FloatArray, n: int) -> Float
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
+def group_order(codes: np.ndarray[Any, Any], values: FloatArray, n: int) -> np.ndarray[Any, Any]:
+    """`np.lexsort((values, codes))` for group codes below `n`: two stable sorts, by value
+    then by group — as 16-bit numbers when they fit, which numpy sorts by radix (1.45 → 0.9 ms
+    for a day's 9,000 requests). The same order, ties and NaN (last in a group) included."""
+    order = np.argsort(values, kind="stable")
+    groups = codes.astype(np.int16) if n <= np.iinfo(np.int16).max else codes
+    return order[np.argsort(groups[order], kind="stable")]
+
+
 def group_quantile(codes: np.ndarray[Any, Any], values: FloatArray, q: float, n: int) -> FloatArray:
     """Linear-interpolated quantile of `values` per group code 0..n-1 (NaN for empty groups)."""
     return group_quantiles(codes, values, (q,), n)[0]
@@ -118,12 +127,7 @@ def group_quantiles(
     codes, values = codes[ok], values[ok]
     if values.size == 0:
         return [np.full(n, np.nan) for _ in qs]
-    # The order of np.lexsort((values, codes)) from two stable sorts: by value, then by group
-    # — as 16-bit numbers when they fit, which numpy sorts by radix (1.45 → 0.9 ms for a
-    # day's 9,000 requests).
-    order = np.argsort(values, kind="stable")
-    groups = codes.astype(np.int16) if n <= np.iinfo(np.int16).max else codes
-    order = order[np.argsort(groups[order], kind="stable")]
+    order = group_order(codes, values, n)
     codes, values = codes[order], values[order]
     counts = np.bincount(codes, minlength=n)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
