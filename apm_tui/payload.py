@@ -240,31 +240,29 @@ class Strings:
         self.words[:] = self.values
         #: Which strings are lost (with a damaged page): many indexes checked in one go.
         self.missing = np.array([v is None for v in self.values], dtype=bool)
-        self._attributes: dict[int, dict[str, Any]] = {}
-        # `attributes` of each index, for many at once (`attributes_at`), and which are set.
+        # Each attribute set parsed once, by its index, and which are parsed already.
         self._parsed = np.empty(len(self.values), dtype=object)
         self._found = np.zeros(len(self.values), dtype=bool)
 
     def attributes(self, i: int) -> dict[str, Any]:
-        found = self._attributes.get(i)
-        if found is None:
+        if not self._found[i]:
             text = self.values[i]
             if text is None:
                 raise ValueError("attributes: missing string")
             found = json.loads(text)
             if not isinstance(found, dict):
                 raise ValueError("bad span attributes")
-            self._attributes[i] = found
-        return found
+            self._parsed[i] = found
+            self._found[i] = True
+        parsed: dict[str, Any] = self._parsed[i]
+        return parsed
 
     def attributes_at(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """`attributes(i)` for each i of `index` (in range: the caller checks), as an object
         array; each distinct set is looked up once, not once per row."""
         new = index[~self._found[index]]
-        if new.size:
-            for i in np.unique(new).tolist():
-                self._parsed[i] = self.attributes(i)
-                self._found[i] = True
+        for i in np.unique(new).tolist():
+            self.attributes(i)
         found: np.ndarray[Any, Any] = self._parsed[index]
         return found
 
@@ -334,7 +332,7 @@ def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Bat
 def _decode_spans(s: dict[str, Any], rows: int, reader: Reader, strings: Strings) -> Table:
     if rows < 0:
         raise ValueError("bad span count")
-    index = {name: reader.take(rows, _index_dtype(s[name])) for name in ID_FIELDS}
+    index = {name: reader.take(rows, index_dtype(s[name])) for name in ID_FIELDS}
     ids_how = s["ids"]
     if "hex" in ids_how:
         count = int(ids_how["hex"])
@@ -351,16 +349,16 @@ def _decode_spans(s: dict[str, Any], rows: int, reader: Reader, strings: Strings
     table = np.array(["", *distinct], dtype=object)
     cols: dict[str, Any] = {}
     for name in ID_FIELDS:
-        cols[name] = table[_checked(index[name], len(table))]
+        cols[name] = table[checked_index(index[name], len(table))]
     words = strings.words
     texts = s["text"]
     for name in TEXT_FIELDS:
-        cols[name] = words[_checked(reader.take(rows, _index_dtype(texts[name])), len(words))]
-        if None in cols[name].tolist():  # a string lost with a damaged page
+        taken = checked_index(reader.take(rows, index_dtype(texts[name])), len(words))
+        if strings.missing[taken].any():  # a string lost with a damaged page
             raise ValueError(f"{name}: missing string")
-    attr_index = _checked(reader.take(rows, _index_dtype(texts["attributes"])), len(words))
-    attributes = np.empty(rows, dtype=object)
-    attributes[:] = [strings.attributes(i) for i in attr_index.tolist()]
+        cols[name] = words[taken]
+    attr_index = checked_index(reader.take(rows, index_dtype(texts["attributes"])), len(words))
+    attributes = strings.attributes_at(attr_index)
     cols["start"] = unpack_floats(s["start"], rows, reader.take)
     cols["duration_ms"] = unpack_floats(s["duration_ms"], rows, reader.take)
     cols["error"] = reader.take(rows, "u1").astype(bool)
@@ -372,13 +370,15 @@ def _decode_spans(s: dict[str, Any], rows: int, reader: Reader, strings: Strings
     return Table(cols)
 
 
-def _index_dtype(dtype: Any) -> str:
+def index_dtype(dtype: Any) -> str:
+    """An index column's stored type from a header, checked."""
     if dtype not in ("<i1", "<i2", "<i4", "<i8"):
         raise ValueError(f"bad index type {dtype!r}")
     return str(dtype)
 
 
-def _checked(index: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
+def checked_index(index: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
+    """`index`, once every value is known to point into a table of `size` entries."""
     if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
         raise ValueError("index out of range")
     return index

@@ -30,6 +30,8 @@ from apm_tui.payload import (
     PLACES,
     TEXT_FIELDS,
     Strings,
+    checked_index,
+    index_dtype,
     open_payload,
 )
 
@@ -84,10 +86,7 @@ def _float_how(how: Any) -> tuple[int, int, int]:
 
 
 def _index_type(dtype: Any) -> int:
-    try:
-        return INDEX_TYPES[dtype]
-    except (KeyError, TypeError):
-        raise ValueError(f"bad index type {dtype!r}") from None
+    return INDEX_TYPES[index_dtype(dtype)]
 
 
 class _Walk:
@@ -226,14 +225,14 @@ class _Walk:
         if ids.size and (int(ids.min()) < 0 or bool((ids >= sizes[section]).any())):
             raise ValueError("index out of range")
         cols.update(zip(ID_FIELDS, table[ids + starts[section]], strict=True))
-        texts = _checked(codes[len(ID_FIELDS) : -1], len(strings.words))
+        texts = checked_index(codes[len(ID_FIELDS) : -1], len(strings.words))
         if strings.missing[texts].any():  # a string lost with a damaged page
             raise ValueError("missing string")
         cols.update(zip(TEXT_FIELDS, strings.words[texts], strict=True))
         floats = _floats(blob, _pieces(self.span_floats, len(rows), 5), section, within)
         cols["start"], cols["duration_ms"] = floats[0], floats[1]
         cols["error"] = blob[np.array(self.errors)[section] + within].astype(bool)
-        cols["attributes"] = strings.attributes_at(_checked(codes[-1], len(strings.words)))
+        cols["attributes"] = strings.attributes_at(checked_index(codes[-1], len(strings.words)))
         cols.update(zip(self.extra_names or (), floats[2:], strict=True))
         return Table(cols)
 
@@ -348,9 +347,3 @@ def _put_hex_ids(
         text = _at_every_byte(blob, f"V{length}")[first[which]].tobytes().hex()
         # The hex digits as one string, seen as fixed-width strings of one id each.
         table[where[which]] = np.array(text).reshape(1).view(f"<U{2 * length}")
-
-
-def _checked(index: Array, size: int) -> Array:
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
-        raise ValueError("index out of range")
-    return index
