@@ -54,10 +54,13 @@ class Alarm:
             h = self.history.view()
             k = s.avg_window - 1
             avg = (float(h[-k:].sum()) + score) / (k + 1) if k > 0 else score
-            spread = max(float(h.std()), 1e-6)
-            z = (avg - float(h.mean())) / spread
-            likelihood = 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0))
+            likelihood = _likelihood(avg, float(h.mean()), max(float(h.std()), 1e-6))
         self.history.append(score)
+        return likelihood, self._flag(likelihood)
+
+    def _flag(self, likelihood: float) -> bool:
+        """Whether this row (already counted) raises an alarm; counts the alarm if so."""
+        s = self.s
         flag = (
             math.isfinite(likelihood)
             and likelihood >= 1.0 - s.tail
@@ -67,7 +70,7 @@ class Alarm:
         if flag:
             self.since_flag = 0
             self.flags += 1
-        return likelihood, flag
+        return flag
 
     def update_many(self, scores: Sequence[float]) -> list[tuple[float, bool]]:
         """`update` of each score in turn. Once the history is full, each score's window is
@@ -100,17 +103,14 @@ class Alarm:
                 out.append((math.nan, False))
                 continue
             avg = (float(shorts[j]) + score) / (k + 1)
-            z = (avg - float(means[j])) / float(spreads[j])
-            likelihood = 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0))
+            likelihood = _likelihood(avg, float(means[j]), float(spreads[j]))
             j += 1
-            flag = (
-                likelihood >= 1.0 - s.tail
-                and self.since_flag > s.refractory
-                and self.flags + 1 <= s.contamination * self.rows
-            )
-            if flag:
-                self.since_flag = 0
-                self.flags += 1
-            out.append((likelihood, flag))
+            out.append((likelihood, self._flag(likelihood)))
         self.history.extend(finite)
         return out
+
+
+def _likelihood(avg: float, mean: float, spread: float) -> float:
+    """The upper-tail probability of the recent average against the scores before it."""
+    z = (avg - mean) / spread
+    return 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0))
