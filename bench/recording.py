@@ -30,6 +30,7 @@ RESULTS = ROOT / "bench" / "results" / "recording.json"
 from apm_tui.commands.dashboard import DashboardOptions, make_sources  # noqa: E402
 from apm_tui.engine import merge_tick, newest_time  # noqa: E402
 from apm_tui.payload import open_payload  # noqa: E402
+from apm_tui.payload_block import _Walk  # noqa: E402
 from apm_tui.recording import Recorder, Recording  # noqa: E402
 
 START = 1767225600.0
@@ -54,22 +55,17 @@ def record(path: Path, ticks: int) -> list[float]:
     return costs
 
 
-WIDTHS = {"<i1": 1, "<i2": 2, "<i4": 4, "<i8": 8, "<f8": 8}
-
-
 def split_ids(payload: bytes) -> tuple[bytes, bytes]:
-    """(the payload's random id bytes, everything else inflated: header and columns)."""
+    """(the payload's random id bytes, everything else inflated: header and columns). Where
+    the id bytes lie comes from the block decoder's own walk of the payload's layout."""
     header, reader = open_payload(payload)
     body = bytes(reader.body)
-    s = header["spans"]
-    if not s["rows"] or "hex" not in s.get("ids", {}):
+    walk = _Walk()
+    walk.payload(header, 0, len(body))
+    if not walk.hex_ids:
         return b"", json.dumps(header).encode() + body
-    m = header["metrics"]
-    at = sum(m["rows"] * WIDTHS[how["dtype"]] for _, how in m["columns"] if not how.get("nan"))
-    at += sum(s["rows"] * WIDTHS[s[name]] for name in ("trace_id", "span_id", "parent_id"))
-    at += int(s["ids"]["hex"])  # the ids' lengths, then their bytes
-    end = at + int(s["ids"]["bytes"])
-    return body[at:end], json.dumps(header).encode() + body[:at] + body[end:]
+    _, _, _, at, size = walk.hex_ids  # (section, lengths' offset, count, bytes' offset, size)
+    return body[at : at + size], json.dumps(header).encode() + body[:at] + body[at + size :]
 
 
 def lossless_floor(path: Path) -> dict[str, float]:
