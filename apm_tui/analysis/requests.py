@@ -73,27 +73,20 @@ class Numbering:
 
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
-        self.codes: dict[Any, int] = {}
-        self.values: list[Any] = []
+        self.codes: dict[Any, int] = {}  # value → number, numbered in insertion order
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.codes)
 
     def number(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        codes, values_list, size = self.codes, self.values, len(values)
-
-        def code(value: Any) -> int:
-            found = codes.get(value)
-            if found is None:
-                found = codes[value] = len(values_list)
-                values_list.append(value)
-            return found
-
-        return np.fromiter(map(code, values.tolist()), np.int64, size)
+        codes = self.codes
+        return np.fromiter(
+            (codes.setdefault(v, len(codes)) for v in values.tolist()), np.int64, len(values)
+        )
 
     def reset(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Start again from these values (what the window holds now); their new numbers."""
-        self.codes, self.values = {}, []
+        self.codes = {}
         return self.number(values)
 
     def grouped(self, codes: np.ndarray[Any, Any]) -> Grouping:
@@ -104,7 +97,8 @@ class Numbering:
         order = np.argsort(first, kind="stable")
         rank = np.empty(len(distinct), dtype=np.int64)
         rank[order] = np.arange(len(distinct))
-        names = [self.values[i] for i in distinct[order].tolist()]
+        values = list(self.codes)  # (a dict keeps insertion order: value i has number i)
+        names = [values[i] for i in distinct[order].tolist()]
         return rank[inverse.reshape(-1)], names
 
 
