@@ -116,19 +116,37 @@ def _unshuffled(raw: np.ndarray[Any, Any], dtype: str, rows: int) -> np.ndarray[
     return raw.reshape(width, rows).T.copy().view(dtype).reshape(rows)
 
 
-def unpack_floats(how: dict[str, Any], rows: int, take: Callable[[int, str], Any]) -> Any:
+#: The stored types of a float column.
+FLOAT_DTYPES = ("<i1", "<i2", "<i4", "<i8", "<f8")
+
+
+def float_encoding(how: Any) -> tuple[str | None, int, int]:
+    """(stored type, None for a NaN-only column; base; places) of a float column's encoding
+    from a header, checked: anything else — not a dict, an unknown type or scale — is a
+    ValueError, as a damaged payload must be."""
+    if not isinstance(how, dict):
+        raise ValueError(f"bad column encoding {how!r}")
     if how.get("nan"):
-        return np.full(rows, np.nan)
+        return None, 0, 0
     dtype = how["dtype"]
-    if dtype not in ("<i1", "<i2", "<i4", "<i8", "<f8"):
+    if dtype not in FLOAT_DTYPES:
         raise ValueError(f"bad column type {dtype!r}")
-    raw = _unshuffled(take(rows * np.dtype(dtype).itemsize, "u1"), dtype, rows)
     if dtype == "<f8":
-        return raw.astype(np.float64)
+        return dtype, 0, 0
     places = int(how["places"])
     if places not in PLACES:
         raise ValueError("bad column scale")
-    return (raw.astype(np.int64) + int(how["base"])) / 10.0**places
+    return dtype, int(how["base"]), places
+
+
+def unpack_floats(how: Any, rows: int, take: Callable[[int, str], Any]) -> Any:
+    dtype, base, places = float_encoding(how)
+    if dtype is None:
+        return np.full(rows, np.nan)
+    raw = _unshuffled(take(rows * np.dtype(dtype).itemsize, "u1"), dtype, rows)
+    if dtype == "<f8":
+        return raw.astype(np.float64)
+    return (raw.astype(np.int64) + base) / 10.0**places
 
 
 # -- encoding ------------------------------------------------------------------------------------

@@ -25,12 +25,14 @@ import numpy as np
 
 from apm_tui.model import Batch, Table
 from apm_tui.payload import (
+    FLOAT_DTYPES,
     ID_FIELDS,
     KNOWN_SPAN_COLUMNS,
     PLACES,
     TEXT_FIELDS,
     Strings,
     checked_index,
+    float_encoding,
     index_dtype,
     open_payload,
 )
@@ -38,14 +40,13 @@ from apm_tui.payload import (
 Array = np.ndarray[Any, Any]
 
 #: The stored value types, numbered: a piece's type travels as a number in an int64 array.
-TYPES = ("<i1", "<i2", "<i4", "<i8", "<f8")
+TYPES = FLOAT_DTYPES
 WIDTHS = (1, 2, 4, 8, 8, 0)  # bytes per value, by type number (NAN: none)
 F8, NAN = 4, 5  # a float64 column; a NaN-only column (no bytes)
 FLOAT_TYPES = {dtype: i for i, dtype in enumerate(TYPES)}
 INDEX_TYPES = {dtype: i for i, dtype in enumerate(TYPES[:F8])}  # indexes are integers
 #: 10.0**places by places, computed as `payload.unpack_floats` computes it.
 DIVISORS = np.array([10.0**places for places in range(max(PLACES) + 1)])
-SCALES = frozenset(PLACES)
 #: The span columns whose indexes are read together, in payload order.
 INDEX_COLUMNS = (*ID_FIELDS, *TEXT_FIELDS, "attributes")
 
@@ -68,21 +69,10 @@ def decode_joined(payloads: Sequence[bytes], strings: Strings) -> Batch:
 
 
 def _float_how(how: Any) -> tuple[int, int, int]:
-    """(type number, base, places) of a float column's encoding, checked as
-    `payload.unpack_floats` checks it (≈ 800 calls a block: no isinstance checks, a `how`
-    that is no dict fails on `.get`)."""
-    try:
-        if how.get("nan"):
-            return NAN, 0, 0
-        number = FLOAT_TYPES[how["dtype"]]
-    except (AttributeError, KeyError, TypeError):
-        raise ValueError(f"bad column encoding {how!r}") from None
-    if number == F8:
-        return F8, 0, 0
-    places = int(how["places"])
-    if places not in SCALES:
-        raise ValueError("bad column scale")
-    return number, int(how["base"]), places
+    """(type number, base, places) of a float column's encoding, checked by
+    `payload.float_encoding` as the one-by-one decoder checks it."""
+    dtype, base, places = float_encoding(how)
+    return (NAN if dtype is None else FLOAT_TYPES[dtype]), base, places
 
 
 def _index_type(dtype: Any) -> int:

@@ -357,6 +357,8 @@ def test_damage_that_still_adds_up_decodes_as_the_ticks_did() -> None:
         lambda h, b: (_set(h, ["metrics", "columns", 0, 1, "places"], 4), b),
         lambda h, b: (_set(h, ["metrics", "columns", 0, 1], [1]), b),
         lambda h, b: (_set(h, ["spans", "trace_id"], "<f8"), b),
+        lambda h, b: (_set(h, ["spans", "start"], [1]), b),  # an encoding that is no object
+        lambda h, b: (_set(h, ["spans", "duration_ms"], "<i1"), b),
         lambda h, b: (_set(h, ["spans", "text", "kind"], ["<i1"]), b),
         lambda h, b: (_set(h, ["spans", "ids", "hex"], -1), b),
         lambda h, b: (_set(h, ["spans", "ids"], {"text": ["a", 1]}), b),
