@@ -92,16 +92,17 @@ def window_stats(
 
 def median_rows(a: FloatArray, *, overwrite: bool = False) -> FloatArray:
     """`np.median(a, axis=1)`, bit for bit (NaN, ±0 and infinities included), without its
-    generic-axis overhead, which was a third of a 2,016-value median here. numpy's mean of
-    the middle values adds them to +0.0 first; so does this."""
+    generic-axis overhead. numpy's mean of the middle values adds them to +0.0 first; so does
+    this. A full sort, not numpy's partition: here its vectorised sort of a 2,016-value row
+    takes half the time of a partition for the middle values (10 vs 21 µs), and an order
+    statistic is the same value whichever finds it."""
     n = a.shape[1]
     half = n // 2
-    kth = [half - 1, half, n - 1] if n % 2 == 0 else [half, n - 1]
     if overwrite:
-        a.partition(kth, axis=1)
+        a.sort(axis=1)
         part = a
     else:
-        part = np.partition(a, kth, axis=1)
+        part = np.sort(a, axis=1)
     if n % 2 == 0:
         mid = (0.0 + part[:, half - 1] + part[:, half]) / 2.0
     else:

@@ -105,11 +105,16 @@ def _bucket_mean(idx: np.ndarray[Any, Any], values: FloatArray, n: int) -> Float
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def group_order(codes: np.ndarray[Any, Any], values: FloatArray, n: int) -> np.ndarray[Any, Any]:
+def group_order(
+    codes: np.ndarray[Any, Any], values: FloatArray, n: int, *, ties: bool = True
+) -> np.ndarray[Any, Any]:
     """`np.lexsort((values, codes))` for group codes below `n`: two stable sorts, by value
     then by group — as 16-bit numbers when they fit, which numpy sorts by radix (1.45 → 0.9 ms
-    for a day's 9,000 requests). The same order, ties and NaN (last in a group) included."""
-    order = np.argsort(values, kind="stable")
+    for a day's 9,000 requests). The same order, ties and NaN (last in a group) included.
+    With `ties=False` equal values may come in any order (what a quantile reads is the values,
+    not the rows): numpy's unstable sort takes 0.15 ms for those 9,000 values, its stable one
+    0.8 ms."""
+    order = np.argsort(values, kind="stable" if ties else None)
     groups = codes.astype(np.int16) if n <= np.iinfo(np.int16).max else codes
     return order[np.argsort(groups[order], kind="stable")]
 
@@ -127,7 +132,7 @@ def group_quantiles(
     codes, values = codes[ok], values[ok]
     if values.size == 0:
         return [np.full(n, np.nan) for _ in qs]
-    order = group_order(codes, values, n)
+    order = group_order(codes, values, n, ties=False)
     codes, values = codes[order], values[order]
     counts = np.bincount(codes, minlength=n)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
