@@ -28,7 +28,7 @@ from apm_tui.analysis.live import (
     Series,
     current_values,
     endpoint_table,
-    group_order,
+    group_firsts,
     histogram,
     series_stamp,
     time_series,
@@ -159,9 +159,8 @@ def slowest_by_endpoint(
         return {}
     codes, names = grouped or factorize(requests["endpoint"])
     durations = np.asarray(requests["duration_ms"], dtype=float)
-    # Slowest first within each endpoint: sort by (endpoint, -duration).
-    order = group_order(codes, -durations, len(names))
-    starts = np.searchsorted(codes[order], np.arange(len(names)))
+    # Slowest first within each endpoint: sorted by (endpoint, -duration), ties by row.
+    order, starts = group_firsts(codes, -durations, len(names), per_endpoint)
     traces, times, errors = requests["trace_id"], requests["time"], requests["error"]
     out: dict[str, tuple[SlowTrace, ...]] = {}
     for code, name in enumerate(names):

@@ -105,18 +105,42 @@ def _bucket_mean(idx: np.ndarray[Any, Any], values: FloatArray, n: int) -> Float
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def group_order(
-    codes: np.ndarray[Any, Any], values: FloatArray, n: int, *, ties: bool = True
-) -> np.ndarray[Any, Any]:
-    """`np.lexsort((values, codes))` for group codes below `n`: two stable sorts, by value
-    then by group — as 16-bit numbers when they fit, which numpy sorts by radix (1.45 → 0.9 ms
-    for a day's 9,000 requests). The same order, ties and NaN (last in a group) included.
-    With `ties=False` equal values may come in any order (what a quantile reads is the values,
-    not the rows): numpy's unstable sort takes 0.15 ms for those 9,000 values, its stable one
-    0.8 ms."""
-    order = np.argsort(values, kind="stable" if ties else None)
+def group_order(codes: np.ndarray[Any, Any], values: FloatArray, n: int) -> np.ndarray[Any, Any]:
+    """Rows in `np.lexsort((values, codes))`'s order up to ties (equal values of a group may
+    come in any order; NaN last in a group), for group codes below `n`: numpy's unstable sort
+    of the values (0.15 ms for a day's 9,000 requests, its stable sort 0.8 ms), then a stable
+    sort by group — as 16-bit numbers when they fit, which numpy sorts by radix. Where ties
+    must keep their rows' order, `group_firsts`."""
+    order = np.argsort(values)
     groups = codes.astype(np.int16) if n <= np.iinfo(np.int16).max else codes
     return order[np.argsort(groups[order], kind="stable")]
+
+
+def group_firsts(
+    codes: np.ndarray[Any, Any], values: FloatArray, n: int, k: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The first `k` rows of each group in `np.lexsort((values, codes))`'s order (ties by
+    row, NaN last), as (rows grouped in that order, where each group starts among them).
+
+    Only the rows that can be among them are sorted with their ties by row: each group's
+    values in numpy's unstable order give its k-th smallest value, and every row below it
+    or equal to it is a candidate (NaN ties NaN). For a day's 8,500 requests this is
+    0.3 ms where two stable sorts of every row took 1 ms."""
+    order = group_order(codes, values, n)
+    c, v = codes[order], values[order]
+    counts = np.bincount(c, minlength=n)[:n]
+    starts = np.cumsum(counts) - counts
+    kth = np.full(n, np.nan)
+    has = counts > 0
+    kth[has] = v[starts[has] + np.minimum(counts[has], k) - 1]
+    rank = np.arange(len(c)) - starts[c]
+    bound = kth[c]
+    with np.errstate(invalid="ignore"):
+        near = (rank < k) | (v <= bound) | (np.isnan(v) & np.isnan(bound))
+    rows = order[near]
+    rows = rows[np.lexsort((rows, values[rows], codes[rows]))]
+    firsts = np.searchsorted(codes[rows], np.arange(n))
+    return rows, firsts
 
 
 def group_quantile(codes: np.ndarray[Any, Any], values: FloatArray, q: float, n: int) -> FloatArray:
@@ -132,7 +156,7 @@ def group_quantiles(
     codes, values = codes[ok], values[ok]
     if values.size == 0:
         return [np.full(n, np.nan) for _ in qs]
-    order = group_order(codes, values, n, ties=False)
+    order = group_order(codes, values, n)
     codes, values = codes[order], values[order]
     counts = np.bincount(codes, minlength=n)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])

@@ -209,8 +209,9 @@ def test_group_quantiles_match_numpy_percentiles_per_group(groups: int) -> None:
 
 
 @pytest.mark.parametrize("groups", [1, 7, 300, 40_000])
-def test_group_order_is_lexsorts_order(groups: int) -> None:
-    """Two stable sorts give np.lexsort's order exactly: ties by row, NaN last in a group."""
+def test_group_order_is_lexsorts_order_up_to_ties(groups: int) -> None:
+    """np.lexsort's order but for the rows of equal values: every row once, the same codes
+    and values in the same places (so NaN last in a group)."""
     from apm_tui.analysis.live import group_order
 
     rng = np.random.default_rng(groups)
@@ -219,5 +220,28 @@ def test_group_order_is_lexsorts_order(groups: int) -> None:
         codes = rng.integers(0, groups, n)
         values = np.round(rng.normal(0, 2, n), 1)
         values[rng.random(n) < 0.1] = np.nan
-        assert np.array_equal(group_order(codes, values, groups), np.lexsort((values, codes)))
-        assert np.array_equal(group_order(codes, -values, groups), np.lexsort((-values, codes)))
+        for v in (values, -values):
+            got, want = group_order(codes, v, groups), np.lexsort((v, codes))
+            assert np.array_equal(np.sort(got), np.arange(n))
+            assert np.array_equal(codes[got], codes[want])
+            assert np.array_equal(v[got], v[want], equal_nan=True)
+
+
+@pytest.mark.parametrize("groups", [1, 7, 300])
+def test_group_firsts_are_the_first_rows_of_lexsorts_order(groups: int) -> None:
+    """Each group's first k rows in np.lexsort's order (ties by row, NaN last), from sorting
+    only the candidates: many ties and NaN, groups smaller and larger than k, empty groups."""
+    from apm_tui.analysis.live import group_firsts
+
+    rng = np.random.default_rng(groups + 1)
+    for _ in range(30):
+        n = int(rng.integers(0, 2000))
+        codes = rng.integers(0, groups, n)
+        values = np.round(rng.normal(0, 1, n), 0)  # a few distinct values: ties everywhere
+        values[rng.random(n) < 0.2] = np.nan
+        k = int(rng.integers(1, 8))
+        rows, firsts = group_firsts(codes, values, groups, k)
+        want = np.lexsort((values, codes))
+        for g in range(groups):
+            mine = [int(i) for i in rows[firsts[g] : firsts[g] + k] if codes[i] == g]
+            assert mine == [int(i) for i in want[codes[want] == g][:k]], (g, k)
