@@ -129,25 +129,31 @@ Stats = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
 def _stats(b: SeriesBaseline, block: _Block, ranks: IntArray) -> Stats:
     """Each warm row's (median, scale, step scale, usual step), recomputed at the rows the
     row-by-row path recomputes them (every `stats_every` pushes, which depends only on the
-    counts), all at once; the baseline's counter and cache are left as that path leaves them."""
-    s = b.s
+    counts), all at once; the baseline's counter and cache are left as that path leaves them.
+
+    The warm finite rows' ranks run on without a gap (a row is warm from some rank on), so the
+    recomputes are every `stats_every` ranks from the first one due."""
+    every = b.s.stats_every
+    step = max(every, 1)  # a setting of 0 or less: every row, as `pushes >= every` always holds
     since = b._since_stats
-    fresh = b._stats is None
-    last = -1  # rank of the last recompute in this chunk
-    points, which = [], []
-    for k in ranks.tolist():
-        pushes = k - last if last >= 0 else since + k
-        if fresh or pushes >= s.stats_every:
-            fresh, last = False, k
-            points.append(k)
-        which.append(len(points) - 1)
-    computed = _window_stats_at(b, block, points)
-    table = [b._stats or (math.nan,) * 4, *computed]  # index -1 + 1: the cached stats
     n = len(block.tf)
-    if computed:
+    if ranks.size:
+        first, end = int(ranks[0]), int(ranks[-1]) + 1
+        due = first if b._stats is None else max(first, every - since)
+        points = list(range(due, end, step))
+    else:
+        points = []
+    computed = _window_stats_at(b, block, points)
+    cached = b._stats or (math.nan,) * 4
+    table = np.array([cached, *computed], dtype=np.float64).reshape(-1, 4)
+    if points:
         b._stats = computed[-1]
-    b._since_stats = n - last if last >= 0 else since + n
-    cols = np.array([table[i + 1] for i in which], dtype=np.float64).reshape(-1, 4).T
+        b._since_stats = n - points[-1]
+        which = np.where(ranks >= points[0], (ranks - points[0]) // step + 1, 0)
+    else:
+        b._since_stats = since + n
+        which = np.zeros(len(ranks), dtype=np.int64)
+    cols = table[which].T
     return cols[0], cols[1], cols[2], cols[3]
 
 

@@ -5,6 +5,7 @@ and backward timestamps (which go row by row), and blocks of every size."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -105,6 +106,8 @@ def test_block_matches_with_gaps_missing_values_and_a_small_memory() -> None:
     small = BaselineSettings(long_window=300, season_rows=500, season_days=3, stats_every=5)
     assert compare(t, x, seed=1, settings=BaselineSettings()) > 10
     assert compare(t, x, seed=2, settings=small) > 10
+    for every in (1, 0):  # statistics at every row (0 or less: `pushes >= every` always)
+        assert compare(t[:2000], x[:2000], seed=3, settings=replace(small, stats_every=every)) > 5
 
 
 def test_unordered_or_repeated_times_go_row_by_row_with_the_same_result() -> None:
