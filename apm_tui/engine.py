@@ -524,20 +524,21 @@ class Engine:
             newest = time.time()
         # The charts plot complete buckets only, so the series — and the endpoint table,
         # histogram and slowest traces, which sort every request in the window — are
-        # recomputed when a bucket completes, not every tick. Anomalies in the current bucket
-        # reach the charts with it.
+        # recomputed when a bucket completes, not every tick: the series first, the details
+        # on the next tick, so one tick does not pay for both. In a fast replay a bucket
+        # completes every tick; a tick due for the details then keeps the charts' series for
+        # one more tick (they are redrawn one a tick anyway), and the two alternate.
+        # Anomalies in the current bucket reach the charts with it.
         oldest = self.window.oldest()
         stamp = series_stamp(newest, oldest if math.isfinite(oldest) else newest, self.interval_s)
-        if self._series is None or stamp != self._series[0]:
+        details_due = self._details is None or self.tick >= self._details_at
+        if self._series is None or (stamp != self._series[0] and not details_due):
             series = time_series(
                 metrics, requests, tuple(self._anomalies), newest, self.interval_s, self.th
             )
             self._series = (stamp, series)
-            # The details follow on the next tick, so one tick does not pay for both sorts —
-            # unless they are already due: in a fast replay a bucket completes every tick,
-            # and pushing them back each time froze the endpoint table and histogram.
-            self._details_at = min(self._details_at, self.tick + 1)
-        if self._details is None or self.tick >= self._details_at:
+            self._details_at = self.tick + 1
+        if details_due:
             self._details = request_details(requests, self.th, self._endpoints)
             self._details_at = math.inf
         assert self._details is not None

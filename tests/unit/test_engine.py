@@ -155,18 +155,23 @@ def test_history_anomalies_reach_the_charts_on_the_next_tick() -> None:
     assert marked > 0 and marked == len(in_range)
 
 
-def test_when_a_bucket_completes_every_tick_the_endpoint_table_still_follows() -> None:
-    """A fast world (or a 64× replay) completes a chart bucket every tick: the series is
-    recomputed each tick and the request details (endpoint table, histogram, slowest
-    traces) must still be refreshed, at least every other tick — they once froze."""
+def test_when_a_bucket_completes_every_tick_series_and_details_take_turns() -> None:
+    """A fast world (or a 64× replay) completes a chart bucket every tick: the request
+    details (endpoint table, histogram, slowest traces) must still be refreshed — they once
+    froze — and the series too, each at least every other tick, never both in one tick."""
     engine = make_engine(DashboardOptions(start=WORLD_START, speed=3600.0), Thresholds())
     engine.step(NOW)
     engine.wait_for_background()
-    counts = []
-    for k in range(1, 7):
+    counts, charts, both = [], [], 0
+    for k in range(1, 9):
+        before = (engine._series, engine._details)
         snap = engine.step(NOW + k)
         assert snap.live.histogram is not None
         counts.append(snap.live.histogram.requests)
+        charts.append(float(snap.live.series.t[-1]))
+        both += engine._series is not before[0] and engine._details is not before[1]
     # Each tick adds an hour of requests: the figures move at least every other tick.
     assert all(b > a for a, b in zip(counts[::2], counts[2::2], strict=False)), counts
-    assert len(set(counts)) >= 3, counts
+    assert all(b > a for a, b in zip(charts[::2], charts[2::2], strict=False)), charts
+    assert len(set(counts)) >= 4 and len(set(charts)) >= 4, (counts, charts)
+    assert both == 0
