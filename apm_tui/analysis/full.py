@@ -10,7 +10,6 @@ from dataclasses import replace
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
 from apm_tui.analysis import bottlenecks as bn
 from apm_tui.analysis import recommend as rc
@@ -151,17 +150,16 @@ def analyse(
     endpoints = bn.endpoint_stats(req, th)
     found: list[tuple[Bottleneck, Recommendation]] = []
     frame = bn.span_frame(spans) if len(spans) else None
+    traces = frame.numbers(req.trace_id) if frame is not None else np.full(len(req), -1)
     for e in bn.slow_endpoints(endpoints, th):
-        spot = (
-            bn.hotspot(frame, req.trace_id[req.endpoint == e.name]) if frame is not None else None
-        )
-        found.append(rc.slow_endpoint(e, spot, req, overall, latency.p95, th))
+        spot = bn.hotspot(frame, traces[req.endpoint == e.name]) if frame is not None else None
+        found.append(rc.slow_endpoint(e, spot, req, traces, overall, latency.p95, th))
     queries = bn.query_stats(frame) if frame is not None else []
     slow = bn.slow_queries(queries, th)
     fast = [q.avg_ms for q in queries if q not in slow]
     others = float(np.median(fast)) if fast else NAN
     for q in slow:
-        found.append(rc.slow_query(q, others, req, overall, latency.p95, th))
+        found.append(rc.slow_query(q, others, req, traces, overall, latency.p95, th))
     end = (
         float(np.nanmax(_column(metrics, "timestamp")))
         if len(metrics)
@@ -209,7 +207,7 @@ def analyse(
         start=min(start_candidates) if start_candidates else NAN,
         end=end,
         metrics_count=len(metrics),
-        traces_count=int(pd.unique(spans["trace_id"]).size) if len(spans) else 0,
+        traces_count=len(frame.traces) if frame is not None else 0,
         spans_count=len(spans),
         requests_count=len(req),
         latency_basis=basis,  # type: ignore[arg-type]

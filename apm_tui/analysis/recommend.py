@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from apm_tui.analysis.anomaly import dominant_type, episodes
 from apm_tui.analysis.apdex import apdex_counts
 from apm_tui.analysis.bottlenecks import (
     Hotspot,
+    IntArray,
     Leak,
     QueryStats,
     endpoint_severity,
@@ -35,6 +35,7 @@ from apm_tui.analysis.result import (
     Severity,
 )
 from apm_tui.config import Thresholds
+from apm_tui.model import FloatArray
 
 
 def short(text: str, width: int = 60) -> str:
@@ -56,9 +57,12 @@ class WhatIf:
     endpoint_p95: float
 
 
-def what_if(req: Requests, saving_ms: pd.Series, endpoint: str | None, th: Thresholds) -> WhatIf:
-    """Overall Apdex and P95 (and one endpoint's P95) if each trace were `saving_ms` faster."""
-    saving = saving_ms.reindex(req.trace_id).fillna(0.0).to_numpy(dtype=float)
+def what_if(
+    req: Requests, traces: IntArray, saving_ms: FloatArray, endpoint: str | None, th: Thresholds
+) -> WhatIf:
+    """Overall Apdex and P95 (and one endpoint's P95) if each trace were `saving_ms` faster.
+    `traces`: each request's trace number, `saving_ms`: the saving by trace number."""
+    saving = np.where(traces >= 0, saving_ms[traces], 0.0)
     new = np.maximum(req.duration_ms - saving, 0.0)
     score = apdex_counts(new, req.error, th.apdex_t_ms).score
     mask = req.endpoint == endpoint if endpoint else np.zeros(len(req), dtype=bool)
@@ -70,6 +74,7 @@ def slow_endpoint(
     e: EndpointStats,
     spot: Hotspot | None,
     req: Requests,
+    traces: IntArray,
     overall: Apdex,
     p95: float,
     th: Thresholds,
@@ -85,7 +90,7 @@ def slow_endpoint(
             f"{short(spot.label, 50)} takes {spot.share * 100:.0f}% of its time: cache it "
             "or move it off the request path (async)"
         )
-        outcome = what_if(req, spot.per_trace_ms * 0.5, e.name, th)
+        outcome = what_if(req, traces, spot.per_trace_ms * 0.5, e.name, th)
         impact = (
             f"if that part took half as long: {e.name} P95 {e.p95_ms:.0f} → "
             f"{outcome.endpoint_p95:.0f} ms, overall P95 {p95:.0f} → {outcome.p95:.0f} ms, "
@@ -118,6 +123,7 @@ def slow_query(
     q: QueryStats,
     others_median_ms: float,
     req: Requests,
+    traces: IntArray,
     overall: Apdex,
     p95: float,
     th: Thresholds,
@@ -134,7 +140,7 @@ def slow_query(
     saving = (
         q.per_trace_ms * max(0.0, 1.0 - target / q.avg_ms) if q.avg_ms > 0 else q.per_trace_ms * 0
     )
-    outcome = what_if(req, saving, None, th)
+    outcome = what_if(req, traces, saving, None, th)
     impact = (
         f"at the other statements' median ({target:.0f} ms): overall P95 {p95:.0f} → "
         f"{outcome.p95:.0f} ms, Apdex {overall.score:.3f} → {outcome.apdex:.3f}"

@@ -9,7 +9,7 @@ shorten the trace.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,14 +59,12 @@ def recent_traces(
     """The slowest traces whose endpoint or service contains `text` (any case), slowest first."""
     if len(spans) == 0:
         return []
-    import pandas as pd
-
     roots = np.flatnonzero(root_mask(spans))
     if roots.size == 0:
         return []
     trace_ids = spans["trace_id"]
-    counts = pd.Series(trace_ids).value_counts()
-    failed = set(pd.Series(trace_ids[np.asarray(spans["error"], dtype=bool)]).tolist())
+    counts = Counter(trace_ids.tolist())
+    failed = set(trace_ids[np.asarray(spans["error"], dtype=bool)].tolist())
     endpoint = endpoint_names(spans, roots)
     service = spans["service"][roots]
     keep = np.ones(roots.size, dtype=bool)

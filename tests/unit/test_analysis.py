@@ -245,3 +245,84 @@ def test_group_firsts_are_the_first_rows_of_lexsorts_order(groups: int) -> None:
         for g in range(groups):
             mine = [int(i) for i in rows[firsts[g] : firsts[g] + k] if codes[i] == g]
             assert mine == [int(i) for i in want[codes[want] == g][:k]], (g, k)
+
+
+def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -> None:
+    # The bottleneck analysis groups with numpy (the dashboard does not load pandas); this is
+    # the pandas computation it replaced, on a day of spans with some durations missing (a
+    # span without one adds nothing to a sum, as in pandas; a statement's average and P95 are
+    # of its timed calls) and some parents that never arrived.
+    import pandas as pd
+
+    from apm_tui.analysis import bottlenecks as bn
+    from apm_tui.analysis.requests import extract_requests, statements
+
+    columns = default_batch.spans.columns()
+    rng = np.random.default_rng(5)
+    duration = columns["duration_ms"].astype(float)
+    duration[rng.choice(duration.size, 300, replace=False)] = np.nan
+    parent = columns["parent_id"].copy()
+    lost = np.flatnonzero(parent != "")[:200]
+    parent[lost] = "lost-" + parent[lost]
+    spans = Table({**columns, "duration_ms": duration, "parent_id": parent})
+    n = len(spans)
+
+    codes, _ = pd.factorize(np.concatenate([spans["span_id"], parent]))
+    child_ms = np.bincount(codes[n:], weights=duration, minlength=codes.max() + 1)
+    stmt = statements(spans)
+    ref = pd.DataFrame(
+        {
+            "trace_id": spans["trace_id"],
+            "parent_id": parent,
+            "kind": spans["kind"],
+            "duration_ms": duration,
+            "statement": stmt,
+            "label": np.where(stmt != "", stmt, spans["service"] + " " + spans["operation"]),
+            "exclusive_ms": np.clip(duration - child_ms[codes[:n]], 0.0, None),
+        }
+    )
+    frame = bn.span_frame(spans)
+    assert len(frame.traces) == ref["trace_id"].nunique()
+
+    def dense(series: pd.Series) -> np.ndarray:
+        out = np.zeros(len(frame.traces))
+        out[frame.numbers(series.index.to_numpy(dtype=object))] = series.to_numpy()
+        return out
+
+    req = extract_requests(spans)
+    traces = frame.numbers(req.trace_id)
+    assert (traces >= 0).all()
+    checked = 0
+    for endpoint in np.unique(req.endpoint):
+        ids = req.trace_id[req.endpoint == endpoint]
+        inside = ref["trace_id"].isin(ids)
+        part = ref[inside & (ref["parent_id"] != "")]
+        spot = bn.hotspot(frame, traces[req.endpoint == endpoint])
+        if part.empty:
+            assert spot is None
+            continue
+        by_label = part.groupby("label", sort=False)["exclusive_ms"].sum()
+        label = by_label.idxmax()
+        assert spot is not None and spot.label == label
+        total = ref.loc[inside, "exclusive_ms"].sum()
+        assert spot.share == pytest.approx(by_label.max() / total, rel=1e-12)
+        per_trace = part[part["label"] == label].groupby("trace_id")["exclusive_ms"].sum()
+        np.testing.assert_allclose(spot.per_trace_ms, dense(per_trace), rtol=1e-12)
+        checked += 1
+    assert checked >= 5
+
+    db = ref[(ref["kind"] == "db") & (ref["statement"] != "")]
+    expected = sorted(db.groupby("statement", sort=False), key=lambda g: -g[1]["duration_ms"].sum())
+    queries = bn.query_stats(frame)
+    assert [q.statement for q in queries] == [name for name, _ in expected]
+    for q, (_, group) in zip(queries, expected, strict=True):
+        d = group["duration_ms"]
+        assert q.calls == len(group)
+        np.testing.assert_allclose(
+            [q.avg_ms, q.p95_ms, q.total_ms, q.share_of_db],
+            [d.mean(), d.quantile(0.95), d.sum(), d.sum() / db["duration_ms"].sum()],
+            rtol=1e-12,
+        )
+        per_trace = group.groupby("trace_id")["duration_ms"].sum()
+        np.testing.assert_allclose(q.per_trace_ms, dense(per_trace), rtol=1e-12, atol=1e-9)
+    assert db["duration_ms"].isna().sum() > 10  # the calls without a duration were counted

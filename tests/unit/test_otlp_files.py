@@ -114,7 +114,7 @@ def test_zipkin_shared_spans_become_client_and_server() -> None:
     assert req.endpoint.tolist() == ["get"]  # only the gateway's root span is a request
     assert req.duration_ms.tolist() == [38.793]
     frame = span_frame(table)  # exclusive times stay non-negative and sum to the root's time
-    assert frame["exclusive_ms"].sum() == pytest.approx(38.793, abs=0.01)
+    assert frame.exclusive_ms.sum() == pytest.approx(38.793, abs=0.01)
 
 
 def test_zipkin_sql_spans_are_db_queries() -> None:
