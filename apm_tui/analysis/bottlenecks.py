@@ -38,8 +38,9 @@ class SpanFrame:
     """Spans with their exclusive time (own time minus their children's), a label (the
     statement, else service + operation) and their trace as a number.
 
-    numpy, not pandas: the dashboard's full analysis runs this every few seconds, and
-    loading pandas for it cost the dashboard ≈ 40 MB of its 150 MB (measured 2026-12-06)."""
+    numpy, not pandas: the dashboard's full analysis runs this every few seconds, and loading
+    pandas for it held ≈ 33 MB of the dashboard's memory (126 → 93 MB after 90 s at 200×60,
+    2026-12-06), with no loss of speed (the 30-day report's analysis: 0.54 → 0.51 s)."""
 
     trace: IntArray  # each span's trace, numbered as in `traces`
     traces: dict[Any, int]  # trace id → number
