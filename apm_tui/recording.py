@@ -24,13 +24,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import mmap
 import os
 import sqlite3
 import tempfile
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from apm_tui import __version__
 from apm_tui.errors import RecordingError
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table
 from apm_tui.payload import Strings, decode_batch, encode_batch, jsonable, open_payload
+from apm_tui.salvage import Damaged, Pages
 
 __all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
 
@@ -247,7 +249,8 @@ class Recording:
             header = f.read(100)
         if header[:16] != b"SQLite format 3\x00" or len(header) < 100:
             raise RecordingError(f"{p}: not an apm-tui recording (not a SQLite database)")
-        readable = _whole_pages_copy(p, header)
+        salvaged = _salvaged_copy(p, header)
+        readable, lost = salvaged if salvaged else (None, 0)
         try:
             # Read-write when allowed: after a `kill -9` mid-commit SQLite must roll the hot
             # journal back before the last complete tick can be read; read-only otherwise.
@@ -285,6 +288,7 @@ class Recording:
             )
         recording = cls(p, db, meta)
         recording.copy = readable
+        recording.lost = lost
         return recording
 
     @property
@@ -382,11 +386,32 @@ class Recording:
         _remove(self.copy)
 
 
-def _whole_pages_copy(path: Path, header: bytes) -> Path | None:
-    """A readable copy of a file cut short (a copy interrupted, a disk that filled), or None
-    when the file is whole. SQLite refuses a file shorter than its header's page count, so the
-    copy keeps the whole pages and says so in its header; the ticks on the lost pages are then
-    missing, and counted as lost."""
+@dataclass
+class _Salvage:
+    """The rows of a recording read off its pages: by row number, as in its tables."""
+
+    ticks: dict[int, tuple[float, int, bytes]] = field(default_factory=dict)
+    strings: dict[int, str] = field(default_factory=dict)
+    meta: dict[str, tuple[int, str]] = field(default_factory=dict)  # key → (row, value)
+
+    def take(self, rowid: int, values: list[Any]) -> None:
+        """One row, placed by its shape (the three tables' rows differ in it)."""
+        match values:
+            case [None, float() | int() as t, 0 | 1 as history, bytes() as payload]:
+                self.ticks.setdefault(rowid, (float(t), history, payload))
+            case [None, str() as text]:
+                self.strings.setdefault(rowid, text)
+            case [str() as key, str() as value] if rowid > self.meta.get(key, (-1, ""))[0]:
+                self.meta[key] = (rowid, value)  # a key rewritten moves to a new row
+
+    def meta_value(self, key: str) -> str:
+        return self.meta.get(key, (0, ""))[1]
+
+
+def _salvaged_copy(path: Path, header: bytes) -> tuple[Path, int] | None:
+    """For a file cut short (a copy interrupted, a disk that filled): a new database of the
+    rows still whole on it, read off its pages (`salvage`), and how many ticks are lost (from
+    the tick count in `meta`, which lives on an early page); None when the file is whole."""
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
@@ -396,12 +421,42 @@ def _whole_pages_copy(path: Path, header: bytes) -> Path | None:
     whole = size // page_size
     if whole < 1:
         raise RecordingError(f"{path}: cut short before its first page; nothing to read")
+    found = _Salvage()
+    with (
+        path.open("rb") as f,
+        mmap.mmap(f.fileno(), whole * page_size, access=mmap.ACCESS_READ) as data,
+    ):
+        try:
+            for rowid, values in Pages(data).rows():
+                found.take(rowid, values)
+        except Damaged as exc:
+            raise RecordingError(f"{path}: damaged beyond reading ({exc})") from None
+    if found.meta_value("format") != FORMAT:
+        raise RecordingError(f"{path}: cut short, and no apm-tui recording can be read from it")
+    if not found.ticks:
+        raise RecordingError(f"{path}: cut short before its first complete tick; nothing to read")
+    last = max(found.ticks)
+    recorded = found.meta_value("ticks")
+    lost = max(int(recorded) if recorded.isdigit() else 0, last) - len(found.ticks)
+    # The copy's count is its own: the lost ticks are counted once, here, so a replay can
+    # say so before it starts.
+    found.meta["ticks"] = (0, str(last))
     fd, name = tempfile.mkstemp(prefix="apm-tui-", suffix=".apmrec")
-    with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-        data = bytearray(src.read(whole * page_size))
-        data[28:32] = whole.to_bytes(4, "big")
-        out.write(data)
-    return Path(name)
+    os.close(fd)
+    copy = Path(name)
+    try:
+        with contextlib.closing(sqlite3.connect(copy)) as db, db:
+            db.executescript(SCHEMA)
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [(k, v) for k, (_, v) in found.meta.items()]
+            )
+            db.executemany("INSERT INTO strings VALUES (?, ?)", found.strings.items())
+            rows = sorted(found.ticks.items())
+            db.executemany("INSERT INTO ticks VALUES (?, ?, ?, ?)", ((k, *v) for k, v in rows))
+    except (sqlite3.Error, OSError) as exc:
+        _remove(copy)
+        raise RecordingError(f"{path}: cut short, and cannot be read: {exc}") from None
+    return copy, lost
 
 
 def _remove(path: Path | None) -> None:

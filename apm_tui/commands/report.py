@@ -55,6 +55,13 @@ def say_log_counts(batch: Batch) -> None:
         )
 
 
+def say_notices(batch: Batch) -> None:
+    """What the source said while it was read (ticks of a recording it could not read, say),
+    on stderr."""
+    for notice in batch.status.get("notices", ()):
+        print(f"apm-tui: {notice}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     from apm_tui.analysis.full import analyse
 
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     if args.json:
         batch = collect(source)
         say_log_counts(batch)
+        say_notices(batch)
         analysis = analyse(batch.metrics, batch.spans, th)
         extra: dict[str, object] = {"source": source.name, "thresholds": _thresholds(th)}
         if "log" in batch.status:
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     )
     batch = collect(source)
     say_log_counts(batch)
+    say_notices(batch)
     out.line(f"  [green]✓[/] {verb} {len(batch.metrics):,} metric data points")
     out.line()
     out.line(

@@ -177,6 +177,12 @@ def newer(path: Path) -> None:
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(99),))
 
 
+def cut_in_its_history(path: Path) -> None:
+    record(path, [], history=world_batch())  # one tick, on pages up to the file's end
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -185,8 +191,9 @@ def newer(path: Path) -> None:
         (lambda p: p.write_bytes(os.urandom(4096)), "not a SQLite database"),
         (other_database, "not an apm-tui recording"),
         (newer, "recorded by a newer apm-tui (schema 99"),
+        (cut_in_its_history, "cut short before its first complete tick; nothing to read"),
     ],
-    ids=["missing", "empty", "random", "other-program", "newer"],
+    ids=["missing", "empty", "random", "other-program", "newer", "cut-before-a-tick"],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "bad.apmrec"
@@ -222,6 +229,46 @@ def test_a_truncated_file_replays_every_complete_tick_and_says_how_many_were_los
     assert "could not be read" in batch.status["notices"][0]
 
 
+def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(tmp_path: Path) -> None:
+    # An hour's ticks outgrow one interior page of SQLite's b-tree: the root's contents then
+    # move to a page near the end of the file, and a copy cut before it reaches no tick at
+    # all through SQL. The ticks are read off the pages instead (`apm_tui.salvage`).
+    world = SyntheticSource(WorldSettings(hours=2, traces=2000, start=WORLD_START)).backfill()
+    spans, n = world.spans, 600  # ≈ 3.5 KB a tick, one tick a page
+    ticks = [
+        Batch(world.metrics.take(slice(i % 100, i % 100 + 1)), spans.take(slice(k, k + 150)))
+        for i, k in enumerate(range(0, 600 * 13, 13))
+    ]
+    path = tmp_path / "long.apmrec"
+    record(path, ticks, history=world)  # the history overflows onto ≈ 50 pages
+    data = path.read_bytes()
+    for share in (0.3, 0.6, 0.9):
+        cut = tmp_path / f"cut-{share}.apmrec"
+        cut.write_bytes(data[: int(len(data) * share)])
+        rec = Recording.open(cut)
+        read = list(rec.ticks())
+        assert [t.seq for t in read] == list(range(1, len(read) + 1))  # the first ones, in order
+        assert len(read) >= 0.6 * share * n and rec.lost == n + 1 - len(read)
+        assert read[0].history and len(read[0].batch.spans) == len(spans)
+        for tick in read[1:]:
+            want = ticks[tick.seq - 2]
+            assert tick.t == 100.0 + tick.seq - 2
+            assert tick.batch.spans["span_id"].tolist() == want.spans["span_id"].tolist()
+            assert np.array_equal(tick.batch.metrics["cpu_pct"], want.metrics["cpu_pct"])
+        rec.close()
+    whole_pages = bytearray(data[: int(len(data) * 0.3) // 4096 * 4096])
+    whole_pages[28:32] = (len(whole_pages) // 4096).to_bytes(4, "big")
+    (tmp_path / "sql.db").write_bytes(whole_pages)
+    with pytest.raises(sqlite3.DatabaseError), sqlite3.connect(tmp_path / "sql.db") as db:
+        db.execute("SELECT seq FROM ticks ORDER BY seq LIMIT 1").fetchall()  # what SQL reads
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "report", "--from", str(tmp_path / "cut-0.6.apmrec")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and "Health Score" in done.stdout, done.stderr
+    assert "tick(s) could not be read" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_an_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="cannot write a recording"):
         Recorder(tmp_path / "no" / "such" / "dir" / "x.apmrec", sources=[], settings={},
@@ -242,6 +289,42 @@ def test_random_bytes_never_crash_the_reader(tmp_path: Path, data: bytes) -> Non
     path.write_bytes(data)
     with pytest.raises(RecordingError):
         Recording.open(path)
+
+
+@pytest.fixture(scope="module")
+def small_recording(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("small") / "small.apmrec"
+    record(path, [world_batch()] * 8, history=world_batch())
+    return path.read_bytes()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.floats(0.05, 0.99),
+    st.lists(st.tuples(st.integers(100, 10**6), st.integers(0, 255)), max_size=40),
+)
+def test_a_cut_and_damaged_recording_is_read_or_refused_never_crashed_on(
+    tmp_path: Path, small_recording: bytes, share: float, flips: list[tuple[int, int]]
+) -> None:
+    # A copy cut short is read off its pages (`apm_tui.salvage`): whatever its pages hold,
+    # opening and reading it either gives ticks or one RecordingError.
+    data = bytearray(small_recording[: int(len(small_recording) * share)])
+    for at, value in flips:
+        data[at % len(data)] = value if at % len(data) >= 100 else data[at % len(data)]
+    path = tmp_path / "cut.apmrec"
+    path.write_bytes(bytes(data))
+    try:
+        rec = Recording.open(path)
+    except RecordingError as exc:
+        assert "\n" not in str(exc)
+        return
+    try:
+        ticks = list(rec.ticks())
+        assert len(ticks) + rec.lost >= 1
+    finally:
+        rec.close()
 
 
 @settings(max_examples=60, deadline=None)
