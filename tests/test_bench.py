@@ -65,6 +65,7 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     # The floor: random ids do not compress, and the floor is below what the file takes.
     assert rec["random_id_lzma_mb"] >= 0.99 * rec["random_id_mb"] > 0
     assert rec["random_id_mb"] < rec["lossless_floor_mb_est"] < rec["file_mb"]
+    assert finite(rec["cut_day_open_s"]) and 30 < rec["cut_day_ticks_read_pct"] < 50
     png = figures["png"]
     assert png["size"] == "200x60" and png["pixels"] == [2000, 1200]
     for key in ("grab_ms", "render_ms_p50", "encode_ms_p50", "total_ms_p50"):
