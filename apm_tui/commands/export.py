@@ -54,7 +54,7 @@ def run(path: str, folder: str) -> int:
         raise RecordingError(f"{out}: cannot write the CSV files: {exc.strerror}") from None
     finally:
         rec.close()
-    lost = f"; {rec.lost} damaged tick(s) skipped" if rec.lost else ""
+    lost = f"; {rec.lost} tick(s) could not be read (damaged or cut off)" if rec.lost else ""
     print(f"apm-tui: wrote {out / 'metrics.csv'} and {out / 'spans.csv'}{lost}")
     return 0
 

@@ -229,7 +229,9 @@ def test_a_truncated_file_replays_every_complete_tick_and_says_how_many_were_los
     assert "could not be read" in batch.status["notices"][0]
 
 
-def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(tmp_path: Path) -> None:
+def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # An hour's ticks outgrow one interior page of SQLite's b-tree: the root's contents then
     # move to a page near the end of the file, and a copy cut before it reaches no tick at
     # all through SQL. The ticks are read off the pages instead (`apm_tui.salvage`).
@@ -267,6 +269,17 @@ def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(tmp_path:
     )  # fmt: skip
     assert done.returncode == 0 and "Health Score" in done.stdout, done.stderr
     assert "tick(s) could not be read" in done.stderr and "Traceback" not in done.stderr
+    from apm_tui.commands import export
+
+    capsys.readouterr()
+    assert export.run(str(tmp_path / "cut-0.6.apmrec"), str(tmp_path / "csv")) == 0
+    said = capsys.readouterr().out
+    kept = Recording.open(tmp_path / "cut-0.6.apmrec")
+    read = list(kept.ticks())
+    assert f"; {kept.lost} tick(s) could not be read (damaged or cut off)" in said
+    rows = (tmp_path / "csv" / "spans.csv").read_text().count("\n") - 1
+    assert rows == sum(len(t.batch.spans) for t in read)
+    kept.close()
 
 
 def test_an_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
