@@ -100,6 +100,8 @@ class Pages:
         if self.size < 512 or self.size & (self.size - 1):
             raise Damaged("bad page size")
         self.usable = self.size - data[20]
+        if self.usable < 480:  # the format's least; below it the overflow sums divide by ≤ 0
+            raise Damaged("bad reserved space")
         self.count = len(data) // self.size
         self.data = data
 

@@ -317,15 +317,21 @@ def small_recording(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @given(
     st.floats(0.05, 0.99),
     st.lists(st.tuples(st.integers(100, 10**6), st.integers(0, 255)), max_size=40),
+    st.sampled_from([0, 0, 0, 16, 255]),
 )
 def test_a_cut_and_damaged_recording_is_read_or_refused_never_crashed_on(
-    tmp_path: Path, small_recording: bytes, share: float, flips: list[tuple[int, int]]
+    tmp_path: Path,
+    small_recording: bytes,
+    share: float,
+    flips: list[tuple[int, int]],
+    reserved: int,
 ) -> None:
     # A copy cut short is read off its pages (`apm_tui.salvage`): whatever its pages hold,
     # opening and reading it either gives ticks or one RecordingError.
     data = bytearray(small_recording[: int(len(small_recording) * share)])
     for at, value in flips:
         data[at % len(data)] = value if at % len(data) >= 100 else data[at % len(data)]
+    data[20] = reserved  # bytes reserved at the end of each page: the pages' usable size
     path = tmp_path / "cut.apmrec"
     path.write_bytes(bytes(data))
     try:
