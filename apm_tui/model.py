@@ -34,11 +34,25 @@ def factorize(values: np.ndarray[Any, Any]) -> Grouping:
         # NA is a value like any other here (None must not become -1), as in the dict below.
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         return np.asarray(codes, dtype=np.int64), list(uniques)
+    codes, seen = _numbered(values)
+    return codes, list(seen)
+
+
+def numbering(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], dict[Any, int]]:
+    """`factorize` with the distinct values as a dict (value → number), for a caller that
+    looks values up afterwards: the dict the numbering builds anyway, not a second one."""
+    if len(values) > FACTORIZE_SMALL:
+        codes, uniques = factorize(values)
+        return codes, {v: i for i, v in enumerate(uniques)}
+    return _numbered(values)
+
+
+def _numbered(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], dict[Any, int]]:
     seen: dict[Any, int] = {}
     codes = np.fromiter(
         (seen.setdefault(v, len(seen)) for v in values.tolist()), np.int64, len(values)
     )
-    return codes, list(seen)
+    return codes, seen
 
 
 #: The six metric features every sample carries (NaN where a source does not measure one).

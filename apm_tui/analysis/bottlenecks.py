@@ -18,7 +18,7 @@ from apm_tui.analysis.requests import Requests, statements
 from apm_tui.analysis.result import EndpointStats, Severity
 from apm_tui.analysis.trend import Trend, theil_sen
 from apm_tui.config import Thresholds
-from apm_tui.model import FloatArray, Table, factorize
+from apm_tui.model import FloatArray, Table, factorize, numbering
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -72,19 +72,18 @@ def _zero_nan(values: FloatArray) -> FloatArray:
 def span_frame(spans: Table) -> SpanFrame:
     n = len(spans)
     duration = np.asarray(spans["duration_ms"], dtype=np.float64)
-    span_codes, span_ids = factorize(spans["span_id"])
-    number = {sid: i for i, sid in enumerate(span_ids)}
+    span_codes, number = numbering(spans["span_id"])
     parent = np.fromiter((number.get(p, -1) for p in spans["parent_id"].tolist()), np.int64, n)
     known = parent >= 0
-    child_ms = np.bincount(parent[known], weights=duration[known], minlength=len(span_ids))
+    child_ms = np.bincount(parent[known], weights=duration[known], minlength=len(number))
     # A span without a duration (a log line without one) takes no time in the sums below.
     exclusive = _zero_nan(np.clip(duration - child_ms[span_codes], 0.0, None))
-    trace_codes, trace_ids = factorize(spans["trace_id"])
+    trace_codes, traces = numbering(spans["trace_id"])
     stmt = statements(spans)
     label = np.where(stmt != "", stmt, spans["service"] + " " + spans["operation"])
     return SpanFrame(
         trace=trace_codes,
-        traces={t: i for i, t in enumerate(trace_ids)},
+        traces=traces,
         has_parent=spans["parent_id"] != "",
         kind=spans["kind"],
         duration_ms=duration,

@@ -81,6 +81,8 @@ def test_factorize_numbers_values_in_first_seen_order(
     assert codes.tolist() == [0, 1, 0, 2, 1] and names == ["/b", "/a", "/c"]
     codes, names = model.factorize(np.array([], dtype=object))
     assert codes.tolist() == [] and names == []
+    codes, numbers = model.numbering(values)
+    assert codes.tolist() == [0, 1, 0, 2, 1] and numbers == {"/b": 0, "/a": 1, "/c": 2}
 
 
 def test_status_codes_read_each_attribute_set() -> None:
