@@ -62,6 +62,7 @@ class ReplaySource:
         self._started: float | None = None  # wall time of the first poll
         self._played = 0.0  # recorded seconds played before the last speed change
         self._changed_at: float | None = None
+        self.held = False  # paused: the replay clock stands still
         self.done = False
 
     @property
@@ -72,7 +73,17 @@ class ReplaySource:
         """Recorded seconds played so far."""
         if self._changed_at is None:
             return 0.0
+        if self.held:
+            return min(self.total, self._played)
         return min(self.total, self._played + (now - self._changed_at) * self.speed)
+
+    def hold(self, held: bool, now: float) -> None:
+        """Stop (True) or restart (False) the replay clock. Unlike a live source a file can
+        wait, so a paused replay resumes where it was paused, not minutes later."""
+        if held != self.held:
+            self._played = self.position(now)
+            self._changed_at = now
+            self.held = held
 
     def seek_forward(self, position: float, now: float) -> None:
         """Play on to `position` recorded seconds: the next poll releases every tick up to it.

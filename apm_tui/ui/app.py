@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import ConfigError, Thresholds
@@ -33,6 +33,7 @@ from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.screens.traces import TracesScreen
 from apm_tui.ui.skeleton import MIN_SIZE
 from apm_tui.ui.widgets.chart import Chart
+from apm_tui.ui.widgets.footer import FittedFooter
 from apm_tui.ui.widgets.header import StatusHeader, duration
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
 
@@ -59,6 +60,11 @@ def layout_class(width: int, height: int) -> str:
     return "-full"
 
 
+# Grouped in the footer ("[] minute", "+- speed") so a replay's keys fit in 80 columns.
+MINUTE = Binding.Group("∓1 min", compact=True)
+SPEED = Binding.Group("Speed", compact=True)
+
+
 class ApmApp(App[None]):
     CSS_PATH = Path(__file__).with_name("apm.tcss")
     # A maximised panel keeps the header (mode, clock, health) and the footer in view.
@@ -73,11 +79,11 @@ class ApmApp(App[None]):
         Binding("right", "step(1)", "Forward", show=False),
         Binding("home", "jump(-1)", "Start", show=False),
         Binding("end", "jump(1)", "End", show=False),
-        Binding("left_square_bracket", "replay_seek(-60)", "-1 min", key_display="["),
-        Binding("right_square_bracket", "replay_seek(60)", "+1 min", key_display="]"),
+        Binding("left_square_bracket", "replay_seek(-60)", "-1 min", key_display="[", group=MINUTE),
+        Binding("right_square_bracket", "replay_seek(60)", "+1 min", key_display="]", group=MINUTE),
         Binding("g", "replay_goto", "Go to"),
-        Binding("plus", "replay_speed(2)", "Faster", key_display="+"),
-        Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
+        Binding("plus", "replay_speed(2)", "Faster", key_display="+", group=SPEED),
+        Binding("minus", "replay_speed(0.5)", "Slower", key_display="-", group=SPEED),
         Binding("t", "traces", "Traces"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("enter", "maximize_panel", "Maximise"),
@@ -119,6 +125,7 @@ class ApmApp(App[None]):
         self._replay_from: float | None = None  # `[`: restart the replay at this position
         self.tick_times: deque[float] = deque(maxlen=200_000)  # newest data time of each tick
         self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
+        self._follow_seek = False  # a paused replay was moved: show where it lands
 
     @property
     def engine(self) -> Engine:
@@ -140,7 +147,7 @@ class ApmApp(App[None]):
         yield Static("", id="too-small")
         # Compact (one space between keys, not two): otherwise the keys fit 80 columns only
         # without `esc Restore`, and a replay's 120 only without it either.
-        yield Footer(compact=True)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         if self._initial_theme:
@@ -219,6 +226,7 @@ class ApmApp(App[None]):
             if isinstance(source, ReplaySource):
                 source.speed = speed or source.speed
                 source.seek_forward(position, self.clock())
+                source.hold(self.paused is not None, self.clock())
 
     def on_ticked(self, message: Ticked) -> None:
         # A tick that finishes while the app is shutting down finds its widgets gone.
@@ -238,6 +246,9 @@ class ApmApp(App[None]):
             self.paused = None
             if self.latest is not None:
                 self.show_snapshot(self.latest, again=True)
+        source = self.replay_source()
+        if source is not None:
+            source.hold(self.paused is not None, self.clock())
         self.refresh_bindings()  # the step keys work (and show) only while paused
 
     def action_step(self, ticks: int) -> None:
@@ -275,7 +286,7 @@ class ApmApp(App[None]):
     def show_view(self, snap: Snapshot) -> None:
         """A snapshot shown while paused: every panel, the PAUSED badge, no notices."""
         self.snapshot = snap
-        self.header.show(snap, mode="PAUSED")
+        self.show_paused_header()
         for panel in self.panels:
             panel.update_view(snap)
         self.redraw_stale_charts(limit=len(PANELS))
@@ -286,9 +297,17 @@ class ApmApp(App[None]):
             self.tick_times.append(snap.live.newest)
             if self.ticks_shown == 1:
                 self.refresh_bindings()  # the replay keys appear once the engine exists
+            if self.paused is not None and self._follow_seek:
+                # A replay moved while paused (`[`, `]`, `g`): the view goes with it, paused.
+                self._follow_seek = False
+                self.latest = snap
+                self.paused = snap.live.newest
+                self.show_view(snap)
+                return
             if self.paused is not None:
                 # Paused: the sources keep being sampled into the window, the view stays put.
                 self.latest = snap
+                self.show_paused_header()  # how far behind the newest data it now is
                 for notice in snap.notices:
                     self.notify(notice, severity="warning", timeout=8, markup=False)
                 return
@@ -305,6 +324,13 @@ class ApmApp(App[None]):
             self.redraw_stale_charts(CHARTS_PER_TICK, before=snap.tick - CHART_DELAY_TICKS + 1)
         for notice in () if again else snap.notices:
             self.notify(notice, severity="warning", timeout=8, markup=False)
+
+    def show_paused_header(self) -> None:
+        if self.snapshot is None:
+            return
+        newest = self.latest.live.newest if self.latest is not None else math.nan
+        behind = newest - self.snapshot.live.newest
+        self.header.show(self.snapshot, mode="PAUSED", behind=behind if behind > 0 else 0.0)
 
     def redraw_stale_charts(self, limit: int, before: float = math.inf) -> None:
         """Redraw up to `limit` charts whose data went stale before tick `before`, oldest
@@ -398,6 +424,7 @@ class ApmApp(App[None]):
             source.seek_forward(target, now)
         else:
             self._replay_from = target
+        self._follow_seek = self.paused is not None
         self.notify(f"replay at {duration(target)}", timeout=2)
 
     def action_replay_goto(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apm_tui.ui.widgets.header import StatusHeader
+from apm_tui.ui.widgets.header import StatusHeader, duration
 from tests.ui.conftest import FakeClock, dashboard, first_tick, tick
 
 
@@ -63,3 +63,21 @@ async def test_a_paused_view_is_the_view_the_live_dashboard_showed_then() -> Non
             other = past.live.current[key]
             assert value == other or (value != value and other != other), key
         assert past.live.endpoints == app.engine.view_at(before.live.newest).live.endpoints
+
+
+async def test_a_paused_header_says_how_far_behind_live_the_view_is() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=2.0, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("space")
+        assert "behind live" not in header(app)  # not yet: nothing newer has come in
+        await tick(app, pilot, clock, 3, settle=False)
+        behind = app.engine.window.newest() - app.snapshot.live.newest
+        assert behind > 0
+        assert f"‖ {duration(behind)} behind live" in header(app)
+        await pilot.press("left")
+        further = app.engine.window.newest() - app.snapshot.live.newest
+        assert further > behind and f"‖ {duration(further)} behind live" in header(app)
+        await pilot.press("space")
+        assert "behind" not in header(app)

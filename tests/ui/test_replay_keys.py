@@ -7,7 +7,7 @@ from pathlib import Path
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import Thresholds
 from apm_tui.sources.recorded import ReplaySource
-from apm_tui.ui.app import make_app
+from apm_tui.ui.app import ApmApp, make_app
 from apm_tui.ui.widgets.header import StatusHeader
 from tests.conftest import WORLD_START
 from tests.ui.conftest import FakeClock, first_tick, tick, worker_tick
@@ -24,6 +24,12 @@ def recorded(tmp_path: Path, ticks: int = 200) -> Path:
     return path
 
 
+def replay_app(tmp_path: Path) -> tuple[ApmApp, FakeClock]:
+    clock = FakeClock()
+    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path)), window_hours=2)
+    return make_app(opts, clock=clock), clock
+
+
 def source_of(app) -> ReplaySource:  # type: ignore[no-untyped-def]
     found = app.replay_source()
     assert found is not None
@@ -31,9 +37,7 @@ def source_of(app) -> ReplaySource:  # type: ignore[no-untyped-def]
 
 
 async def test_speed_and_seek_keys(tmp_path: Path) -> None:
-    clock = FakeClock()
-    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path)), window_hours=2)
-    app = make_app(opts, clock=clock)
+    app, clock = replay_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
         header = app.query_one(StatusHeader)
@@ -75,9 +79,7 @@ async def test_go_to_a_time(tmp_path: Path) -> None:
 
     from apm_tui.ui.screens.goto import GoToScreen
 
-    clock = FakeClock()
-    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path)), window_hours=2)
-    app = make_app(opts, clock=clock)
+    app, clock = replay_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
         source = source_of(app)
@@ -107,3 +109,70 @@ async def test_go_to_a_time(tmp_path: Path) -> None:
         messages = [n.message for n in app._notifications]
         assert any("use a UTC time" in m for m in messages)
         assert 30 <= source_of(app).position(clock()) <= 33
+
+
+async def test_a_paused_replay_holds_its_place_and_follows_a_seek(tmp_path: Path) -> None:
+    """A file can wait: paused, the replay clock stands still, so resuming goes on from there
+    (a live source keeps filling the window instead); `]` while paused moves the view too."""
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await tick(app, pilot, clock, 5, seconds=1.0, settle=False)
+        await pilot.press("space")
+        held = source_of(app).position(clock())
+        shown = app.snapshot.live.newest
+        await tick(app, pilot, clock, 10, seconds=1.0, settle=False)
+        assert source_of(app).position(clock()) == held
+        assert app.engine.window.newest() == shown  # nothing more was played
+        assert "‖" in app.query_one(StatusHeader).text.plain
+
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        assert app.paused is not None  # still paused, at the new place
+        assert source_of(app).position(clock()) == held + 60
+        assert app.snapshot.live.newest == app.engine.window.newest() > shown
+
+        await pilot.press("space")
+        await tick(app, pilot, clock, 3, seconds=1.0, settle=False)
+        assert source_of(app).position(clock()) == held + 60 + 3  # on from there, at ×1
+        assert app.paused is None
+
+
+async def test_at_80_columns_a_replay_keeps_its_place_health_and_every_key_it_shows(
+    tmp_path: Path,
+) -> None:
+    """The header drops the product name, the sources and the date before the position and
+    the health; the footer leaves out whole keys (never `?`) rather than cutting one."""
+    from textual.widgets._footer import FooterKey
+
+    from tests.ui.conftest import lines_of
+
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot, settle=True)
+        await tick(app, pilot, clock, 2, seconds=1.0, settle=True)
+        await pilot.pause()
+        header = app.query_one(StatusHeader)
+        full = header.text.plain
+        assert "apm-tui" in full and "replay r.apmrec" in full and len(full) > 80
+        drawn = lines_of(header)[0].rstrip()
+        assert drawn.startswith(" REPLAY  │ ") and "…" not in drawn
+        for kept in ("UTC", "▶ 0:0", " / 3:19 ×1", "│ health "):
+            assert kept in drawn, kept
+        for dropped in ("apm-tui", "r.apmrec", "2026-"):
+            assert dropped not in drawn, dropped
+
+        footer = lines_of(app.query_one("Footer"))[0]
+        shown = [k for k in app.query(FooterKey) if k.region.width]
+        assert all(k.region.right <= 80 for k in shown)
+        actions = {k.action for k in shown}
+        assert {"help", "replay_goto", "pause", "quit"} <= actions
+        assert "toggle_record" not in actions  # left out first (after maximise)
+        assert "? Help" in footer and "[] ∓1 min" in footer and "+- Speed" in footer
+
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        await pilot.pause()
+        assert {"toggle_record", "maximize_panel"} <= {k.action for k in app.query(FooterKey)}
+        assert lines_of(header)[0].startswith(" REPLAY  apm-tui  │ replay r.apmrec │ 2026-")

@@ -28,8 +28,17 @@ MODE_STYLE = {
 }
 
 
+#: Which parts of the header go first when it is wider than the terminal (highest first):
+#: the product name, the sources, the date; then the anomaly count, then the health. The
+#: mode, the recording badge, the clock, a replay's position and input warnings always stay.
+DROP_PRODUCT, DROP_SOURCES, DROP_DATE, DROP_ANOMALIES, DROP_HEALTH, KEEP = 5, 4, 3, 2, 1, 0
+
+
 class StatusHeader(Widget):
-    """One line, repainted every tick without a layout pass (unlike `Static.update`)."""
+    """One line, repainted every tick without a layout pass (unlike `Static.update`).
+
+    `text` is the whole line; what is drawn is fitted to the width (`fit`), so at 80 columns
+    a replay still shows its position and the health rather than the product's name."""
 
     DEFAULT_CSS = """
     StatusHeader { height: 1; dock: top; background: $panel; }
@@ -39,46 +48,66 @@ class StatusHeader(Widget):
     def __init__(self) -> None:
         super().__init__(id="status-header")
         self.mode = "LIVE"
+        self._parts: list[tuple[int, Text]] = []
 
     def render(self) -> Text:
-        return self.text
+        return fit(self._parts, self.size.width)
 
-    def update(self, text: Text) -> None:
-        self.text = text
-
-    def show(self, snap: Snapshot | None, mode: str = "LIVE") -> None:
+    def show(self, snap: Snapshot | None, mode: str = "LIVE", behind: float = 0.0) -> None:
+        """The header for `snap`; `behind` (paused): how far the newest data is past it."""
         replay = snap.status.get("replay") if snap is not None else None
         if replay and mode == "LIVE":
             mode = "REPLAY"
         if snap is not None and snap.status.get("report") and mode == "LIVE":
             mode = "REPORT"  # `report --png`: a finished analysis, not a live view
         self.mode = mode
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {mode} ", MODE_STYLE.get(mode, "reverse"))
+        parts = [(KEEP, Text(f" {mode} ", MODE_STYLE.get(mode, "reverse")))]
         if snap is not None and snap.recording:
-            text.append(" ● REC ", "bold white on red")
-        text.append(" apm-tui ", "bold")
+            parts.append((KEEP, Text(" ● REC ", "bold white on red")))
+        parts.append((DROP_PRODUCT, Text(" apm-tui ", "bold")))
         if snap is None:
-            text.append("starting…", "dim")
-            self.update(text)
-            return
-        text.append(" │ " + " + ".join(snap.sources or ("no source",)))
-        clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest))
-        text.append(f" │ {clock} UTC")
-        if replay:
-            where = f"{duration(replay['position'])} / {duration(replay['total'])}"
-            state = "end" if replay.get("done") else f"×{replay['speed']:g}"
-            text.append(f" │ ▶ {where} {state}", "bold")
-        if snap.analysis is not None and math.isfinite(snap.analysis.health.score):
-            h = snap.analysis.health
-            text.append(" │ health ")
-            text.append(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
-        text.append_text(input_counts(snap.status))
-        anomalies = len(snap.live.anomalies)
-        text.append(f" │ anomalies {anomalies}")
-        if snap.live.detector_status != "ok":
-            text.append(f" ({snap.live.detector_status})", "dim")
-        self.update(text)
+            parts.append((KEEP, Text("starting…", "dim")))
+        else:
+            parts += snapshot_parts(snap, replay, mode, behind)
+        self._parts = parts
+        self.text = Text("").join(part for _, part in parts)
+
+
+def snapshot_parts(
+    snap: Snapshot, replay: dict[str, Any] | None, mode: str, behind: float
+) -> list[tuple[int, Text]]:
+    parts = [(DROP_SOURCES, Text(" │ " + " + ".join(snap.sources or ("no source",))))]
+    date, clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest)).split()
+    parts += [(KEEP, Text(" │ ")), (DROP_DATE, Text(f"{date} ")), (KEEP, Text(f"{clock} UTC"))]
+    if replay:
+        where = f"{duration(replay['position'])} / {duration(replay['total'])}"
+        state = "end" if replay.get("done") else f"×{replay['speed']:g}"
+        mark = "‖" if mode == "PAUSED" else "▶"
+        parts.append((KEEP, Text(f" │ {mark} {where} {state}", "bold")))
+    elif mode == "PAUSED" and behind > 0:
+        parts.append((KEEP, Text(f" │ ‖ {duration(behind)} behind live", "bold")))
+    if snap.analysis is not None and math.isfinite(snap.analysis.health.score):
+        h = snap.analysis.health
+        health = Text(" │ health ")
+        health.append(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
+        parts.append((DROP_HEALTH, health))
+    parts.append((KEEP, input_counts(snap.status)))
+    anomalies = Text(f" │ anomalies {len(snap.live.anomalies)}")
+    if snap.live.detector_status != "ok":
+        anomalies.append(f" ({snap.live.detector_status})", "dim")
+    parts.append((DROP_ANOMALIES, anomalies))
+    return parts
+
+
+def fit(parts: list[tuple[int, Text]], width: int) -> Text:
+    """The parts in order, less the most droppable ones until the rest fit in `width`
+    (what still does not fit ends in an ellipsis)."""
+    kept = list(parts)
+    for rank in range(DROP_PRODUCT, KEEP, -1):
+        if width <= 0 or sum(p.cell_len for _, p in kept) <= width:
+            break
+        kept = [(r, p) for r, p in kept if r != rank]
+    return Text("", no_wrap=True, overflow="ellipsis").join(p for _, p in kept)
 
 
 def input_counts(status: dict[str, Any]) -> Text:
