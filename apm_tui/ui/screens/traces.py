@@ -16,9 +16,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from apm_tui.ui.textfmt import fmt
+from apm_tui.ui.widgets.footer import FittedFooter
 
 if TYPE_CHECKING:
     from apm_tui.analysis.traces import TraceSummary, WaterfallRow
@@ -51,7 +52,7 @@ class TracesScreen(Screen[None]):
         yield DataTable(id="traces-list", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="traces-waterfall", cursor_type="row")
         yield Static("", id="traces-attributes")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         listing = self.query_one("#traces-list", DataTable)
