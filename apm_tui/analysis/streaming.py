@@ -32,6 +32,8 @@ from apm_tui.analysis.result import Anomaly, Severity
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
 
+BoolArray = npt.NDArray[np.bool_]
+
 
 class FastForest:
     """Scores rows with the trees of a fitted IsolationForest, vectorised across trees.
@@ -241,7 +243,10 @@ class StreamingDetector:
 
     The forest is refitted every `refit_every` rows on the last `train_rows` rows' features;
     the caller may fit elsewhere (`training_rows` → `fit` → `install`), and scoring keeps the
-    previous forest until then. The metrics it watches are fixed by the first rows it sees.
+    previous forest until then. It watches the metrics of the first rows it sees, and any
+    that appear later (a host's CPU beside a log whose backlog came first): those join at the
+    end of the feature row, the current forest goes on scoring the features it knows, and a
+    refit that knows them all is due as soon as enough rows have every feature.
     """
 
     def __init__(
@@ -276,7 +281,11 @@ class StreamingDetector:
     def training_rows(self, metrics: Table | None = None) -> tuple[FloatArray, list[str]] | None:
         """The rows a refit should use now, or None when it is not time to refit. (The
         detector keeps its own feature rows; `metrics` is accepted for the engine's call.)"""
-        due = self.model is None or self._since_fit >= self.s.refit_every
+        due = (
+            self.model is None
+            or self._since_fit >= self.s.refit_every
+            or len(self.model.names) < len(self.feature_names)
+        )
         if not due or len(self.train) < self.s.min_train:
             return None
         return np.asarray(self.train), self.feature_names
@@ -295,17 +304,28 @@ class StreamingDetector:
         if rows is not None:
             self.install(fit(rows[0], rows[1], self.seed + self.fits))
 
-    def _start(self, metrics: Table) -> None:
-        """Watch the metrics that have values in the first rows seen."""
-        names = []
-        for name in FEATURE_TYPES:
-            if name in metrics and np.isfinite(np.asarray(metrics[name], dtype=float)).any():
-                names.append(name)
-        self.names = tuple(names)
-        self.baselines = [SeriesBaseline(self.s.baseline) for _ in names]
+    def _watch(self, metrics: Table) -> None:
+        """Watch the metrics with values in these rows that are not watched yet."""
+        known = self.names or ()
+        new = [
+            name
+            for name in FEATURE_TYPES
+            if name not in known
+            and name in metrics
+            and np.isfinite(np.asarray(metrics[name], dtype=float)).any()
+        ]
+        if self.names is not None and not new:
+            return
+        self.names = (*known, *new)
+        self.baselines += [SeriesBaseline(self.s.baseline) for _ in new]
+        if known:
+            # Feature rows change length: the forest learns anew from rows that have them all.
+            self.train.clear()
+            self.train_times.clear()
 
-    def features(self, t: float, row: FloatArray) -> FloatArray | None:
-        """This row's squashed features, then the row joins each metric's baseline."""
+    def features(self, t: float, row: FloatArray) -> tuple[FloatArray, BoolArray]:
+        """This row's squashed features and which metrics have them (a cold baseline's
+        are zeros), then the row joins each metric's baseline."""
         # A missing value (a minute without requests has no response time) is neutral once
         # its metric's baseline is warm, so the row's other metrics are still scored.
         neutral = (0.0, 0.0, 0.0)
@@ -317,27 +337,30 @@ class StreamingDetector:
         ]
         for b, v in zip(self.baselines, row, strict=True):
             b.push(t, float(v))
-        if not parts or any(p is None for p in parts):
-            return None
-        return squash(np.array([z for p in parts if p is not None for z in p]))
+        ok = np.array([p is not None for p in parts], dtype=bool)
+        z = [v for p in parts for v in (neutral if p is None else p)]
+        return squash(np.array(z, dtype=np.float64)), ok
 
-    def features_block(
-        self, times: FloatArray, rows: FloatArray
-    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-        """`features` of each row in turn, for a block: (squashed features, which rows have
-        them). Each metric's baseline takes the block at once where it can (`baseline_block`),
-        else row by row; the metrics' baselines are independent, so the order between them
-        does not matter."""
+    def features_block(self, times: FloatArray, rows: FloatArray) -> tuple[FloatArray, BoolArray]:
+        """`features` of each row in turn, for a block: (squashed features, which metrics of
+        which rows have them). Each metric's baseline takes the block at once where it can
+        (`baseline_block`), else row by row; the metrics' baselines are independent, so the
+        order between them does not matter."""
         n, m = len(times), len(self.baselines)
         z = np.zeros((n, 3 * m))
-        ok = np.full(n, m > 0)
+        ok = np.zeros((n, m), dtype=bool)
         for j, b in enumerate(self.baselines):
             block = features_block(b, times, rows[:, j])
             if block is None:
                 block = _row_by_row(b, times, rows[:, j])
-            z[:, 3 * j : 3 * j + 3], ok_j = block
-            ok &= ok_j
+            z[:, 3 * j : 3 * j + 3], ok[:, j] = block
         return squash(z), ok
+
+    def _scoreable(self, ok: BoolArray) -> BoolArray:
+        """Rows whose features the current forest can score: those of the metrics it knows
+        (a metric that joined later may still be warming up)."""
+        known = len(self.model.names) // len(FEATURES) if self.model is not None else ok.shape[-1]
+        return np.asarray(ok[..., :known].all(axis=-1) & (known > 0), dtype=bool)
 
     def score_new(self, metrics: Table) -> tuple[FloatArray, list[Anomaly]]:
         """Score new rows (likelihood 0–1, NaN while warming up); return their scores and the
@@ -355,11 +378,15 @@ class StreamingDetector:
         flags = np.zeros(n, dtype=bool)
         if n == 0:
             return scores, flags, []
-        if self.names is None:
-            self._start(metrics)
+        self._watch(metrics)
         assert self.names is not None
         times = np.asarray(metrics["timestamp"], dtype=float)
-        cols = [np.asarray(metrics[m], dtype=float) for m in self.names]
+        # A watched metric may be missing from a batch (a quiet log beside the host's
+        # metrics): its values are missing, which is neutral once its baseline is warm.
+        cols = [
+            np.asarray(metrics[m], dtype=float) if m in metrics else np.full(n, np.nan)
+            for m in self.names
+        ]
         rows = np.column_stack(cols) if cols else np.empty((n, 0))
         found: list[Anomaly] = []
         # Features row by row (each row joins the baselines), the forest once per run of rows
@@ -389,24 +416,24 @@ class StreamingDetector:
                 self.seen += 1
                 self._since_fit += 1
                 t = float(times[i])
-                f = self.features(t, rows[i])
-                if f is not None:
-                    self.train.append(f)
+                z_row, ok_row = self.features(t, rows[i])
+                if ok_row.size and ok_row.all():
+                    self.train.append(z_row)
                     self.train_times.append(t)
-                pending.append((i, t, f))
+                pending.append((i, t, z_row if self._scoreable(ok_row) else None))
         else:
             # Without inline refits nothing between rows reads the counters: the whole block's
             # features at once (`features_block`), the same values as row by row.
             self.seen += n
             self._since_fit += n
             z, ok = self.features_block(times, rows)
+            full, scoreable = ok.all(axis=1) & (ok.shape[1] > 0), self._scoreable(ok)
             for i in range(n):
                 t = float(times[i])
-                f = z[i] if ok[i] else None
-                if f is not None:
-                    self.train.append(f)
+                if full[i]:
+                    self.train.append(z[i])
                     self.train_times.append(t)
-                pending.append((i, t, f))
+                pending.append((i, t, z[i] if scoreable[i] else None))
         flush()
         return scores, flags, found
 
@@ -415,6 +442,7 @@ class StreamingDetector:
         scores every point past its training range about the same (≈ 0.65 here, whether CPU
         is 5 or 50 standard deviations off), which hid short, huge incidents of one metric."""
         assert self.model is not None
+        x = x[:, : len(self.model.names)]  # a metric newer than the forest waits for a refit
         forest = score(self.model, x)
         if self.s.z_weight:
             forest = forest + self.s.z_weight * np.abs(x).max(axis=1)
@@ -452,7 +480,8 @@ class StreamingDetector:
         """Causes: the metrics whose level, short-term or step z-score is large; HIGH when one
         is very large (the thresholds' anomaly_cause_z / anomaly_high_z)."""
         assert self.names is not None
-        z = np.abs(np.sign(f) * np.expm1(np.abs(f))).reshape(len(self.names), len(FEATURES))
+        # A row from before a metric joined is shorter: its metrics are the first ones.
+        z = np.abs(np.sign(f) * np.expm1(np.abs(f))).reshape(-1, len(FEATURES))
         per_metric = z.max(axis=1)
         order = np.argsort(-per_metric)
         causes = tuple(

@@ -79,6 +79,37 @@ def test_a_failing_source_is_a_notice_and_the_others_keep_running() -> None:
     assert engine.step(1006.0).sources == ("steady",)
 
 
+class QuietLog(Flaky):
+    """Requests in its history (a log's backlog), then no new lines."""
+
+    name = "quiet-log"
+
+    def backfill(self) -> Batch:
+        t = 1000.0 - 60.0 * np.arange(400, 0, -1)
+        return Batch.of(
+            samples=[
+                MetricSample(timestamp=x, response_time_ms=80.0 + i % 7, throughput_rps=5.0)
+                for i, x in enumerate(t)
+            ]
+        )
+
+    def poll(self, now: float) -> Batch:
+        return Batch()
+
+
+def test_a_quiet_request_source_beside_the_host_does_not_fail_the_ticks() -> None:
+    """`--source log --source system` with a log that stops: the detector watches the log's
+    metrics from its history, and the ticks' rows have only the host's (this failed every
+    tick with KeyError: 'throughput_rps')."""
+    engine = Engine([QuietLog(), Steady()], interval_s=1.0)
+    for i in range(5):
+        snap = engine.step(1000.0 + i)
+        assert snap.notices == ()  # no tick failed, no source failed
+    assert snap.sources == ("quiet-log", "steady")
+    assert snap.live.current["cpu"] == 30.0
+    assert {"response_time_ms", "cpu_pct"} <= set(engine.detector.names or ())
+
+
 def test_metrics_only_source_has_no_request_figures() -> None:
     engine = Engine([Steady()], interval_s=1.0)
     snap = engine.step(1000.0)

@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apm_tui.analysis.streaming import FastForest, StreamingDetector, detect_series, fit, score
+from apm_tui.analysis.streaming import (
+    FEATURE_TYPES,
+    FastForest,
+    StreamingDetector,
+    detect_series,
+    fit,
+    score,
+)
 from apm_tui.config import Thresholds
 from apm_tui.model import Table
 
@@ -120,3 +127,40 @@ def test_a_missing_value_leaves_the_rows_other_metrics_scored() -> None:
     early[:20] = np.nan
     det2.score_rows(Table({**data.columns(), "response_time_ms": early}).take(slice(0, 40)))
     assert det2.baselines[det2.names.index("response_time_ms")].values.view().size == 20
+
+
+def test_a_batch_without_a_watched_metric_is_scored_on_the_others() -> None:
+    """Two sources, one quiet (a log with no new lines beside the host's metrics): its
+    columns are absent from a tick's rows, which must not fail the tick."""
+    det = StreamingDetector(Thresholds())
+    data = series(900)
+    det.score_rows(data.take(slice(0, 400)), refit=True)
+    assert set(det.names) == {"cpu_pct", "response_time_ms"}
+    rt = det.baselines[det.names.index("response_time_ms")]
+    kept = rt.values.view().copy()
+    later = data.take(slice(400, 450)).columns()
+    del later["response_time_ms"]
+    scores, _, _ = det.score_rows(Table(later), refit=True)
+    assert np.isfinite(scores).all()  # judged on the CPU alone
+    assert np.array_equal(rt.values.view(), kept)  # nothing made up joined its baseline
+
+
+def test_a_metric_that_appears_later_is_watched_and_learned() -> None:
+    """A log's backlog (requests only) comes before the host's first sample: the host's CPU
+    joins the watched metrics, the forest of the requests scores on meanwhile, and the next
+    fit learns both; then a CPU spike alone is an anomaly caused by the CPU."""
+    det = StreamingDetector(Thresholds())
+    data = series(1400, spike_at=1200)
+    requests = data.columns()
+    cpu = requests.pop("cpu_pct")
+    det.score_rows(Table(requests).take(slice(0, 400)), refit=True)
+    assert det.names == ("response_time_ms",) and det.model is not None
+    first = det.model
+    both = Table({**requests, "cpu_pct": cpu, "response_time_ms": 100.0 + 0 * cpu})
+    scores, _, _ = det.score_rows(both.take(slice(400, 450)), refit=True)
+    assert det.names == ("response_time_ms", "cpu_pct")
+    assert det.model is first and np.isfinite(scores).all()  # the old forest, meanwhile
+    _, _, found = det.score_rows(both.take(slice(450, 1400)), refit=True)
+    assert det.model is not first and "cpu_pct:level" in det.model.names
+    spike = [a for a in found if 1200 * 60.0 <= a.timestamp <= 1206 * 60.0]
+    assert spike and spike[0].types[0] == FEATURE_TYPES["cpu_pct"]
