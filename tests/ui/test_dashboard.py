@@ -29,6 +29,7 @@ from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader
+from apm_tui.ui.widgets.panel import TextBlock
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Line, Panel
 from tests.ui.conftest import (
     SAMPLE_S,
@@ -437,6 +438,34 @@ async def test_maximised_chart_fills_the_panel() -> None:
             (m.end() for line in lines for m in re.finditer("[\u2801-\u28ff]", line)), default=0
         )
         assert rightmost >= chart.region.width - 2
+
+
+async def test_a_maximised_bottlenecks_panel_scrolls_without_a_mouse() -> None:
+    """At 80×24 the findings and recommendations are longer than the maximised panel: the
+    border says which lines show, and the keys move through them to the last one."""
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot, settle=True)
+        await tick(app, pilot, clock, 1)  # the analysis, shown
+        bottlenecks = panel(app, "bottlenecks")
+        bottlenecks.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.maximized is bottlenecks
+        block = bottlenecks.query_one(".findings", TextBlock)
+        total, shown = len(block.strips()), block.size.height
+        assert total > shown > 0
+        assert bottlenecks.border_subtitle.startswith(f"lines 1–{shown} of {total}")
+        first_page = lines_of(block)
+        await pilot.press("down")
+        assert lines_of(block)[0] == first_page[1]  # one line on
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")
+        assert bottlenecks.border_subtitle.startswith(f"lines {total - shown + 1}–{total} of")
+        last = block.text.plain.rstrip().splitlines()[-1].strip()
+        assert any(last[:30] in line for line in lines_of(block))  # the end is reachable
+        await pilot.press("pageup", "pageup", "pageup", "pageup", "pageup")
+        assert lines_of(block) == first_page
 
 
 # -- 5. a source without requests -------------------------------------------------------------

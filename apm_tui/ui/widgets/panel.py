@@ -56,7 +56,14 @@ class Line(Widget):
         self._strips_key = None  # a theme or CSS change: new colours
 
     def render_line(self, y: int) -> Strip:
+        strips = self.strips()
+        return strips[y] if y < len(strips) else Strip.blank(self.size.width, self.rich_style)
+
+    def strips(self) -> list[Strip]:
+        """The text wrapped to the width, one Strip a line (made again when either changes)."""
         width = self.size.width
+        if width <= 0:  # hidden (the compact layout shows the summary instead)
+            return []
         if width != self._strips_key:
             base = self.rich_style
             console = self.app.console
@@ -67,13 +74,39 @@ class Line(Widget):
                 for line in self.text.wrap(console, width)
             ]
             self._strips_key = width
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width, self.rich_style)
+        return self._strips
 
 
 class TextBlock(Line):
-    """A block of text filling its panel, repainted without a layout pass (see `Line`)."""
+    """A block of text filling its panel, repainted without a layout pass (see `Line`);
+    when it is taller than the panel, `scroll` moves the lines shown (no mouse needed)."""
 
     DEFAULT_CSS = "TextBlock { height: 1fr; }"
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self.top = 0  # the first line shown
+
+    def render_line(self, y: int) -> Strip:
+        return super().render_line(y + self.first_line())
+
+    def first_line(self) -> int:
+        """`top`, kept so the last page is full (the text may have shrunk since)."""
+        return max(0, min(self.top, len(self.strips()) - self.size.height))
+
+    def scroll(self, lines: int) -> None:
+        top = max(0, min(self.first_line() + lines, len(self.strips()) - self.size.height))
+        if top != self.top:
+            self.top = top
+            self.refresh()
+
+    def position(self) -> str:
+        """"lines 1–21 of 40" when the text does not fit, else ""."""
+        total, shown = len(self.strips()), self.size.height
+        if total <= shown or shown <= 0:
+            return ""
+        first = self.first_line()
+        return f"lines {first + 1}–{min(total, first + shown)} of {total} · ↑↓ pgup pgdn"
 
 
 class Panel(Vertical, can_focus=True):

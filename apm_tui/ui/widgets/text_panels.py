@@ -160,11 +160,36 @@ class BottlenecksPanel(Panel):
     HELP = (
         "What the full analysis found (slow endpoints, slow queries, memory leak, "
         "error-heavy endpoints, CPU saturation), each with its recommendation and estimated "
-        "impact; maximise it (enter) to read them all."
+        "impact; maximise it (enter) to read them all, and with the panel focused up/down "
+        "and pgup/pgdn scroll them when they are longer than the panel."
     )
+    BINDINGS: ClassVar = [
+        Binding("up", "scroll(-1)", "Scroll up", show=False),
+        Binding("down", "scroll(1)", "Scroll down", show=False),
+        Binding("pageup", "scroll(-1, True)", "Page up", show=False),
+        Binding("pagedown", "scroll(1, True)", "Page down", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._position = ""
 
     def body(self) -> ComposeResult:
         yield TextBlock(classes="findings")
+
+    def action_scroll(self, lines: int, page: bool = False) -> None:
+        block = self.child(".findings", TextBlock)
+        block.scroll(lines * max(1, block.size.height - 1) if page else lines)
+        self.show_position()
+
+    def show_position(self) -> None:
+        where = self.child(".findings", TextBlock).position()
+        if where != self._position:  # setting a border title repaints the whole panel
+            self._position = self.border_subtitle = where
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.call_after_refresh(self.show_position)
 
     def update_view(self, snap: Snapshot) -> None:
         a = snap.analysis
@@ -195,6 +220,7 @@ class BottlenecksPanel(Panel):
         if not a.bottlenecks and not a.recommendations:
             text.append("No bottlenecks found in the window.\n", "green")
         self.set_block(".findings", text)
+        self.show_position()
         lines = Text()
         for b in a.bottlenecks[: self.spark_height()]:
             lines.append(f"{b.severity[0]} ", SEVERITY_STYLE[b.severity])
