@@ -60,7 +60,7 @@ def layout_class(width: int, height: int) -> str:
     return "-full"
 
 
-# Grouped in the footer ("[] minute", "+- speed") so a replay's keys fit in 80 columns.
+# Grouped in the footer ("[] ∓1 min", "+- Speed"): a replay's keys take less room.
 MINUTE = Binding.Group("∓1 min", compact=True)
 SPEED = Binding.Group("Speed", compact=True)
 
@@ -145,8 +145,7 @@ class ApmApp(App[None]):
             for panel in PANELS:
                 yield panel()
         yield Static("", id="too-small")
-        # Compact (one space between keys, not two): otherwise the keys fit 80 columns only
-        # without `esc Restore`, and a replay's 120 only without it either.
+        # Compact (one space between keys, not two), less the keys that do not fit.
         yield FittedFooter()
 
     def on_mount(self) -> None:
@@ -297,17 +296,17 @@ class ApmApp(App[None]):
             self.tick_times.append(snap.live.newest)
             if self.ticks_shown == 1:
                 self.refresh_bindings()  # the replay keys appear once the engine exists
-            if self.paused is not None and self._follow_seek:
-                # A replay moved while paused (`[`, `]`, `g`): the view goes with it, paused.
-                self._follow_seek = False
-                self.latest = snap
-                self.paused = snap.live.newest
-                self.show_view(snap)
-                return
             if self.paused is not None:
-                # Paused: the sources keep being sampled into the window, the view stays put.
+                # Paused: the sources keep being sampled into the window, the view stays put
+                # (its header says how far behind the newest data it now is) — unless a paused
+                # replay was moved (`[`, `]`, `g`): then the view goes with it, still paused.
                 self.latest = snap
-                self.show_paused_header()  # how far behind the newest data it now is
+                if self._follow_seek:
+                    self._follow_seek = False
+                    self.paused = snap.live.newest
+                    self.show_view(snap)
+                else:
+                    self.show_paused_header()
                 for notice in snap.notices:
                     self.notify(notice, severity="warning", timeout=8, markup=False)
                 return

@@ -101,7 +101,7 @@ class TextBlock(Line):
             self.refresh()
 
     def position(self) -> str:
-        """"lines 1–21 of 40" when the text does not fit, else ""."""
+        """The lines shown, as "lines 1–21 of 40", when the text does not fit; else ""."""
         total, shown = len(self.strips()), self.size.height
         if total <= shown or shown <= 0:
             return ""
