@@ -140,9 +140,15 @@ def ensure_glances() -> tuple[str | None, str]:
 
 
 # -- tmux ------------------------------------------------------------------------------------
+#: The panes' programs must find their size on the pane, as in a user's terminal: COLUMNS and
+#: LINES left in the bench's environment (pytest exports 80 and 24 when its output is not a
+#: terminal) would pass to the tmux server and make every dashboard lay out at 80×24.
+PANE_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+
 def tmux(*args: str) -> str:
     cmd = ["tmux", "-L", SOCKET, "-f", "/dev/null", *args]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=PANE_ENV).stdout
 
 
 @contextlib.contextmanager
