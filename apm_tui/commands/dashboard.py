@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -247,6 +248,12 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
 def run_app(opts: DashboardOptions, th: Thresholds, theme: str | None) -> int:
     from apm_tui.ui import skeleton
 
+    if skeleton.wanted(sys.stderr):
+        # Textual sizes itself from COLUMNS and LINES when they are exported (as
+        # shutil.get_terminal_size does), and then lays out at that size whatever the terminal
+        # is and however it is resized; on a terminal, the terminal's own size is the truth.
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
     # The empty frame is up while Textual itself loads (see apm_tui.ui.skeleton).
     with skeleton.shown(mode="REPLAY" if opts.replay else "LIVE") as frame:
         from apm_tui.ui.app import make_app

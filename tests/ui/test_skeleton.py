@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,40 @@ def test_the_skeleton_is_painted_before_textual_or_numpy_load() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == ""
+
+
+def test_the_dashboard_takes_the_terminals_size_over_exported_columns_and_lines(
+    tmp_path: Path,
+) -> None:
+    """COLUMNS=80 LINES=24 exported (pytest itself does, without a terminal): Textual would
+    lay out at 80×24 whatever the terminal's size; the dashboard uses the terminal's."""
+    seen = tmp_path / "size"
+    code = textwrap.dedent(
+        f"""
+        import fcntl, os, pty, struct, sys, termios
+        pid, fd = pty.fork()
+        if pid == 0:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+            os.environ.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
+            from apm_tui.ui.app import ApmApp
+
+            def on_mount(self):
+                with open({str(seen)!r}, "w") as f:
+                    f.write(f"{{self.size.width}}x{{self.size.height}}")
+                self.exit()
+
+            ApmApp.on_mount = on_mount
+            sys.argv = ["apm-tui", "--source", "system"]
+            from apm_tui.cli import main
+            sys.exit(main())
+        while True:
+            try:
+                if not os.read(fd, 65536):
+                    break
+            except OSError:
+                break
+        os.waitpid(pid, 0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
+    assert seen.read_text() == "100x30"
