@@ -115,6 +115,10 @@ def request_details(requests: Table, th: Thresholds, numbering: Numbering | None
     )
 
 
+def utc(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
+
+
 def newest_time(batch: Batch) -> float:
     """The latest timestamp in a batch (0 when it has none): a history batch's recorded time."""
     times = [float(np.nanmax(batch.metrics["timestamp"]))] if len(batch.metrics) else []
@@ -212,6 +216,8 @@ class Engine:
         self._full: Future[Analysis] | None = None
         self._full_tick = -1
         self._notices: list[str] = []
+        self._newest_of: dict[str, float] = {}  # each source's newest data time so far
+        self._outside: set[str] = set()  # sources whose data all lies before the window
         self._started = False
         self._adopted = False  # showing a finished analysis (`adopt`): no fits, no analyses
 
@@ -234,7 +240,7 @@ class Engine:
         for source in list(self.sources):
             try:
                 source.open()
-                history.append(source.backfill())
+                history.append(self._seen(source, source.backfill()))
             except Exception as exc:  # a user's source may raise anything: it is a notice
                 self._source_failed(source, describe(exc))
         for batch in history:
@@ -269,15 +275,42 @@ class Engine:
         batches = []
         for source in list(self.sources):
             try:
-                batches.append(source.poll(now))
+                batches.append(self._seen(source, source.poll(now)))
             except Exception as exc:  # one broken source must not freeze the others
                 self._source_failed(source, describe(exc))
         for batch in merge_tick(batches):
             self._record(batch, now=now)
             self._ingest(batch, score=True)
+        self._say_outside()
         self._collect_background()
         self._schedule_background()
         return self._snapshot()
+
+    def _seen(self, source: Source, batch: Batch) -> Batch:
+        if len(batch.metrics) or len(batch.spans):
+            t = newest_time(batch)
+            self._newest_of[source.name] = max(t, self._newest_of.get(source.name, t))
+        return batch
+
+    def _say_outside(self) -> None:
+        """A source whose newest data is older than the window shows nothing at all — an old
+        log beside the host's live metrics, spans with old times — which must not pass in
+        silence (the panels would say there are no requests). Said when it happens."""
+        newest = self.window.newest()
+        if not math.isfinite(newest):
+            return
+        cutoff = newest - self.window.max_age_s
+        for name, t in self._newest_of.items():
+            if t >= cutoff:
+                self._outside.discard(name)
+            elif name not in self._outside:
+                self._outside.add(name)
+                self._notices.append(
+                    f"{name}: its newest data ({utc(t)}) is older than the window (the "
+                    f"{self.window.max_age_s / 3600:g} h up to the newest data, {utc(newest)}):"
+                    " none of it is shown. Alone (without the live sources) it shows on its own "
+                    "time, and `apm-tui report` analyses it."
+                )
 
     def toggle_recording(self, folder: Path, tick_s: float) -> None:
         """Start recording to a new timestamped file in `folder`, or stop: applied by the next

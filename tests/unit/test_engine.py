@@ -5,7 +5,7 @@ import numpy as np
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import Thresholds
 from apm_tui.engine import Engine
-from apm_tui.model import Batch, MetricSample
+from apm_tui.model import Batch, MetricSample, Table
 from apm_tui.sources.base import SourceError
 from tests.conftest import WORLD_START
 
@@ -108,6 +108,34 @@ def test_a_quiet_request_source_beside_the_host_does_not_fail_the_ticks() -> Non
     assert snap.sources == ("quiet-log", "steady")
     assert snap.live.current["cpu"] == 30.0
     assert {"response_time_ms", "cpu_pct"} <= set(engine.detector.names or ())
+
+
+NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+
+
+class OldLog(QuietLog):
+    """A log from long ago: its requests end ten days before the host's live samples."""
+
+    name = "log old.log"
+
+    def backfill(self) -> Batch:
+        batch = super().backfill()
+        metrics = batch.metrics.columns()
+        metrics["timestamp"] = metrics["timestamp"] + NOW - 1000.0 - 10 * 86_400.0
+        return Batch(metrics=Table(metrics))
+
+
+def test_a_source_older_than_the_window_is_said_once_not_dropped_in_silence() -> None:
+    """An old log beside the live host: the window (the last 24 h of the newest data) holds
+    none of its requests, and the panels would only say there are no requests."""
+    engine = Engine([OldLog(), Steady()], interval_s=1.0)
+    said = [engine.step(NOW + i).notices for i in range(4)]
+    assert len(said[0]) == 1 and said[1:] == [(), (), ()]  # once, not every tick
+    assert said[0][0].startswith("log old.log: its newest data (2025-12-21 23:59 UTC) is older")
+    assert "than the window (the 24 h up to the newest data, 2026-01-01 00:00 UTC)" in said[0][0]
+    assert engine.window.oldest() == NOW  # the host's samples only: none of the log's is kept
+    fresh = Engine([QuietLog(), Steady()], interval_s=1.0)
+    assert all(fresh.step(1000.0 + i).notices == () for i in range(3))
 
 
 def test_metrics_only_source_has_no_request_figures() -> None:
