@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from rich.console import Console
+from rich.containers import Lines
 from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
@@ -71,10 +73,13 @@ class Line(Widget):
                 Strip(Segment.apply_style(line.render(console), base)).adjust_cell_length(
                     width, base
                 )
-                for line in self.text.wrap(console, width)
+                for line in self.wrapped(console, width)
             ]
             self._strips_key = width
         return self._strips
+
+    def wrapped(self, console: Console, width: int) -> Lines:
+        return self.text.wrap(console, width)
 
 
 class TextBlock(Line):
@@ -89,6 +94,20 @@ class TextBlock(Line):
 
     def render_line(self, y: int) -> Strip:
         return super().render_line(y + self.first_line())
+
+    def wrapped(self, console: Console, width: int) -> Lines:
+        """Each line that does not fit goes on under its own indent plus two, so a wrapped
+        finding or recommendation reads as one item (a bar that fits is left as it is)."""
+        out = Lines()
+        for line in self.text.split("\n", allow_blank=True):
+            parts = line.wrap(console, width)
+            hang = len(line.plain) - len(line.plain.lstrip(" ")) + 2
+            if len(parts) > 1 and width - hang >= 20:
+                parts = line.wrap(console, width - hang)
+                for k in range(1, len(parts)):
+                    parts[k] = Text(" " * hang) + parts[k]
+            out.extend(parts)
+        return out
 
     def first_line(self) -> int:
         """`top`, kept so the last page is full (the text may have shrunk since)."""
