@@ -62,6 +62,14 @@ def say_notices(batch: Batch) -> None:
         print(f"apm-tui: {notice}", file=sys.stderr)
 
 
+def read(source: Source) -> Batch:
+    """The source's data, with what it said while it was read on stderr."""
+    batch = collect(source)
+    say_log_counts(batch)
+    say_notices(batch)
+    return batch
+
+
 def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     from apm_tui.analysis.full import analyse
 
@@ -70,9 +78,7 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     if png:
         report_png.check_target(png)
     if args.json:
-        batch = collect(source)
-        say_log_counts(batch)
-        say_notices(batch)
+        batch = read(source)
         analysis = analyse(batch.metrics, batch.spans, th)
         extra: dict[str, object] = {"source": source.name, "thresholds": _thresholds(th)}
         if "log" in batch.status:
@@ -93,9 +99,7 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
         if verb == "Generated"
         else f"📊 Collecting data from source {source.name!r}..."
     )
-    batch = collect(source)
-    say_log_counts(batch)
-    say_notices(batch)
+    batch = read(source)
     out.line(f"  [green]✓[/] {verb} {len(batch.metrics):,} metric data points")
     out.line()
     out.line(
