@@ -360,7 +360,7 @@ class StreamingDetector:
         """Rows whose features the current forest can score: those of the metrics it knows
         (a metric that joined later may still be warming up)."""
         known = len(self.model.names) // len(FEATURES) if self.model is not None else ok.shape[-1]
-        return np.asarray(ok[..., :known].all(axis=-1) & (known > 0), dtype=bool)
+        return _every(ok[..., :known])
 
     def score_new(self, metrics: Table) -> tuple[FloatArray, list[Anomaly]]:
         """Score new rows (likelihood 0–1, NaN while warming up); return their scores and the
@@ -417,7 +417,7 @@ class StreamingDetector:
                 self._since_fit += 1
                 t = float(times[i])
                 z_row, ok_row = self.features(t, rows[i])
-                if ok_row.size and ok_row.all():
+                if _every(ok_row):
                     self.train.append(z_row)
                     self.train_times.append(t)
                 pending.append((i, t, z_row if self._scoreable(ok_row) else None))
@@ -427,7 +427,7 @@ class StreamingDetector:
             self.seen += n
             self._since_fit += n
             z, ok = self.features_block(times, rows)
-            full, scoreable = ok.all(axis=1) & (ok.shape[1] > 0), self._scoreable(ok)
+            full, scoreable = _every(ok), self._scoreable(ok)
             for i in range(n):
                 t = float(times[i])
                 if full[i]:
@@ -490,6 +490,11 @@ class StreamingDetector:
         top = float(per_metric[order[0]])
         severity: Severity = "HIGH" if top >= self.th.anomaly_high_z else "MEDIUM"
         return severity, causes or (FEATURE_TYPES[self.names[order[0]]],)
+
+
+def _every(ok: BoolArray) -> BoolArray:
+    """Rows (or the one row) whose every metric has its features; with no metric, none."""
+    return np.asarray(ok.all(axis=-1) & (ok.shape[-1] > 0), dtype=bool)
 
 
 def _row_by_row(
