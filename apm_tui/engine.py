@@ -300,7 +300,8 @@ class Engine:
         if not math.isfinite(newest):
             return
         cutoff = newest - self.window.max_age_s
-        for name, t in self._newest_of.items():
+        for name in [s.name for s in self.sources if s.name in self._newest_of]:
+            t = self._newest_of[name]  # (a source that failed was said, and is gone)
             if t >= cutoff:
                 self._outside.discard(name)
             elif name not in self._outside:

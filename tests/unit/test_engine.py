@@ -237,3 +237,11 @@ def test_when_a_bucket_completes_every_tick_series_and_details_take_turns() -> N
     assert all(b > a for a, b in zip(charts[::2], charts[2::2], strict=False)), charts
     assert len(set(counts)) >= 4 and len(set(charts)) >= 4, (counts, charts)
     assert both == 0
+
+
+def test_a_source_that_failed_is_not_later_said_to_be_older_than_the_window() -> None:
+    engine = Engine([Flaky(), Steady()], interval_s=1.0)
+    said = [n for i in range(3) for n in engine.step(NOW + i).notices]
+    assert said == ["flaky: connection refused"]
+    later = engine.step(NOW + 3 * 86_400.0).notices  # its last sample is now days old
+    assert later == ()
