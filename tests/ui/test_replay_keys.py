@@ -142,8 +142,9 @@ async def test_a_paused_replay_holds_its_place_and_follows_a_seek(tmp_path: Path
 async def test_at_80_columns_a_replay_keeps_its_place_health_and_every_key_it_shows(
     tmp_path: Path,
 ) -> None:
-    """The header drops the product name, the sources and the date before the position and
-    the health; the footer leaves out whole keys (never `?`) rather than cutting one."""
+    """The header drops the product name, the sources and the date, then says the health and
+    the anomaly count shortly, before it loses any of them or the position; the footer leaves
+    out whole keys (never `?`) rather than cutting one."""
     from tests.ui.conftest import lines_of
 
     app, clock = replay_app(tmp_path)
@@ -156,7 +157,7 @@ async def test_at_80_columns_a_replay_keeps_its_place_health_and_every_key_it_sh
         assert "apm-tui" in full and "replay r.apmrec" in full and len(full) > 80
         drawn = lines_of(header)[0].rstrip()
         assert drawn.startswith(" REPLAY  │ ") and "…" not in drawn
-        for kept in ("UTC", "▶ 0:0", " / 3:19 ×1", "│ health "):
+        for kept in ("UTC", "▶ 0:0", " / 3:19 ×1", "│ 100 EXCELLENT │ anom 0 (warming up)"):
             assert kept in drawn, kept
         for dropped in ("apm-tui", "r.apmrec", "2026-"):
             assert dropped not in drawn, dropped

@@ -29,9 +29,13 @@ MODE_STYLE = {
 
 
 #: Which parts of the header go first when it is wider than the terminal (highest first):
-#: the product name, the sources, the date; then the anomaly count, then the health. The
+#: the product name, the sources, the date; then the health and the anomaly count are said
+#: shortly (`94 EXCELLENT`, `anom 3`), then the anomaly count goes, then the health. The
 #: mode, the recording badge, the clock, a replay's position and input warnings always stay.
 DROP_PRODUCT, DROP_SOURCES, DROP_DATE, DROP_ANOMALIES, DROP_HEALTH, KEEP = 5, 4, 3, 2, 1, 0
+
+#: A part of the header: its drop rank, its text and, for some, a shorter text said first.
+Part = tuple[int, Text, Text | None]
 
 
 class StatusHeader(Widget):
@@ -48,7 +52,7 @@ class StatusHeader(Widget):
     def __init__(self) -> None:
         super().__init__(id="status-header")
         self.mode = "LIVE"
-        self._parts: list[tuple[int, Text]] = []
+        self._parts: list[Part] = []
 
     def render(self) -> Text:
         return fit(self._parts, self.size.width)
@@ -61,53 +65,69 @@ class StatusHeader(Widget):
         if snap is not None and snap.status.get("report") and mode == "LIVE":
             mode = "REPORT"  # `report --png`: a finished analysis, not a live view
         self.mode = mode
-        parts = [(KEEP, Text(f" {mode} ", MODE_STYLE.get(mode, "reverse")))]
+        parts: list[Part] = [(KEEP, Text(f" {mode} ", MODE_STYLE.get(mode, "reverse")), None)]
         if snap is not None and snap.recording:
-            parts.append((KEEP, Text(" ● REC ", "bold white on red")))
-        parts.append((DROP_PRODUCT, Text(" apm-tui ", "bold")))
+            parts.append((KEEP, Text(" ● REC ", "bold white on red"), None))
+        parts.append((DROP_PRODUCT, Text(" apm-tui ", "bold"), None))
         if snap is None:
-            parts.append((KEEP, Text("starting…", "dim")))
+            parts.append((KEEP, Text("starting…", "dim"), None))
         else:
             parts += snapshot_parts(snap, replay, mode, behind)
         self._parts = parts
-        self.text = Text("").join(part for _, part in parts)
+        self.text = Text("").join(part for _, part, _ in parts)
 
 
 def snapshot_parts(
     snap: Snapshot, replay: dict[str, Any] | None, mode: str, behind: float
-) -> list[tuple[int, Text]]:
-    parts = [(DROP_SOURCES, Text(" │ " + " + ".join(snap.sources or ("no source",))))]
+) -> list[Part]:
+    sources = Text(" │ " + " + ".join(snap.sources or ("no source",)))
     date, clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest)).split()
-    parts += [(KEEP, Text(" │ ")), (DROP_DATE, Text(f"{date} ")), (KEEP, Text(f"{clock} UTC"))]
+    parts: list[Part] = [(DROP_SOURCES, sources, None), (KEEP, Text(" │ "), None)]
+    parts += [(DROP_DATE, Text(f"{date} "), None), (KEEP, Text(f"{clock} UTC"), None)]
     if replay:
         where = f"{duration(replay['position'])} / {duration(replay['total'])}"
         state = "end" if replay.get("done") else f"×{replay['speed']:g}"
         mark = "‖" if mode == "PAUSED" else "▶"
-        parts.append((KEEP, Text(f" │ {mark} {where} {state}", "bold")))
+        parts.append((KEEP, Text(f" │ {mark} {where} {state}", "bold"), None))
     elif mode == "PAUSED" and behind > 0:
-        parts.append((KEEP, Text(f" │ ‖ {duration(behind)} behind live", "bold")))
+        parts.append((KEEP, Text(f" │ ‖ {duration(behind)} behind live", "bold"), None))
     if snap.analysis is not None and math.isfinite(snap.analysis.health.score):
         h = snap.analysis.health
-        health = Text(" │ health ")
-        health.append(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
-        parts.append((DROP_HEALTH, health))
-    parts.append((KEEP, input_counts(snap.status)))
-    anomalies = Text(f" │ anomalies {len(snap.live.anomalies)}")
-    if snap.live.detector_status != "ok":
-        anomalies.append(f" ({snap.live.detector_status})", "dim")
-    parts.append((DROP_ANOMALIES, anomalies))
+        score = Text(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
+        parts.append((DROP_HEALTH, Text(" │ health ") + score, Text(" │ ") + score))
+    parts.append((KEEP, input_counts(snap.status), None))
+    count, status = len(snap.live.anomalies), snap.live.detector_status
+    anomalies, short = Text(f" │ anomalies {count}"), Text(f" │ anom {count}")
+    if status != "ok":
+        anomalies.append(f" ({status})", "dim")
+        short.append(f" ({gist(status)})", "dim")
+    parts.append((DROP_ANOMALIES, anomalies, short))
     return parts
 
 
-def fit(parts: list[tuple[int, Text]], width: int) -> Text:
-    """The parts in order, less the most droppable ones until the rest fit in `width`
-    (what still does not fit ends in an ellipsis)."""
-    kept = list(parts)
+def gist(status: str) -> str:
+    """A detector status without its figures or advice: `warming up`, `fitting`, …"""
+    return status.split(" (")[0].split(":")[0].split(" on ")[0]
+
+
+def fit(parts: list[Part], width: int) -> Text:
+    """The parts in order, less the most droppable ones (and said shortly, where they can be,
+    before the anomaly count goes) until the rest fit in `width`; what still does not fit
+    ends in an ellipsis."""
+    kept = [(rank, text) for rank, text, _ in parts]
     for rank in range(DROP_PRODUCT, KEEP, -1):
         if width <= 0 or sum(p.cell_len for _, p in kept) <= width:
             break
+        if rank == DROP_ANOMALIES:
+            kept = [(r, p) for r, p, _ in shorter(parts) if r <= DROP_ANOMALIES]
+            if sum(p.cell_len for _, p in kept) <= width:
+                break
         kept = [(r, p) for r, p in kept if r != rank]
     return Text("", no_wrap=True, overflow="ellipsis").join(p for _, p in kept)
+
+
+def shorter(parts: list[Part]) -> list[Part]:
+    return [(rank, short or text, None) for rank, text, short in parts]
 
 
 def input_counts(status: dict[str, Any]) -> Text:

@@ -1,0 +1,65 @@
+"""The header's fitting to the terminal's width, part by part (no app needed)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from apm_tui.ui.widgets.header import (
+    DROP_ANOMALIES,
+    DROP_DATE,
+    DROP_HEALTH,
+    DROP_PRODUCT,
+    DROP_SOURCES,
+    KEEP,
+    Part,
+    fit,
+    gist,
+)
+
+
+def replay_parts(status: str = "") -> list[Part]:
+    anomalies = Text(" │ anomalies 12" + (f" ({status})" if status else ""))
+    short = Text(" │ anom 12" + (f" ({gist(status)})" if status else ""))
+    return [
+        (KEEP, Text(" REPLAY "), None),
+        (DROP_PRODUCT, Text(" apm-tui "), None),
+        (DROP_SOURCES, Text(" │ replay x.apmrec"), None),
+        (KEEP, Text(" │ "), None),
+        (DROP_DATE, Text("2026-12-06 "), None),
+        (KEEP, Text("12:34:56 UTC"), None),
+        (KEEP, Text(" │ ▶ 0:19 / 2:29:19 ×64"), None),
+        (DROP_HEALTH, Text(" │ health 94 EXCELLENT"), Text(" │ 94 EXCELLENT")),
+        (KEEP, Text(""), None),
+        (DROP_ANOMALIES, anomalies, short),
+    ]
+
+
+def test_parts_go_in_rank_order_and_are_said_shortly_before_the_anomalies_go() -> None:
+    parts = replay_parts()
+    whole = fit(parts, 200).plain
+    assert whole.startswith(" REPLAY  apm-tui  │ replay x.apmrec │ 2026-12-06 12:34:56 UTC")
+    assert whole.endswith("│ health 94 EXCELLENT │ anomalies 12")
+    assert fit(parts, 100).plain == (
+        " REPLAY  │ 2026-12-06 12:34:56 UTC │ ▶ 0:19 / 2:29:19 ×64 │ health 94 EXCELLENT"
+        " │ anomalies 12"
+    )
+    # 83 cells without the date: at 80 the health and the count are said shortly, not lost.
+    eighty = " REPLAY  │ 12:34:56 UTC │ ▶ 0:19 / 2:29:19 ×64 │ 94 EXCELLENT │ anom 12"
+    assert fit(parts, 83).plain.endswith("│ health 94 EXCELLENT │ anomalies 12")
+    assert fit(parts, 80).plain == eighty and fit(parts, len(eighty)).plain == eighty
+    assert fit(parts, len(eighty) - 1).plain.endswith("×64 │ 94 EXCELLENT")
+    narrow = " REPLAY  │ 12:34:56 UTC │ ▶ 0:19 / 2:29:19 ×64"
+    assert fit(parts, 60).plain == narrow
+    # What is kept always stays; drawn narrower than that, the line ends in an ellipsis.
+    tight = fit(parts, 30)
+    assert tight.plain == narrow and tight.overflow == "ellipsis" and tight.no_wrap
+
+
+def test_a_detector_status_is_said_by_its_gist() -> None:
+    assert gist("warming up (123 / 260 samples)") == "warming up"
+    assert gist("fitting on 1,234 samples") == "fitting"
+    assert gist("no metric samples: add --source system for anomaly detection") == (
+        "no metric samples"
+    )
+    parts = replay_parts("warming up (123 / 260 samples)")
+    assert fit(parts, 90).plain.endswith("│ 94 EXCELLENT │ anom 12 (warming up)")
