@@ -64,6 +64,16 @@ def contamination(text: str) -> float:
     return value
 
 
+def health_score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a health score from 0 to 100, got {text}")
+    return value
+
+
 def replay_speed(text: str) -> float:
     value = positive_float(text)
     if not 0.25 <= value <= 64:
@@ -297,6 +307,13 @@ def build_parser() -> Parser:
         help="analyse trace files (OTLP JSON or protobuf, Zipkin v2, Jaeger JSON); repeatable",
     )
     report.add_argument("--json", action="store_true", help="print one JSON document")
+    report.add_argument(
+        "--fail-under",
+        type=health_score,
+        metavar="SCORE",
+        help="exit with status 1 (after the report) when the health score is under SCORE or "
+        "there is no data to score: a check for cron and CI",
+    )
     report.add_argument(
         "--png",
         metavar="FILE",

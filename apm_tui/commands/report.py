@@ -8,11 +8,13 @@ the report proper; with `--json` the document gains a "png" entry and nothing el
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
 from rich.markup import escape
 
+from apm_tui.analysis.result import Analysis
 from apm_tui.commands import report_png
 from apm_tui.commands.report_png import DEFAULT_SIZE
 from apm_tui.config import Thresholds
@@ -47,7 +49,8 @@ def say_log_counts(batch: Batch) -> None:
     for f in log.get("files", []) if isinstance(log, dict) else []:
         reasons = ", ".join(f"{n:,} {why}" for why, n in f.get("rejected_by_reason", {}).items())
         print(
-            f"{f['path']}: {f['format']}, {f['lines']:,} lines, {f['parsed']:,} requests, "
+            f"{f['path']}: {f['format'] or 'format not detected'}, {f['lines']:,} lines, "
+            f"{f['parsed']:,} requests, "
             f"{f['rejected']:,} rejected"
             + (f" ({reasons})" if reasons else "")
             + ("; no times in this format" if f.get("times_missing") else ""),
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
             pixels = report_png.save(batch, analysis, th, source.name, png, size)
             extra["png"] = {"file": png, "cells": list(size), "pixels": list(pixels)}
         print(to_json(analysis, extra))
-        return 0
+        return verdict(analysis, getattr(args, "fail_under", None))
 
     out = ReportPrinter()
     verb = "Generated" if source.name == "synthetic" else "Collected"
@@ -127,6 +130,28 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
     print_report(a, out, apdex_target=th.apdex_target)
     print_summary(a, out)
     sys.stdout.flush()
+    return verdict(a, getattr(args, "fail_under", None))
+
+
+#: `--fail-under`: the health is under the bar, or there was nothing to score (2 is bad input).
+EXIT_UNHEALTHY = 1
+
+
+def verdict(analysis: Analysis, fail_under: float | None) -> int:
+    """The exit status of `report`; under `--fail-under`, one line on stderr says why."""
+    if fail_under is None:
+        return 0
+    health = analysis.health
+    if health.status == "UNKNOWN" or not math.isfinite(health.score):
+        print("apm-tui: no data to score the health (--fail-under)", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    if health.score < fail_under:
+        print(
+            f"apm-tui: health {health.score:.1f} ({health.status}) is under "
+            f"--fail-under {fail_under:g}",
+            file=sys.stderr,
+        )
+        return EXIT_UNHEALTHY
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -137,6 +138,8 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["report", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["report", "--fail-under", "101"], "--fail-under: must be a health score from 0 to 100"),
+        (["report", "--fail-under", "good"], "--fail-under: not a number"),
         (["report", "--hours", "0"], "--hours: must be a positive number"),
         (["report", "--hours", "-3"], "--hours: must be a positive number"),
         (["report", "--hours", "abc"], "--hours: not a number"),
@@ -200,6 +203,27 @@ def test_otlp_on_a_port_in_use_is_one_line_and_exit_2() -> None:
         f"apm-tui: error: cannot receive OTLP on 127.0.0.1:{port}: Address already in use; "
         "choose another with --listen HOST:PORT"
     )
+
+
+def test_fail_under_is_exit_1_after_the_whole_report(tmp_path: Path) -> None:
+    world = ("--hours", "2", "--traces", "200")
+    done = run("report", "--json", *world, "--fail-under", "100")
+    score = json.loads(done.stdout)["health"]["score"]  # the document is whole
+    assert 0 < score < 100 and done.returncode == 1
+    status = json.loads(done.stdout)["health"]["status"]
+    assert done.stderr == f"apm-tui: health {score:.1f} ({status}) is under --fail-under 100\n"
+    bar = f"{math.floor(score * 100) / 100:.2f}"  # at most the score: healthy
+    text = run("report", *world, "--fail-under", bar)
+    assert text.returncode == 0 and text.stderr == "" and "📊 SUMMARY:" in text.stdout
+    assert run("report", *world, "--fail-under", f"{score + 0.01:.2f}").returncode == 1
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    none = run("report", "--log", str(empty), "--fail-under", "0")
+    assert none.returncode == 1 and "📊 SUMMARY:" in none.stdout
+    assert none.stderr.splitlines() == [
+        f"{empty}: format not detected, 0 lines, 0 requests, 0 rejected",
+        "apm-tui: no data to score the health (--fail-under)",
+    ]
 
 
 def test_report_on_a_log_with_a_route_rule() -> None:
