@@ -278,6 +278,40 @@ def test_keep_alive_survives_errors_and_chunked_bodies(source: OtlpSource) -> No
     assert source.stats()["received"] == 4 and source.stats()["duplicates"] == 2
 
 
+def answer(sock: socket.socket) -> bytes:
+    """What the server says before it closes the connection."""
+    reply = b""
+    while chunk := sock.recv(4096):
+        reply += chunk
+    return reply
+
+
+@pytest.mark.parametrize("size", [b"-1", b"+10", b"0x10", b"1_0", b" ", b"1" * 17])
+def test_a_chunk_size_that_is_not_hex_digits_is_400_at_once(
+    source: OtlpSource, size: bytes
+) -> None:
+    """`-1` was read as "to the end of the stream": one request held gigabytes, past the
+    limit, until the client closed. The answer must come before the body is sent."""
+    with socket.create_connection(("127.0.0.1", source.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + size + b"\r\n" + b" " * 4096
+        )
+        reply = answer(sock)  # no more is sent: an answer here did not wait for the body
+    assert reply.startswith(b"HTTP/1.1 400 ") and b"bad chunk size" in reply
+    assert post(source, body_json(two_spans()))[0] == 200  # the receiver still works
+
+
+def test_endless_trailers_are_400(source: OtlpSource) -> None:
+    with socket.create_connection(("127.0.0.1", source.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n" + b"X-T: 1\r\n" * 200
+        )
+        reply = answer(sock)
+    assert reply.startswith(b"HTTP/1.1 400 ") and b"trailer lines" in reply
+
+
 def test_requests_on_one_connection_do_not_wait_for_delayed_acks(source: OtlpSource) -> None:
     """Headers and body were two writes: with Nagle's algorithm the body waited for the
     client's delayed ACK, 40 ms a request (an SDK exporter keeps its connection)."""

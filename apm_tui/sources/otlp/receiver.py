@@ -21,6 +21,7 @@ of a connection reset.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import socketserver
 import threading
@@ -40,6 +41,8 @@ TRACES_PATH = "/v1/traces"
 INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = 3, 5, 8, 12, 13
 READ_CHUNK = 1 << 16
 LINGER_S = 2.0
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+MAX_TRAILERS = 64
 
 #: Called with each decoded request and its arrival time (Unix seconds), on a server thread.
 OnDecoded = Callable[[Decoded, float], None]
@@ -184,16 +187,19 @@ class OtlpHandler(BaseHTTPRequestHandler):
     def _read_chunked(self, limit: int) -> bytes:
         out = bytearray()
         while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
+            field = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            # Hex digits only: int() would also take "-1" (read to the end of the stream,
+            # past the limit), "+1", "0x1" and "1_0".
+            if not CHUNK_SIZE.fullmatch(field):
                 self.close_connection = True
-                raise BadFraming("bad chunk size in a chunked body") from None
+                raise BadFraming("bad chunk size in a chunked body")
+            size = int(field, 16)
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return bytes(out)
+                for _ in range(MAX_TRAILERS):
+                    if self.rfile.readline(1024) in (b"\r\n", b"\n", b""):
+                        return bytes(out)
+                self.close_connection = True
+                raise BadFraming(f"more than {MAX_TRAILERS} trailer lines in a chunked body")
             if len(out) + size > limit:
                 raise RequestTooLarge(f"the chunked body is over {limit} bytes")
             chunk = self.rfile.read(size)
