@@ -12,6 +12,7 @@ import pytest
 
 from apm_tui.analysis.requests import extract_requests
 from apm_tui.sources.base import SourceError
+from apm_tui.sources.clock import OUT_OF_RANGE
 from apm_tui.sources.logs import (
     LogParser,
     RouteNormaliser,
@@ -303,6 +304,31 @@ def test_junk_is_counted_never_fatal(tmp_path: Path) -> None:
     assert "/caf\ufffd/{id}" in table["attributes"][1]["http.route"]
     assert len(stats.examples) == 5 and all(len(e) < 300 for e in stats.examples)
     json.dumps(stats.as_status())  # JSON-able, for Batch.status
+
+
+def test_impossible_times_are_rejected_not_let_into_the_window(tmp_path: Path) -> None:
+    """One line dated 9999 would have dropped every real request from a live window (it keeps
+    the 24 h up to its newest time); one dated year 1 stretched a report over 2,000 years."""
+    good = LINES[0]
+    stamp = good[good.index("[") + 1 : good.index("]")]
+    day, zone = stamp.split(" ")
+    lines = [
+        good,
+        good.replace(day[7:11], "9999", 1),  # the year
+        good.replace(day[7:11], "0001", 1),
+        good.replace(day[7:11], "1989", 1),  # the year before the earliest
+        good.replace(zone, "+9999", 1),  # no zone is 99 hours east
+        good.replace(zone, "-1500", 1),
+        good.replace(day[7:11], "1990", 1),  # the earliest year: kept
+    ]
+    table, stats = read_log(write(tmp_path, "\n".join(lines) + "\n"), "combined-rt")
+    assert stats.parsed == 2 and stats.rejected == 5
+    assert stats.reasons == {OUT_OF_RANGE: 3, BAD_TIME: 2}
+    years = sorted(datetime.fromtimestamp(t, UTC).year for t in table["start"])
+    assert years == [1990, int(day[7:11])]
+    soon = datetime.now(UTC) + timedelta(hours=20)  # a clock a little ahead is not wrong
+    line = good.replace(day, soon.strftime("%d/%b/%Y:%H:%M:%S"), 1).replace(zone, "+0000")
+    assert one(tmp_path, line)["start"] == pytest.approx(soon.timestamp(), abs=1.5)
 
 
 def test_a_megabyte_line_with_no_newline_is_cut(tmp_path: Path) -> None:

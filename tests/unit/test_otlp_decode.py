@@ -326,6 +326,22 @@ def test_protobuf_rejects_bad_ids_per_span() -> None:
     assert only.reason == "1 span rejected: missing start or end time (1)"
 
 
+@pytest.mark.parametrize("encode", [body_json, body_protobuf])
+def test_spans_with_impossible_times_are_rejected(encode: Any) -> None:
+    """A span dated 2200 would have dropped every real request from a live window."""
+    far, second = 7_258_118_400 * 10**9, 10**9  # 2200-01-01 and 1970-01-01 00:00:01
+    spans = [
+        S(trace_id(1), span_id(1)),
+        S(trace_id(1), span_id(2), start=far, end=far + 5_000_000),
+        S(trace_id(1), span_id(3), start=second, end=second + 5_000_000),
+    ]
+    decode = decode_json if encode is body_json else decode_protobuf
+    out = decode(encode({"a": spans}))
+    assert out.spans["span_id"].tolist() == [span_id(1)]
+    assert out.rejected == 2
+    assert out.reason == "2 spans rejected: time before 1990 or over a day ahead of this clock (2)"
+
+
 def test_truncated_protobuf_raises_the_decode_error() -> None:
     body = body_protobuf(shop())
     with pytest.raises(OtlpDecodeError):

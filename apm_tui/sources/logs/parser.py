@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from apm_tui.model import FloatArray, Table
+from apm_tui.sources.clock import OUT_OF_RANGE, plausible
 from apm_tui.sources.logs import stats as reasons
 from apm_tui.sources.logs.formats import (
     _W3C_TOKEN,
@@ -365,6 +366,13 @@ class LogParser:
         if bad.any():
             example = b" | ".join(rows[int(np.flatnonzero(bad)[0])])
             self.stats.reject(reasons.BAD_TIME, example, int(bad.sum()))
+        if fmt.time_kind:  # (without times a line carries the time it was read)
+            odd = ~bad & ~plausible(times)
+            if odd.any():
+                example = b" | ".join(rows[int(np.flatnonzero(odd)[0])])
+                self.stats.reject(OUT_OF_RANGE, example, int(odd.sum()))
+                bad |= odd
+        if bad.any():
             parsed = parsed.take(np.flatnonzero(~bad))
         self.stats.parsed += len(parsed)
         if len(parsed):

@@ -55,7 +55,10 @@ def _zone(z: bytes) -> int:
     digits = z[1:].replace(b":", b"")
     if len(digits) != 4 or not digits.isdigit():
         raise ValueError(z)
-    return sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 14 or minutes > 59:  # the world's zones run from -12:00 to +14:00
+        raise ValueError(z)
+    return sign * (hours * 3600 + minutes * 60)
 
 
 def clf(s: bytes) -> float:

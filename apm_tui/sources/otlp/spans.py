@@ -13,6 +13,7 @@ that turn a foreign span into one of ours live here once:
 - **duplicates**: a second span with the same (trace id, span id) is rejected and counted —
   exporters retry, and a duplicate would count a request or a query twice.
 - a span without a name is called "(unnamed)" (OTLP: an empty name means "unknown").
+- a span that starts before 1990 or over a day ahead of this clock is rejected (`clock`).
 
 (The OTLP/JSON decoder inlines `SpanSink.add` in its per-span loop, its hottest code.)
 Rejections carry a short reason; `Decoded.reason` summarises them ("2 spans rejected: …") for
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from apm_tui.model import SPAN_STR_FIELDS, AttributeValue, Table
+from apm_tui.sources.clock import OUT_OF_RANGE, plausible
 
 UNKNOWN_SERVICE = "unknown_service"  # what OpenTelemetry SDKs call a service with no name
 UNNAMED = "(unnamed)"
@@ -232,7 +234,12 @@ class SpanSink:
         attrs = np.empty(n, dtype=object)
         attrs[:] = columns[9]
         cols["attributes"] = attrs
-        return Table(cols)
+        table = Table(cols)
+        ok = plausible(cols["start"])
+        if not ok.all():
+            self.reject(OUT_OF_RANGE, int((~ok).sum()))
+            table = table.take(np.flatnonzero(ok))
+        return table
 
     def reason(self) -> str:
         parts = []
@@ -248,4 +255,5 @@ class SpanSink:
         return ". ".join(parts)
 
     def result(self) -> Decoded:
-        return Decoded(self.table(), self.rejected, self.reason())
+        spans = self.table()  # first: it rejects the spans with impossible times
+        return Decoded(spans, self.rejected, self.reason())
