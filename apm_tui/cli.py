@@ -10,7 +10,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from apm_tui import __version__
@@ -23,6 +23,8 @@ EXIT_USAGE = 2
 # Beyond this a synthetic world would not fit comfortably in memory (≈ 100 bytes a sample).
 MAX_SAMPLES = 10_000_000
 MAX_TRACES = 5_000_000
+#: The live window: a week (and see `commands.dashboard.MAX_WINDOW_TICKS`).
+MAX_WINDOW_HOURS = 168
 
 
 class Parser(argparse.ArgumentParser):
@@ -38,7 +40,7 @@ def positive_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text[:20]}")
     return value
 
 
@@ -62,6 +64,21 @@ def contamination(text: str) -> float:
             f"must be in (0, 0.5] (the expected share of anomalies), got {text}"
         )
     return value
+
+
+def bounded(low: float, high: float, unit: str) -> Callable[[str], float]:
+    """A positive number from `low` to `high`: what a tick, a window or a world speed can be
+    (1e308 seconds between ticks overflowed the clock; 1e-6 spun a core)."""
+
+    def parse(text: str) -> float:
+        value = positive_float(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be from {low:g} to {high:g} {unit}, got {value:g}"
+            )
+        return value
+
+    return parse
 
 
 def health_score(text: str) -> float:
@@ -241,24 +258,24 @@ def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> N
     p.add_argument("--pid", type=non_negative_int, help="also follow this process")
     p.add_argument(
         "--interval",
-        type=positive_float,
+        type=bounded(0.1, 86_400, "seconds"),
         default=1.0,
         metavar="SECONDS",
-        help="seconds between ticks (default 1)",
+        help="seconds between ticks, 0.1 to 86400 (default 1)",
     )
     p.add_argument("--seed", type=non_negative_int, default=42, help="synthetic seed")
     p.add_argument(
         "--speed",
-        type=positive_float,
+        type=bounded(0.01, 3600, "simulated seconds a second"),
         default=60.0,
-        help="synthetic time compression: simulated seconds per second (default 60)",
+        help="synthetic time compression: simulated seconds per second, up to 3600 (default 60)",
     )
     p.add_argument(
         "--window",
-        type=positive_float,
+        type=bounded(0.01, MAX_WINDOW_HOURS, "hours"),
         default=24.0,
         metavar="HOURS",
-        help="hours of data the rolling window keeps (default 24)",
+        help=f"hours of data the rolling window keeps, up to {MAX_WINDOW_HOURS} (default 24)",
     )
     # `record` reads a log whole, then follows it; the dashboard reads its recent past.
     add_request_source_options(p, backlog=live)

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING
 from apm_tui.config import Thresholds
 from apm_tui.errors import UsageError
 
+#: At most a million ticks of one source in the window (≈ 80 MB of samples).
+MAX_WINDOW_TICKS = 1_000_000
+
 if TYPE_CHECKING:
     # Only for types: the dashboard's first frame is drawn before numpy and the engine load.
     from apm_tui.engine import Engine
@@ -215,6 +218,12 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
         raise UsageError("--log is for --source log: add it, or leave --source out")
     if args.listen is not None and "otlp" not in sources:
         raise UsageError("--listen is for --source otlp: add it, or leave --source out")
+    ticks = args.window * 3600 / args.interval
+    if ticks > MAX_WINDOW_TICKS:
+        raise UsageError(
+            f"--window {args.window:g} at --interval {args.interval:g} is {ticks:,.0f} ticks; "
+            f"the limit is {MAX_WINDOW_TICKS:,} (a longer --interval or a shorter --window)"
+        )
     return DashboardOptions(
         sources=sources,
         logs=tuple(args.log or ()),
@@ -318,5 +327,10 @@ def check_new_file(path: str) -> None:
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise RecordingError(f"{p}: cannot write a recording: no folder {folder}")
-    if not os.access(folder, os.W_OK):
-        raise RecordingError(f"{p}: cannot write a recording: {folder} is not writable")
+    # Made and removed, not `os.access`: root passes that check on /proc and read-only mounts.
+    try:
+        with open(p, "x"):
+            pass
+        p.unlink()
+    except OSError as exc:
+        raise RecordingError(f"{p}: cannot write a recording: {exc.strerror or exc}") from None

@@ -15,8 +15,10 @@ import sys
 import threading
 import time
 from dataclasses import asdict
+from pathlib import Path
 from types import FrameType
 
+from apm_tui.cli import EXIT_USAGE
 from apm_tui.commands.dashboard import make_sources, options_from
 from apm_tui.config import Thresholds
 from apm_tui.engine import describe, merge_tick, newest_time
@@ -38,10 +40,12 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
         print(f"apm-tui: {notice}", file=sys.stderr)
     stop = threading.Event()
     tick = stored = 0
-    kept_history = False
+    kept_history = ticking = False
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        if not ticking:  # a long history has no wait to wake: stop it where it is
+            raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
@@ -56,8 +60,9 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
             if history:
                 recorder.append(newest_time(history), history, history=True)
                 kept_history = kept_history or bool(len(history.metrics) or len(history.spans))
+        ticking = True
         started = time.monotonic()  # --duration counts from the first tick, after the history
-        while not stop.is_set():
+        while sources and not stop.is_set():
             if args.duration is not None and time.monotonic() - started >= args.duration:
                 break
             now = time.time()
@@ -73,7 +78,10 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
                     recorder.append(now, batch)
                     stored += 1
             tick += 1
-            stop.wait(max(0.0, started + tick * opts.interval - time.monotonic()))
+            wake = started + tick * opts.interval
+            if args.duration is not None:  # not an --interval past the end of --duration
+                wake = min(wake, started + args.duration)
+            stop.wait(max(0.0, wake - time.monotonic()))
     except KeyboardInterrupt:
         pass
     finally:
@@ -83,8 +91,16 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
             with contextlib.suppress(Exception):
                 source.close()
         recorder.close()
-    print(f"apm-tui: {recorded_line(tick, stored, kept_history)} to {recorder.path}",
-          file=sys.stderr)  # fmt: skip
+    said = f"{recorded_line(tick, stored, kept_history)} to {recorder.path}"
+    if not sources and not stop.is_set():
+        # Every source failed (each said why above): recording nothing for ever, or for
+        # --duration, and then exiting 0 would tell cron and systemd all was well.
+        if not stored and not kept_history:
+            Path(recorder.path).unlink(missing_ok=True)  # ours, and empty: -o may be reused
+            said = f"nothing was recorded and {recorder.path} was not kept"
+        print(f"apm-tui: error: no source is left to record; {said}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"apm-tui: {said}", file=sys.stderr)
     return 0
 
 

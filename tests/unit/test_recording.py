@@ -109,7 +109,7 @@ def test_seek_finds_the_tick_at_or_before_a_time(tmp_path: Path) -> None:
 def test_kill_9_while_recording_loses_at_most_the_tick_in_flight(tmp_path: Path) -> None:
     path = tmp_path / "killed.apmrec"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--interval", "0.05"],
+        [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--interval", "0.1"],
         cwd=ROOT,
         stderr=subprocess.PIPE,
     )
@@ -164,6 +164,58 @@ def test_sigterm_closes_the_file_cleanly(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "recorded" in err
     assert list(Recording.open(path).ticks())
+
+
+def test_sigterm_stops_a_long_history_too(tmp_path: Path) -> None:
+    """Reading a source's history has no wait for the signal to wake: it was ignored until
+    the history was done (a long log, or a huge synthetic window, took minutes)."""
+    path = tmp_path / "slow.apmrec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apm_tui", "record", "-o", str(path),
+         "--source", "tests.unit.slow_source:SlowHistory"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(4)  # the imports, then into the minute-long history
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)  # not the minute
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert err == f"apm-tui: recorded 0 ticks to {path}\n"
+    assert list(Recording.open(path).ticks()) == []  # a file that opens, with nothing in it
+
+
+def test_record_with_no_source_left_is_exit_2_and_keeps_no_empty_file(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "none.apmrec"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "apm_tui", "record", "-o", str(path),
+             "--listen", f"127.0.0.1:{port}"],  # no --duration: it recorded nothing for ever
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2 and time.monotonic() - started < 30
+    said = done.stderr.strip().splitlines()
+    assert len(said) == 2 and "the port is in use" in said[0]
+    assert said[1] == (
+        f"apm-tui: error: no source is left to record; nothing was recorded and {path} was not kept"
+    )
+    assert not path.exists()
+
+
+def test_duration_ends_a_record_within_its_interval(tmp_path: Path) -> None:
+    path = tmp_path / "hour.apmrec"
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--duration", "1",
+         "--interval", "3600"],  # it slept the hour before it looked at --duration
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and time.monotonic() - started < 30
+    assert "recorded 1 tick" in done.stderr
 
 
 def other_database(path: Path) -> None:
@@ -439,6 +491,9 @@ def test_the_engine_records_what_it_ingests_and_a_failing_recorder_is_a_notice(
     ("args", "message"),
     [
         (["--record", "/nonexistent-folder/x.apmrec"], "cannot write a recording"),
+        # a folder that is there but takes no files (root passes os.access on /proc)
+        (["--record", "/proc/x.apmrec"], "/proc/x.apmrec: cannot write a recording"),
+        (["record", "-o", "/proc/x.apmrec", "--duration", "1"], "cannot write"),
         (["record", "-o", "/nonexistent-folder/x.apmrec", "--duration", "1"], "cannot write"),
     ],
 )
