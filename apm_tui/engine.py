@@ -68,6 +68,11 @@ class Snapshot:
     recording: str = ""  # the file this session is being recorded to, if any
 
 
+#: Rows of one tick this close in time are one row: a log's minute completes up to a minute
+#: (and its settling) after the host's sample of the same tick.
+MERGE_WITHIN_S = 180.0
+
+
 def merge_tick(batches: list[Batch]) -> list[Batch]:
     """Sources that each sampled once this tick give one metric row, not one row each.
 
@@ -78,12 +83,22 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
     with_rows = [b for b in batches if len(b.metrics)]
     if len(with_rows) < 2 or any(len(b.metrics) != 1 for b in with_rows):
         return batches
-    merged: dict[str, np.ndarray[Any, Any]] = {}
+    newest = max(float(b.metrics["timestamp"][0]) for b in with_rows)
+    # A row far behind the newest (an old log's minute beside the host's second) stays a row
+    # of its own: merged, its values would take the live row's time and show as current.
+    near: list[Batch] = []
+    far: list[Batch] = []
     for batch in with_rows:
+        t = float(batch.metrics["timestamp"][0])
+        (near if newest - t <= MERGE_WITHIN_S else far).append(batch)
+    if len(near) < 2:
+        return batches
+    merged: dict[str, np.ndarray[Any, Any]] = {}
+    for batch in near:
         for name, col in batch.metrics.columns().items():
             if name not in merged or not np.isfinite(merged[name]).all():
                 merged[name] = col.astype(np.float64)
-    merged["timestamp"] = np.array([max(float(b.metrics["timestamp"][0]) for b in with_rows)])
+    merged["timestamp"] = np.array([newest])
     status: dict[str, Any] = {}
     for batch in batches:
         status.update(batch.status)
@@ -91,7 +106,9 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
     if notices:
         status["notices"] = notices
     spans = Table.concat([b.spans for b in batches])
-    return [Batch(metrics=Table(merged), spans=spans, status=status)]
+    return [Batch(metrics=Table(merged), spans=spans, status=status)] + [
+        Batch(metrics=b.metrics) for b in far
+    ]
 
 
 #: What a view shows of the window's requests beyond the series: the latency histogram, the
@@ -547,7 +564,7 @@ class Engine:
             endpoints=endpoints,
             anomalies=anomalies,
             detector_status=detector_status,
-            has={"requests": len(requests) > 0, "timed": timed},
+            has={"requests": len(requests) > 0, "timed": timed, "data": bool(len(metrics))},
         )
 
     def _snapshot(self) -> Snapshot:

@@ -45,16 +45,16 @@ class ColumnBuffer:
 
     def append(self, table: Table) -> None:
         k = len(table)
+        for name in table.names:  # (also from no rows: the columns are known from then on)
+            if name not in self._cols:
+                dtype = table[name].dtype
+                col = _empty_column(name, dtype, self.capacity)
+                self._cols[name] = col
         if k == 0:
             return
         if k > self.max_rows:
             table = table.tail(self.max_rows)
             k = self.max_rows
-        for name in table.names:
-            if name not in self._cols:
-                dtype = table[name].dtype
-                col = _empty_column(name, dtype, self.capacity)
-                self._cols[name] = col
         if self._start + self._len + k > self.capacity:
             self._regrow(self._len + k)
         end = self._start + self._len
@@ -113,14 +113,25 @@ class Window:
         self.metrics = ColumnBuffer("timestamp", max_samples)
         self.spans = ColumnBuffer("start", max_spans)
         self.requests = ColumnBuffer("time", max_spans)
+        self._newest = float("nan")
 
     def append(self, metrics: Table, spans: Table, requests: Table) -> None:
+        newest = np.fmax.reduce(
+            [self._newest, _latest(metrics, "timestamp"), _latest(requests, "time")]
+        )
+        if np.isfinite(newest):
+            self._newest = float(newest)
+            cutoff = newest - self.max_age_s
+            # Rows already older than the window never enter: an old log's beside a live
+            # source would sit behind the live rows, where trimming the front never reaches
+            # them, and show as the current values.
+            metrics = _since(metrics, "timestamp", cutoff)
+            spans = _since(spans, "start", cutoff)
+            requests = _since(requests, "time", cutoff)
         self.metrics.append(metrics)
         self.spans.append(spans)
         self.requests.append(requests)
-        newest = self.newest()
         if np.isfinite(newest):
-            cutoff = newest - self.max_age_s
             for buf in (self.metrics, self.spans, self.requests):
                 buf.drop_before(cutoff)
 
@@ -133,12 +144,22 @@ class Window:
         return min(candidates) if candidates else float("nan")
 
     def newest(self) -> float:
-        candidates = [
-            float(buf.column(buf.time_column)[-1])
-            for buf in (self.metrics, self.requests)
-            if len(buf)
-        ]
-        return max(candidates) if candidates else float("nan")
+        """The newest sample or request time appended (rows arrive in about, not exactly,
+        time order: a log's minute after the host's second)."""
+        return self._newest
+
+
+def _latest(table: Table, column: str) -> float:
+    if not len(table) or column not in table:
+        return float("nan")
+    return float(np.fmax.reduce(table[column]))
+
+
+def _since(table: Table, column: str, cutoff: float) -> Table:
+    if not len(table) or column not in table:
+        return table
+    keep = table[column] >= cutoff
+    return table if keep.all() else table.take(np.flatnonzero(keep))
 
 
 __all__ = ["ColumnBuffer", "Window"]

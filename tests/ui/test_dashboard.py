@@ -490,6 +490,26 @@ async def test_metrics_only_source_says_no_request_data(size: tuple[int, int]) -
         assert " host-metrics " in header(app)
 
 
+async def test_a_request_source_with_nothing_yet_says_so_and_does_not_analyse_for_ever() -> None:
+    """Before the first trace, OTLP's panels said "this source measures the host, not
+    requests", and health and bottlenecks said "Analysing the window…" for ever."""
+    from apm_tui.sources.otlp import OtlpSource
+    from apm_tui.sources.samples import RequestSamples
+
+    clock = FakeClock()
+    app = metrics_app(RequestSamples(OtlpSource("127.0.0.1:0")), clock=clock)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock, 3, seconds=SAMPLE_S)
+        for panel_id in REQUEST_PANELS:
+            shown = " ".join(interior(panel(app, panel_id)).split())
+            assert shown.startswith("No requests in view: no trace has arrived on 127.0.0.1:")
+            assert shown.endswith(" yet."), (panel_id, shown)
+        for panel_id in ("health", "bottlenecks"):
+            shown = " ".join(interior(panel(app, panel_id)).split())
+            assert shown == "No data in the window yet: nothing to analyse.", (panel_id, shown)
+
+
 # -- 6. failing sources -----------------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
@@ -136,6 +138,31 @@ def test_a_source_older_than_the_window_is_said_once_not_dropped_in_silence() ->
     assert engine.window.oldest() == NOW  # the host's samples only: none of the log's is kept
     fresh = Engine([QuietLog(), Steady()], interval_s=1.0)
     assert all(fresh.step(1000.0 + i).notices == () for i in range(3))
+
+
+class OldMinutes(Flaky):
+    """A log from long ago whose per-minute samples come with the ticks, after the host's."""
+
+    name = "log older.log"
+
+    def poll(self, now: float) -> Batch:
+        old = now - 10 * 86_400.0
+        return Batch.of(
+            samples=[MetricSample(timestamp=old, response_time_ms=676.0, throughput_rps=0.2)]
+        )
+
+
+def test_an_old_sources_rows_after_the_hosts_are_not_the_current_values() -> None:
+    """They sat behind the host's rows, where trimming the window's front never reached, and
+    showed as the current response time and throughput (health 50 POOR from 2019's
+    latencies) while the notice said none of it was shown."""
+    engine = Engine([Steady(), OldMinutes()], interval_s=1.0)
+    for i in range(4):
+        snap = engine.step(NOW + i)
+    assert snap.live.current["cpu"] == 30.0
+    assert math.isnan(snap.live.current["rt_sample"])
+    assert math.isnan(snap.live.current["throughput"])
+    assert engine.window.oldest() == NOW and len(engine.window.metrics) == 4
 
 
 def test_metrics_only_source_has_no_request_figures() -> None:

@@ -25,7 +25,7 @@ def test_a_log_without_response_times_gives_counts_not_zeros(tmp_path: Path) -> 
     finally:
         engine.close()
     live = snap.live
-    assert live.has == {"requests": True, "timed": False}
+    assert live.has == {"requests": True, "timed": False, "data": True}
     assert math.isnan(live.current["apdex"]) and math.isnan(live.current["rt_p95"])
     assert live.histogram is None
     # Endpoints by traffic, without made-up latencies.

@@ -58,3 +58,26 @@ def test_window_trims_everything_by_age() -> None:
     assert window.newest() == 199.0
     assert window.metrics.column("timestamp")[0] == 139.0
     assert list(window.requests.column("time")) == [] or window.requests.column("time")[0] >= 139
+
+
+def test_rows_older_than_the_window_never_enter_beside_newer_ones() -> None:
+    """An old log's samples arriving after the host's live ones sat behind them, where the
+    trim at the front never reached, and showed as the current values."""
+    window = Window(max_age_s=3600.0, max_samples=1000, max_spans=1000)
+    window.append(metrics(100_000, 10), Table({}), Table({}))  # the host, now
+    old_requests = Table({"time": np.array([5_000.0, 99_000.0]), "duration_ms": np.ones(2)})
+    old_spans = Table({"start": np.array([5_000.0, 99_000.0]), "duration_ms": np.ones(2)})
+    window.append(metrics(5_000, 3, response_time_ms=676.0), old_spans, old_requests)
+    assert len(window.metrics) == 10
+    assert np.isnan(window.metrics.column("response_time_ms")).all()  # none of the log's
+    assert list(window.requests.column("time")) == [99_000.0]  # within the hour: kept
+    assert list(window.spans.column("start")) == [99_000.0]
+    assert window.newest() == 100_009.0
+    # rows a little behind the newest (a log's minute after the host's second) are kept, and
+    # the newest is the newest appended, not the last row's
+    window.append(metrics(99_990, 2), Table({}), Table({}))
+    assert len(window.metrics) == 12 and window.newest() == 100_009.0
+    empty = Window(max_age_s=60.0)
+    assert np.isnan(empty.newest())
+    empty.append(Table({}), Table({}), Table({}))
+    assert np.isnan(empty.newest())

@@ -227,11 +227,29 @@ NO_TIMES = (
 )
 
 
+#: Sources that give requests (`log access.log`, `otlp`, `synthetic`), or may (a replay).
+REQUEST_SOURCES = ("synthetic", "log", "otlp", "replay", "recording")
+
+
+def no_requests(snap: Snapshot) -> str:
+    """Why there are no requests in view: a source of requests has none here (yet, or at this
+    point of a paused look back), or no source gives requests at all."""
+    if not any(name.split()[0] in REQUEST_SOURCES for name in snap.sources if name):
+        return NO_REQUESTS
+    otlp = snap.status.get("otlp")
+    if isinstance(otlp, dict) and not otlp.get("received"):
+        return f"No requests in view: no trace has arrived on {otlp.get('listen', '')} yet."
+    return "No requests in view."
+
+
 def requests_message(snap: Snapshot) -> str | None:
     """Why a panel that needs response times is empty, or None when it is not."""
     if not snap.live.has.get("requests"):
-        return NO_REQUESTS
+        return no_requests(snap)
     return None if snap.live.has.get("timed", True) else NO_TIMES
+
+
+NO_DATA = "No data in the window yet: nothing to analyse."
 
 
 NO_METRICS = "No host metrics from this source."

@@ -14,7 +14,7 @@ from textual.message import Message
 
 from apm_tui.ui.textfmt import bar, fmt
 from apm_tui.ui.widgets.header import STATUS_STYLE
-from apm_tui.ui.widgets.panel import NO_REQUESTS, Panel, TextBlock
+from apm_tui.ui.widgets.panel import NO_DATA, Panel, TextBlock, no_requests
 
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
@@ -33,8 +33,9 @@ class HealthPanel(Panel):
     def update_view(self, snap: Snapshot) -> None:
         a = snap.analysis
         if a is None:
-            self.show_empty("Analysing the window…")
-            self.set_summary("analysing…")
+            empty = not snap.live.has.get("data", True)
+            self.show_empty(NO_DATA if empty else "Analysing the window…")
+            self.set_summary("no data" if empty else "analysing…")
             return
         self.show_empty(None)
         h = a.health
@@ -105,7 +106,7 @@ class EndpointsPanel(Panel):
     def update_view(self, snap: Snapshot) -> None:
         self._snap = snap
         endpoints = snap.live.endpoints
-        self.show_empty(None if endpoints else NO_REQUESTS)
+        self.show_empty(None if endpoints else no_requests(snap))
         self.names = [e.name for e in endpoints]
         if not endpoints:
             return
@@ -194,10 +195,13 @@ class BottlenecksPanel(Panel):
     def update_view(self, snap: Snapshot) -> None:
         a = snap.analysis
         if a is None:
+            empty = not snap.live.has.get("data", True)
             self.show_empty(
-                f"Analysing the window… (anomaly detector: {snap.live.detector_status})"
+                NO_DATA
+                if empty
+                else f"Analysing the window… (anomaly detector: {snap.live.detector_status})"
             )
-            self.set_summary("analysing…")
+            self.set_summary("no data" if empty else "analysing…")
             return
         self.show_empty(None)
         self.set_kpi(f"{len(a.bottlenecks)} found · {len(a.recommendations)} recommendations")

@@ -13,9 +13,9 @@ from apm_tui.ui.lazy import lazy_module
 from apm_tui.ui.textfmt import fmt
 from apm_tui.ui.widgets.panel import (
     NO_METRICS,
-    NO_REQUESTS,
     Palette,
     TimeChartPanel,
+    no_requests,
     requests_message,
 )
 
@@ -174,7 +174,7 @@ class DistributionPanel(TimeChartPanel):
 
     def update_view(self, snap: Snapshot) -> None:
         h = snap.live.histogram
-        self.show_empty(None if h is not None else requests_message(snap) or NO_REQUESTS)
+        self.show_empty(None if h is not None else requests_message(snap) or no_requests(snap))
         if h is None:
             return
         self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
@@ -201,7 +201,7 @@ class ThroughputPanel(TimeChartPanel):
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
         has = math.isfinite(cur["throughput"]) or snap.live.has.get("requests")
-        self.show_empty(None if has else NO_REQUESTS)
+        self.show_empty(None if has else no_requests(snap))
         self.set_kpi(f"{fmt(cur['throughput'], '.1f', ' req/s')}")
         self.summarise(snap, "throughput")
         self.push_chart(snap)
@@ -222,7 +222,7 @@ class ErrorRatePanel(TimeChartPanel):
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
         has = math.isfinite(cur["error_pct"]) or snap.live.has.get("requests")
-        self.show_empty(None if has else NO_REQUESTS)
+        self.show_empty(None if has else no_requests(snap))
         mix = " ".join(
             f"{k}xx {cur[f'status_{k}xx']:.0f}%"
             for k in range(1, 6)
