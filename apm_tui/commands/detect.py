@@ -13,6 +13,7 @@ detector's alarm (rare by design: one per incident; see `analysis/alarm.py`).
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -95,12 +96,26 @@ def run(
     output: str | None = None,
 ) -> int:
     """Score the series in `path` and write the result to `output` (stdout when None)."""
+    if output is not None and same_file(path, output):
+        # Opening the output truncates it: the input's other columns would be gone.
+        raise DetectError(f"-o {output} is the input file; write the scores to another file")
     series = read_series(path, timestamp_column, value_column)
     metrics = Table({"timestamp": series.seconds, "cpu_pct": series.values})
     scores, flags = detect_series(metrics, Thresholds())
     if output is None:
         write_csv(sys.stdout, series, scores, flags)
-    else:
+        return 0
+    try:
         with open(output, "w", encoding="utf-8", newline="") as out:
             write_csv(out, series, scores, flags)
+    except OSError as exc:
+        raise DetectError(f"cannot write {output}: {exc.strerror or exc}") from None
     return 0
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (through links too); a missing one names none."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False

@@ -319,6 +319,8 @@ def test_detect_command_scores_a_csv_and_bad_files_are_one_line(tmp_path: Path) 
     for args, message in (
         (["detect", str(tmp_path / "none.csv")], "no such file"),
         (["detect", str(series), "--value-column", "cpu"], "no column named"),
+        (["detect", str(series), "-o", "/dev/full"], "cannot write /dev/full"),
+        (["detect", str(series), "-o", str(series)], "is the input file"),
     ):
         bad = run(*args)
         assert bad.returncode == 2 and message in bad.stderr

@@ -150,3 +150,33 @@ def test_a_real_nab_series(tmp_path: Path, path: Path) -> None:
     assert result["anomaly_score"].iloc[first:].between(0, 1).all()
     # Rare alarms: NAB's labelled incidents, not a share of every day (≤ 0.5 % of rows).
     assert 0 < result["is_anomaly"].sum() <= 0.005 * len(result)
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("/proc/x", "cannot write /proc/x: No such file or directory"),
+        ("/nonexistent/dir/f", "cannot write /nonexistent/dir/f: No such file or directory"),
+        (".", "cannot write .: Is a directory"),
+        ("/dev/full", "cannot write /dev/full: No space left on device"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_clear_error(
+    tmp_path: Path, output: str, message: str
+) -> None:
+    source = write_series(tmp_path / "s.csv", noise(70))
+    with pytest.raises(DetectError) as caught:
+        run(str(source), output=output)
+    assert str(caught.value) == message
+
+
+def test_the_input_is_never_the_output(tmp_path: Path) -> None:
+    source = tmp_path / "s.csv"
+    source.write_text("timestamp,value,host\n2024-01-01,1,a\n2024-01-02,2,b\n")
+    before = source.read_bytes()
+    link = tmp_path / "link.csv"
+    link.symlink_to(source)
+    for output in (source, tmp_path / "." / "s.csv", link):
+        with pytest.raises(DetectError, match="is the input file"):
+            run(str(source), output=str(output))
+    assert source.read_bytes() == before  # its other columns are still there
