@@ -25,6 +25,13 @@ from apm_tui.analysis.streaming import detect_series
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
 
+#: Timestamps from the first year up to (not including) the second: pandas' nanosecond range
+#: is 1677-09-21 to 2262-04-11.
+YEARS = (1678, 2262)
+#: The detector's variances square the values, which overflows float64 from about 1.3e154;
+#: this leaves room for sums over millions of rows (no real metric comes near it).
+MAX_VALUE = 1e100
+
 
 class DetectError(ValueError):
     """The input cannot be scored; the message says why, in one line."""
@@ -59,15 +66,28 @@ def read_series(path: str, timestamp_column: str, value_column: str) -> Series:
         raise DetectError(f"{path}: the file has a header but no rows")
     labels = frame[timestamp_column].str.strip()
     stamps: Any = pd.to_datetime(labels, utc=True, format="ISO8601", errors="coerce")
-    if stamps.isna().any():
-        row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+    # Outside pandas' nanosecond range a date either parses to NaT or overflows later, by
+    # pandas version: one bound for both, said with the value.
+    low, high = (pd.Timestamp(f"{year}-01-01", tz="UTC") for year in YEARS)
+    bad = (stamps.isna() | (stamps < low) | (stamps >= high)).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
         raise DetectError(
-            f"{path}: row {row + 1} has a timestamp that is not an ISO date: {labels.iloc[row]!r}"
+            f"{path}: row {row + 1} has a timestamp that is not an ISO date from {YEARS[0]} "
+            f"to {YEARS[1] - 1}: {labels.iloc[row]!r}"
         )
-    values = pd.to_numeric(frame[value_column].str.strip(), errors="coerce").to_numpy(float)
+    texts = frame[value_column].str.strip()
+    values = pd.to_numeric(texts, errors="coerce").to_numpy(float)
     values = np.where(np.isfinite(values), values, np.nan)
     if not np.isfinite(values).any():
         raise DetectError(f"{path}: column {value_column!r} has no numeric values")
+    huge = np.abs(np.nan_to_num(values)) > MAX_VALUE
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
+        raise DetectError(
+            f"{path}: row {row + 1} has a value beyond ±{MAX_VALUE:g}, too large to score: "
+            f"{texts.iloc[row]!r}"
+        )
     seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(float)
     order = np.argsort(seconds, kind="stable")
     return Series([str(labels.iloc[i]) for i in order], seconds[order], values[order])

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from apm_tui.analysis.streaming import DetectorSettings
-from apm_tui.commands.detect import DetectError, run
+from apm_tui.commands.detect import MAX_VALUE, DetectError, run
 from tests.conftest import SHARED
 
 NAB_DIR = SHARED / "data" / "nab" / "realAWSCloudwatch"
@@ -115,6 +115,11 @@ def test_named_columns(tmp_path: Path) -> None:
         ("timestamp,metric\n2024-01-01,1\n", "no column named 'value'"),
         ("timestamp,value\n2024-01-01,a\n2024-01-02,\n", "'value' has no numeric values"),
         ("timestamp,value\nyesterday,1\n", "row 1 has a timestamp that is not an ISO date"),
+        # outside pandas' nanosecond range: an overflow deep in pandas, or NaT, by its version
+        ("timestamp,value\n0001-01-01,1\n", "not an ISO date from 1678 to 2261: '0001-01-01'"),
+        ("timestamp,value\n2024-01-01,1\n1500-01-01,2\n", "row 2 .* '1500-01-01'"),
+        ("timestamp,value\n2024-01-01,1\n9999-12-31,2\n", "row 2 .* '9999-12-31'"),
+        ("timestamp,value\n2024-01-01,1\n2024-01-02,-1e308\n", "row 2 has a value beyond"),
     ],
 )
 def test_bad_input_raises_one_clear_error(
@@ -180,3 +185,13 @@ def test_the_input_is_never_the_output(tmp_path: Path) -> None:
         with pytest.raises(DetectError, match="is the input file"):
             run(str(source), output=str(output))
     assert source.read_bytes() == before  # its other columns are still there
+
+
+@pytest.mark.filterwarnings("error")  # numpy's overflow warnings flooded stderr
+def test_values_up_to_the_limit_score_without_overflow(tmp_path: Path) -> None:
+    values = noise(400)
+    values[300:303] = MAX_VALUE
+    values[350] = -MAX_VALUE
+    result = detect(tmp_path, write_series(tmp_path / "huge.csv", values))
+    assert result["anomaly_score"].iloc[WARMUP:].notna().all()
+    assert result["is_anomaly"].iloc[300:308].sum() == 1
