@@ -398,7 +398,7 @@ def build_parser() -> Parser:
 
 
 def thresholds_from(args: argparse.Namespace) -> Thresholds:
-    th = load_config(args.config) if args.config else Thresholds()
+    th = load_config(args.config) if args.config is not None else Thresholds()
     return th.with_(apdex_t_ms=args.apdex_t, contamination=args.contamination)
 
 

@@ -6,6 +6,7 @@ tables or keys are errors: a typo must not silently leave a default in force.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -56,6 +57,8 @@ class Thresholds:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{f.name} must be a number, got {value!r}")
+            if not math.isfinite(value):  # TOML has nan and inf; no threshold means either
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
             if value < 0:
                 raise ConfigError(f"{f.name} must not be negative, got {value}")
         if self.apdex_t_ms <= 0:
@@ -79,6 +82,8 @@ THRESHOLD_KEYS = frozenset(f.name for f in fields(Thresholds))
 
 def load_config(path: str | Path) -> Thresholds:
     """Read a TOML file; every problem becomes a ConfigError naming the file and the key."""
+    if not str(path).strip():  # Path("") is the current folder
+        raise ConfigError("the config file name is empty")
     path = Path(path)
     try:
         raw = path.read_bytes()

@@ -145,6 +145,7 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["report", "--hours", "abc"], "--hours: not a number"),
         (["report", "--contamination", "0.7"], "--contamination: must be in (0, 0.5]"),
         (["report", "--config", "/nonexistent/apm.toml"], "config file not found"),
+        (["report", "--config", ""], "the config file name is empty"),
         (["report", "--hours", "1e9"], "the limit is"),
         (["report", "--source", "nosuchsource"], "unknown source 'nosuchsource'"),
         (["report", "--source", "no_such_module:Thing"], "cannot import source module"),
@@ -185,6 +186,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     [
         ("[thresholds]\nwhatever = 1\n", "unknown key thresholds.whatever"),
         ("not toml at all [", "not valid TOML"),
+        ("[thresholds]\napdex_t_ms = nan\n", "apdex_t_ms must be a finite number, got nan"),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, text: str, message: str) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from apm_tui.config import ConfigError, Thresholds, load_config
+from apm_tui.config import THRESHOLD_KEYS, ConfigError, Thresholds, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -35,6 +35,22 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -
     with pytest.raises(ConfigError, match=None) as err:
         load_config(write(tmp_path, text))
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("key", sorted(THRESHOLD_KEYS))
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_every_threshold_must_be_finite(tmp_path: Path, key: str, value: str) -> None:
+    # TOML allows these; a NaN threshold passed every comparison and broke the analysis.
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, f"[thresholds]\n{key} = {value}\n"))
+    assert str(err.value) == (
+        f"config file {tmp_path / 'apm.toml'}: {key} must be a finite number, got {float(value)}"
+    )
+
+
+def test_an_empty_file_name_is_not_the_current_folder() -> None:
+    with pytest.raises(ConfigError, match="the config file name is empty"):
+        load_config("")
 
 
 def test_missing_and_binary_files(tmp_path: Path) -> None:
