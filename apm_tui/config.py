@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from apm_tui.inputs import not_regular
+
 
 class ConfigError(ValueError):
     """A config file or option that cannot be used; the message names the problem."""
@@ -85,6 +87,9 @@ def load_config(path: str | Path) -> Thresholds:
     if not str(path).strip():  # Path("") is the current folder
         raise ConfigError("the config file name is empty")
     path = Path(path)
+    why = not_regular(path)
+    if why:
+        raise ConfigError(f"cannot read config file {path}: {why}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -279,6 +279,11 @@ def check_sources(opts: DashboardOptions) -> None:
     for name in opts.sources:
         if name == "otlp":
             check_listen(opts.listen)
+        elif name == "log":
+            from apm_tui.sources.logs.follow import check_log
+
+            for path in opts.logs:  # opening a named pipe would hang the tick worker
+                check_log(path)
         elif name not in ("synthetic", "system", "log"):
             resolve_user_source(name)
 

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from apm_tui.analysis.streaming import detect_series
 from apm_tui.config import Thresholds
+from apm_tui.inputs import not_regular
 from apm_tui.model import FloatArray, Table
 
 #: Timestamps from the first year up to (not including) the second: pandas' nanosecond range
@@ -50,6 +51,9 @@ def read_series(path: str, timestamp_column: str, value_column: str) -> Series:
     """Read and validate the CSV; raise DetectError with one clear message when it is unusable."""
     import pandas as pd
 
+    why = not_regular(path)
+    if why:
+        raise DetectError(f"{path}: {why}")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:

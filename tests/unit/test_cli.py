@@ -197,6 +197,33 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, text: str, message: s
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--config", "FIFO"], "cannot read config file FIFO: a named pipe"),
+        (["report", "--log", "FIFO"], "cannot read log FIFO: a named pipe"),
+        (["report", "--log", "/dev/zero"], "cannot read log /dev/zero: a character device"),
+        (["report", "--trace-file", "FIFO"], "cannot read FIFO: a named pipe"),
+        (["report", "--trace-file", "/dev/zero"], "cannot read /dev/zero: a character device"),
+        (["record", "--log", "FIFO", "-o", "REC", "--duration", "1"], "cannot read log FIFO"),
+        (["--log", "FIFO"], "cannot read log FIFO: a named pipe"),
+        (["detect", "FIFO"], "FIFO: a named pipe, not a regular file"),
+    ],
+)
+def test_a_pipe_or_device_is_refused_before_it_is_read(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """They used to wait forever for a writer (record ignoring SIGTERM meanwhile) or read
+    /dev/zero without end."""
+    fifo, recording = str(tmp_path / "pipe"), str(tmp_path / "r.apmrec")
+    os.mkfifo(fifo)
+    done = run(*(a.replace("FIFO", fifo).replace("REC", recording) for a in args))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"apm-tui: error: {message.replace('FIFO', fifo)}")
+    assert len(done.stderr.splitlines()) == 1
+    assert not os.path.exists(recording)
+
+
 def test_otlp_on_a_port_in_use_is_one_line_and_exit_2() -> None:
     import socket
 

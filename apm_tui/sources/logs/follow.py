@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from apm_tui.inputs import not_regular
 from apm_tui.sources.base import SourceError
 from apm_tui.sources.logs.lines import LineAssembler
 
@@ -34,6 +35,14 @@ class TailRead:
     #: Lines cut for being longer than `MAX_LINE` (and the start of one).
     cut: int = 0
     cut_example: bytes = b""
+
+
+def check_log(path: str | os.PathLike[str]) -> None:
+    """A log that is there must be a regular file: opening a named pipe waits for a writer and
+    /dev/zero never ends (one that is not there yet is for the caller to await or refuse)."""
+    why = not_regular(path)
+    if why:
+        raise SourceError(f"cannot read log {os.fspath(path)}: {why}")
 
 
 class FileTail:
@@ -52,6 +61,7 @@ class FileTail:
 
     def open(self, *, missing_ok: bool) -> bool:
         """Open the path; False (when `missing_ok`) if it does not exist yet."""
+        check_log(self.path)
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:

@@ -30,7 +30,7 @@ import numpy as np
 from apm_tui.model import Batch, Table
 from apm_tui.sources.base import SourceError
 from apm_tui.sources.logs import stats as reasons
-from apm_tui.sources.logs.follow import FileTail
+from apm_tui.sources.logs.follow import FileTail, check_log
 from apm_tui.sources.logs.formats import LogFormat, detect, get_format
 from apm_tui.sources.logs.lines import MAX_LINE, LineAssembler
 from apm_tui.sources.logs.parser import LogParser, Rows
@@ -96,6 +96,7 @@ def read_into(
     rules: Iterable[Rule] = (),
 ) -> None:
     """Feed a whole file to a parser (see `read_log`; `rules` again for the workers)."""
+    check_log(path)
     try:
         if os.fspath(path).endswith(".gz"):
             with gzip.open(path, "rb") as f:
@@ -229,6 +230,8 @@ class LogSource:
         self.paths: list[str] = [os.fspath(p) for p in many]
         if not self.paths:
             raise SourceError("no log file given")
+        for path in self.paths:  # before the dashboard's worker or `record` opens them
+            check_log(path)
         self.format = resolve_format(fmt)  # a bad name or log_format fails here, before open
         self.backlog_s = math.inf if backlog_s is None else float(backlog_s)
         if not self.backlog_s >= 0:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apm_tui.inputs import not_regular
 from apm_tui.model import AttributeValue, Table
 from apm_tui.sources.base import SourceError
 from apm_tui.sources.otlp.otlp_json import OtlpDecodeError, decode_request, other_signal
@@ -83,6 +84,9 @@ class TraceFileStats:
 def read_trace_file(path: str | Path) -> tuple[Table, TraceFileStats]:
     """Read a trace file (format detected from its content); raises `TraceFileError`."""
     path = Path(path)
+    why = not_regular(path)
+    if why:
+        raise TraceFileError(f"cannot read {path}: {why}")
     try:
         raw = path.read_bytes()
     except OSError as exc:
