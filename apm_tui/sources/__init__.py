@@ -32,7 +32,9 @@ def load_user_source(spec: str) -> Source:
     if missing or not isinstance(getattr(source, "name", None), str):
         what = ", ".join(missing) if missing else "a 'name' string"
         raise SourceError(f"source {spec} does not implement the Source interface (missing {what})")
-    return source  # type: ignore[return-value]
+    from apm_tui.sources.checked import Checked
+
+    return Checked(source)  # type: ignore[arg-type]
 
 
 def resolve_user_source(spec: str) -> Callable[[], object]:
@@ -50,6 +52,10 @@ def resolve_user_source(spec: str) -> Callable[[], object]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise SourceError(f"cannot import source module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the module's own code failed as it ran (a SyntaxError too)
+        raise SourceError(
+            f"source module {module_name!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from None
     factory: Callable[[], object] | None = getattr(module, attr, None)
     if factory is None or not callable(factory):
         raise SourceError(f"{module_name!r} has no callable {attr!r}")

@@ -149,6 +149,23 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["report", "--hours", "1e9"], "the limit is"),
         (["report", "--source", "nosuchsource"], "unknown source 'nosuchsource'"),
         (["report", "--source", "no_such_module:Thing"], "cannot import source module"),
+        (
+            ["report", "--source", "tests.unit.broken_import:Source"],
+            "source module 'tests.unit.broken_import' failed to import: ZeroDivisionError",
+        ),
+        (["--source", "tests.unit.broken_import:Source"], "failed to import: ZeroDivisionError"),
+        (
+            ["report", "--json", "--source", "tests.unit.broken_sources:NoneHistory"],
+            "source 'broken': backfill() returned None instead of a Batch",
+        ),
+        (
+            ["report", "--json", "--source", "tests.unit.broken_sources:DictPoll"],
+            "source 'broken': poll() returned a dict instead of a Batch",
+        ),
+        (
+            ["report", "--json", "--source", "tests.unit.broken_sources:TextTimes"],
+            "'timestamp' column is not numbers (e.g. '2026-01-01T00:00:00')",
+        ),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["--theme", "nope"], "unknown theme 'nope'"),
         (["--source", "bogus"], "unknown source 'bogus'"),

@@ -1,0 +1,76 @@
+"""A source of the user's own, with what it returns checked where it enters: it may return
+anything, and a batch that is not one fails deep in the analysis, far from its cause. Wrong
+data is a `SourceError` naming the source and the problem, which the report says in one line
+and the dashboard and `record` say as a notice before dropping the source, as for any failure."""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from apm_tui.model import Batch, Table
+from apm_tui.sources.base import Source, SourceError
+
+_short = reprlib.Repr()
+_short.maxstring = 40
+
+
+class Checked:
+    """`source` with its batches checked (`check_batch`)."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.name = source.name
+
+    def open(self) -> None:
+        self.source.open()
+
+    def backfill(self) -> Batch:
+        return check_batch(self.name, "backfill()", self.source.backfill())
+
+    def poll(self, now: float) -> Batch:
+        return check_batch(self.name, "poll()", self.source.poll(now))
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def check_batch(name: str, call: str, batch: object) -> Batch:
+    """`batch` if it is a Batch the analysis can use: tables of numpy columns, numeric
+    metrics, finite numeric times."""
+    said = f"source {name!r}: {call} returned"
+    if not isinstance(batch, Batch):
+        what = "None" if batch is None else f"a {type(batch).__name__}"
+        raise SourceError(f"{said} {what} instead of a Batch")
+    for part in ("metrics", "spans"):
+        table = getattr(batch, part)
+        if not isinstance(table, Table):
+            raise SourceError(f"{said} {part} that are a {type(table).__name__}, not a Table")
+    if not isinstance(batch.status, Mapping):
+        raise SourceError(f"{said} a status that is a {type(batch.status).__name__}, not a dict")
+    metrics, spans = batch.metrics, batch.spans
+    if len(metrics):
+        _numbers(said, "metrics", metrics, "timestamp", finite=True)
+        for column in metrics.names:
+            _numbers(said, "metrics", metrics, column, finite=False)
+    if len(spans):
+        _numbers(said, "spans", spans, "start", finite=True)
+        _numbers(said, "spans", spans, "duration_ms", finite=False)
+    return batch
+
+
+def _numbers(said: str, part: str, table: Table, column: str, *, finite: bool) -> None:
+    if column not in table:
+        raise SourceError(f"{said} {part} without a {column!r} column")
+    values: Any = table[column]
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+        first = values[:1].tolist()[0] if len(values) else None
+        raise SourceError(
+            f"{said} {part} whose {column!r} column is not numbers (e.g. {_short.repr(first)})"
+        )
+    if finite and not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise SourceError(f"{said} {part} whose {column!r} column is not all finite ({bad})")
