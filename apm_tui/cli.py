@@ -224,9 +224,15 @@ def log_rule(text: str) -> tuple[str, str]:
     if not sep or not pattern:
         raise argparse.ArgumentTypeError(f"{text!r}: write a rule as REGEX=>ROUTE")
     try:
-        re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: bad regular expression: {exc}") from None
+    try:
+        # `sub` reads the whole template before it looks for a match, so a group the regex
+        # lacks (\2, \g<name>) or a bad escape fails here, not on the first matching path.
+        compiled.sub(replacement, "")
+    except (re.error, IndexError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: bad route template: {exc}") from None
     return pattern, replacement
 
 

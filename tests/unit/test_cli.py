@@ -185,6 +185,15 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["report", "--trace-file", "/nonexistent.json"], "/nonexistent.json"),
         (["report", "--log", "x.log", "--log-rule", "(=>y"], "bad regular expression"),
         (["report", "--log", "x.log", "--log-rule", "no-arrow"], "write a rule as REGEX=>ROUTE"),
+        (
+            ["report", "--log", "x.log", "--log-rule", r"(a)=>\2"],
+            "bad route template: invalid group",
+        ),
+        (["--log", "x.log", "--log-rule", r"(a)=>\g<id>"], "bad route template: unknown group"),
+        (
+            ["report", "--log", "x.log", "--log-rule", r"a=>\q"],
+            r"bad route template: bad escape \q",
+        ),
         (["report", "--trace-file", str(SHARED / "data/traces/logs.json")], "not a trace file"),
     ],
 )
