@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import NoReturn
 
 from apm_tui import __version__
@@ -442,18 +443,24 @@ def make_source(args: argparse.Namespace) -> Source:
         if samples > MAX_SAMPLES:
             raise UsageError(
                 f"--hours {args.hours:g} at --interval {args.interval:g} is "
-                f"{samples:,.0f} samples; the limit is {MAX_SAMPLES:,}"
+                f"{count(samples)} samples; the limit is {MAX_SAMPLES:,}"
             )
         if samples < 1:
             raise UsageError(f"--hours {args.hours:g} is shorter than one --interval")
         if args.traces > MAX_TRACES:
-            raise UsageError(f"--traces {args.traces:,} is over the limit of {MAX_TRACES:,}")
+            raise UsageError(f"--traces {count(args.traces)} is over the limit of {MAX_TRACES:,}")
         return SyntheticSource(
             WorldSettings(
                 seed=args.seed, hours=args.hours, interval_s=args.interval, traces=args.traces
             )
         )
     return load_user_source(args.source)
+
+
+def count(n: float) -> str:
+    """A count for an error line: digits grouped, or a short 8.64e+304 when the digits would
+    fill the line (`--interval 1e-300` made a 600-character one)."""
+    return f"{n:,.0f}" if n < 1e15 else f"{Decimal(n):.3g}"  # Decimal: an int past float's range
 
 
 def trace_files_source(paths: list[str]) -> Source:

@@ -146,7 +146,9 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["report", "--contamination", "0.7"], "--contamination: must be in (0, 0.5]"),
         (["report", "--config", "/nonexistent/apm.toml"], "config file not found"),
         (["report", "--config", ""], "the config file name is empty"),
-        (["report", "--hours", "1e9"], "the limit is"),
+        (["report", "--hours", "1e9"], "is 60,000,000,000 samples; the limit is"),
+        (["report", "--interval", "1e-300"], "--interval 1e-300 is 8.64e+304 samples; the limit"),
+        (["report", "--traces", "1" + "0" * 400], "--traces 1.00e+400 is over the limit of"),
         (["report", "--source", "nosuchsource"], "unknown source 'nosuchsource'"),
         (["report", "--source", "no_such_module:Thing"], "cannot import source module"),
         (
