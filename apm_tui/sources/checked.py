@@ -43,14 +43,13 @@ def check_batch(name: str, call: str, batch: object) -> Batch:
     metrics, finite numeric times."""
     said = f"source {name!r}: {call} returned"
     if not isinstance(batch, Batch):
-        what = "None" if batch is None else f"a {type(batch).__name__}"
-        raise SourceError(f"{said} {what} instead of a Batch")
+        raise SourceError(f"{said} {_a(batch)} instead of a Batch")
     for part in ("metrics", "spans"):
         table = getattr(batch, part)
         if not isinstance(table, Table):
-            raise SourceError(f"{said} {part} that are a {type(table).__name__}, not a Table")
+            raise SourceError(f"{said} {part} that are {_a(table)}, not a Table")
     if not isinstance(batch.status, Mapping):
-        raise SourceError(f"{said} a status that is a {type(batch.status).__name__}, not a dict")
+        raise SourceError(f"{said} a status that is {_a(batch.status)}, not a dict")
     metrics, spans = batch.metrics, batch.spans
     if len(metrics):
         _numbers(said, "metrics", metrics, "timestamp", finite=True)
@@ -62,12 +61,20 @@ def check_batch(name: str, call: str, batch: object) -> Batch:
     return batch
 
 
+def _a(value: object) -> str:
+    """ "None", "a dict", "an int": what a value is, in words."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
 def _numbers(said: str, part: str, table: Table, column: str, *, finite: bool) -> None:
     if column not in table:
         raise SourceError(f"{said} {part} without a {column!r} column")
     values: Any = table[column]
     if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
-        first = values[:1].tolist()[0] if len(values) else None
+        first = np.asarray(values[:1], dtype=object).tolist()[0] if len(values) else None
         raise SourceError(
             f"{said} {part} whose {column!r} column is not numbers (e.g. {_short.repr(first)})"
         )

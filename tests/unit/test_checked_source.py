@@ -26,6 +26,11 @@ def test_a_usable_batch_passes_as_it_is() -> None:
     [
         (None, "source 'mine': poll() returned None instead of a Batch"),
         ({}, "source 'mine': poll() returned a dict instead of a Batch"),
+        (3, "source 'mine': poll() returned an int instead of a Batch"),
+        (
+            Batch(metrics=Table({"timestamp": [1.0, "x"]})),  # type: ignore[dict-item]
+            "returned metrics whose 'timestamp' column is not numbers (e.g. 1.0)",
+        ),
         (Batch(metrics={"timestamp": [1.0]}), "returned metrics that are a dict, not a Table"),  # type: ignore[arg-type]
         (Batch(status=[]), "returned a status that is a list, not a dict"),  # type: ignore[arg-type]
         (
