@@ -193,9 +193,13 @@ def error_endpoints(endpoints: list[EndpointStats], th: Thresholds) -> list[Endp
 @dataclass(frozen=True, slots=True)
 class Leak:
     trend: Trend
-    hours_to_full: float  # inf when not rising
+    hours_to_full: float  # from the memory now, at the climb's rate; inf when not rising
     segment_start: float
     restarts: int  # sudden drops of memory in the window (restarts that hid the leak)
+    now_pct: float  # the newest memory sample
+    #: Where the climb ended when it was found before the latest restart (the segment since
+    #: is too short to say), else None.
+    segment_end: float | None = None
 
 
 def restart_points(memory: FloatArray, drop_pct: float = 10.0) -> np.ndarray[Any, Any]:
@@ -213,9 +217,11 @@ def memory_leak(metrics: Table, th: Thresholds) -> Leak | None:
     cuts = restart_points(mem)
     begin = int(cuts[-1]) if cuts.size else 0
     # A segment shorter than an hour or 30 samples says little; look at the one before it.
+    segment_end = None
     if (t[-1] - t[begin] < 3600 or len(t) - begin < 30) and cuts.size:
         end, begin = begin, int(cuts[-2]) if cuts.size > 1 else 0
         t_seg, m_seg = t[begin:end], mem[begin:end]
+        segment_end = float(t[end - 1])
     else:
         t_seg, m_seg = t[begin:], mem[begin:]
     if t_seg.size < 10 or t_seg[-1] - t_seg[0] < 3600:
@@ -225,10 +231,15 @@ def memory_leak(metrics: Table, th: Thresholds) -> Leak | None:
         return None
     if trend.slope_per_hour < th.leak_min_slope_pct_per_hour or trend.tau < th.leak_min_trend:
         return None
-    hours = (100.0 - trend.last) / trend.slope_per_hour
+    finite = mem[np.isfinite(mem)]
+    now = float(finite[-1]) if finite.size else trend.last
+    # From where memory is now: after a restart that is far below where the climb ended.
+    hours = (100.0 - now) / trend.slope_per_hour
     return Leak(
         trend=trend,
         hours_to_full=max(hours, 0.0),
         segment_start=float(t_seg[0]),
         restarts=int(cuts.size),
+        now_pct=now,
+        segment_end=segment_end,
     )

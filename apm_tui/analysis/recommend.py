@@ -169,10 +169,15 @@ def memory_leak(leak: Leak, now: float) -> tuple[Bottleneck, Recommendation]:
     hours = leak.hours_to_full
     severity: Severity = "HIGH" if hours <= 24 else "MEDIUM"
     full_at = now + hours * 3600
-    evidence = (
-        f"memory +{leak.trend.slope_per_hour:.2f} pts/h since {clock(leak.segment_start)} "
-        f"(Kendall tau {leak.trend.tau:.2f}), now {leak.trend.last:.1f}%"
-    )
+    rate = f"memory +{leak.trend.slope_per_hour:.2f} pts/h"
+    tau = f"(Kendall tau {leak.trend.tau:.2f})"
+    if leak.segment_end is None:
+        evidence = f"{rate} since {clock(leak.segment_start)} {tau}, now {leak.now_pct:.1f}%"
+    else:
+        evidence = (
+            f"{rate} from {clock(leak.segment_start)} to {clock(leak.segment_end)} {tau}, up "
+            f"to {leak.trend.last:.1f}% before a restart; now {leak.now_pct:.1f}%"
+        )
     if leak.restarts:
         evidence += f"; {leak.restarts} sudden drop(s) look like restarts"
     action = (

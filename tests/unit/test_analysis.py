@@ -179,6 +179,22 @@ def test_leak_hidden_by_restarts_is_found_in_the_last_segment() -> None:
     assert "+2.00 pts/h" in leak.evidence
 
 
+def test_a_leak_before_a_fresh_restart_is_timed_from_the_memory_now() -> None:
+    """Found in the day before a restart 20 minutes ago, the leak said "now 89.9%" and "full
+    in 5 h" (HIGH) from where the climb ended, while memory was at 44% after the restart."""
+    t = np.arange(0, DAY + 1200, 300.0)
+    memory = np.where(t < DAY, 40 + 2.0 * (t / 3600), 42.0 + (t - DAY) / 600)  # 42 → 44
+    a = analyse(Table({"timestamp": t, "memory_pct": memory}), Table({}))
+    leak = next(b for b in a.bottlenecks if b.kind == "memory_leak")
+    assert leak.evidence == (
+        "memory +2.00 pts/h from 00:00 to 23:55 (Kendall tau 1.00), up to 87.7% before a "
+        "restart; now 43.5%; 1 sudden drop(s) look like restarts"
+    )
+    assert leak.severity == "MEDIUM"  # 28 h to full, not 6
+    rec = next(r for r in a.recommendations if r.title.startswith("Memory leak"))
+    assert rec.impact.startswith("at this rate memory is full in 28.2 h (about 04:30 UTC)")
+
+
 def test_flat_memory_is_not_a_leak() -> None:
     rng = np.random.default_rng(1)
     t = np.arange(0, DAY, 60.0)
