@@ -30,6 +30,8 @@ def collect(source: Source) -> Batch:
         try:
             history = source.backfill()
             now = source.poll(time.time()) if not history else Batch()
+            finish = getattr(source, "finish", None)  # sources whose last sample waits
+            rest = finish() if callable(finish) else Batch()
         finally:
             source.close()
     except SourceError:
@@ -37,7 +39,7 @@ def collect(source: Source) -> Batch:
     except Exception as exc:  # a user's source: its failure is reported, not a traceback
         raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from None
     return Batch(
-        metrics=Table.concat([history.metrics, now.metrics]),
+        metrics=Table.concat([history.metrics, now.metrics, rest.metrics]),
         spans=Table.concat([history.spans, now.spans]),
         status={**history.status, **now.status},
     )
