@@ -287,13 +287,20 @@ def apdex_below_target(
     errors = np.where(mask, False, req.error)
     after = apdex_counts(fixed, errors, th.apdex_t_ms).score
     share = losses[worst] / max(sum(losses.values()), 1e-9)
+    # Why it loses them: a failed request is frustrated however fast it failed.
+    failed = int(np.count_nonzero(req.error[mask]))
+    slow = int(np.count_nonzero(~req.error[mask] & (req.duration_ms[mask] > th.apdex_t_ms)))
+    causes = [f"{slow:,} over T"] * bool(slow) + [f"{failed:,} failed"] * bool(failed)
+    t = f"T = {th.apdex_t_ms:.0f} ms"
+    goal = f"met {t}" if not failed else f"met {t} without errors" if slow else "did not fail"
     return Recommendation(
         priority="MEDIUM",
         title=f"Apdex {overall.score:.3f} below target {th.apdex_target:.2f}",
-        action=f"Start with {worst}: it loses {share * 100:.0f}% of the Apdex points",
-        impact=(
-            f"if {worst} met T = {th.apdex_t_ms:.0f} ms: Apdex {overall.score:.3f} → {after:.3f}"
+        action=(
+            f"Start with {worst}: it loses {share * 100:.0f}% of the Apdex points "
+            f"({', '.join(causes)})"
         ),
+        impact=f"if {worst} {goal}: Apdex {overall.score:.3f} → {after:.3f}",
         evidence=(
             f"{overall.satisfied} satisfied, {overall.tolerating} tolerating, "
             f"{overall.frustrated} frustrated of {overall.requests} requests"

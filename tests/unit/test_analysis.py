@@ -169,6 +169,38 @@ def test_error_heavy_endpoint_and_cpu_saturation_are_found() -> None:
     assert "error rate" in next(r for r in a.recommendations if r.title.startswith("Errors")).impact
 
 
+def apdex_advice(routes: list[tuple[str, float, bool]]) -> str:
+    """The Apdex recommendation's action and impact over requests (route, ms, failed)."""
+    from apm_tui.model import Span
+
+    spans = [
+        Span(f"t{i}", f"s{i}", "", "gw", f"GET {route}", float(i), ms, error=failed,
+             kind="server", attributes={"http.route": route})
+        for i, (route, ms, failed) in enumerate(routes)
+    ]  # fmt: skip
+    a = analyse(Batch.of(spans=spans).metrics, Batch.of(spans=spans).spans)
+    rec = next(r for r in a.recommendations if r.title.startswith("Apdex"))
+    return f"{rec.action} | {rec.impact}"
+
+
+def test_apdex_advice_says_whether_requests_are_slow_or_failed() -> None:
+    """Fast requests that failed (a 0 ms 502) were told to "meet T", which they did."""
+    fast_fails = [("/favicon.ico", 0.0, True)] * 2 + [("/", 20.0, False)]
+    assert apdex_advice(fast_fails) == (
+        "Start with /favicon.ico: it loses 100% of the Apdex points (2 failed) | "
+        "if /favicon.ico did not fail: Apdex 0.333 → 1.000"
+    )
+    slow = [("/report", 900.0, False)] * 3 + [("/", 20.0, False)]
+    assert apdex_advice(slow) == (
+        "Start with /report: it loses 100% of the Apdex points (3 over T) | "
+        "if /report met T = 100 ms: Apdex 0.250 → 1.000"
+    )
+    both = [("/pay", 900.0, False), ("/pay", 5.0, True), ("/", 20.0, False)]
+    assert apdex_advice(both).endswith(
+        "(1 over T, 1 failed) | if /pay met T = 100 ms without errors: Apdex 0.333 → 1.000"
+    )
+
+
 def test_leak_hidden_by_restarts_is_found_in_the_last_segment() -> None:
     t = np.arange(0, 3 * DAY, 300.0)
     memory = 40 + 2.0 * ((t % DAY) / 3600)  # +2 points an hour, restarted every midnight
