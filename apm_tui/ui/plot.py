@@ -166,10 +166,9 @@ class Figure:
         if both.size == 0:
             return 0.0, 1.0
         lo, hi = float(both.min()), float(both.max())
-        if hi <= lo:
-            return lo - 1.0, hi + 1.0
-        pad = (hi - lo) * 0.05
-        # Padding must not invent negative values for a non-negative quantity (bars, rates).
+        pad = (hi - lo) * 0.05 if hi > lo else 1.0  # a flat line gets a band around it
+        # Padding must not invent negative values for a non-negative quantity (bars, rates,
+        # a response time that is 0 ms throughout).
         return (max(lo - pad, 0.0) if lo >= 0 else lo - pad), hi + pad
 
 

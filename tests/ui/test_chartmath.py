@@ -38,3 +38,20 @@ def test_time_ticks_label_clock_times() -> None:
     assert ticks == [0.0, 1800.0, 3600.0]
     assert labels == ["00:00", "00:30", "01:00"]
     assert time_ticks(5.0, 5.0, 3) == ([], [])
+
+
+def test_a_flat_non_negative_line_gets_no_negative_axis() -> None:
+    """A response time of 0 ms throughout was drawn on an axis from -1.0 to 1.0."""
+    from apm_tui.ui.plot import Figure
+
+    for level, bottom, top in ((0.0, "0", "1.0"), (0.5, "0", "1.5"), (5.0, "4.0", "6.0")):
+        fig = Figure(width=40, height=8)
+        fig.plot([0, 1, 2], [level] * 3, color=(255, 0, 0))
+        rows = fig.build().plain.splitlines()
+        labels = [row.split("┤")[0].strip() for row in rows if "┤" in row]
+        assert (labels[0], labels[-1]) == (top, bottom), rows
+        assert not any(label.startswith("-") for label in labels), rows
+    fig = Figure(width=40, height=8)
+    fig.plot([0, 1, 2], [-3.0] * 3, color=(255, 0, 0))  # a negative quantity keeps its band
+    labels = [row.split("┤")[0].strip() for row in fig.build().plain.splitlines() if "┤" in row]
+    assert (labels[0], labels[-1]) == ("-2.0", "-4.0")
