@@ -36,6 +36,7 @@ from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.footer import FittedFooter
 from apm_tui.ui.widgets.header import StatusHeader, duration
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Panel
+from apm_tui.ui.widgets.text_panels import BottlenecksPanel
 
 if TYPE_CHECKING:
     from apm_tui.engine import Engine, Snapshot
@@ -345,13 +346,26 @@ class ApmApp(App[None]):
 
     # -- actions ---------------------------------------------------------------------------
     def key_descriptions(self) -> list[tuple[str, str]]:
-        keys = [
-            (b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)
-        ]
-        keys += [(b.key, b.description) for b in EndpointsPanel.BINDINGS if isinstance(b, Binding)]
+        """Every key, by where it works; ("", title) starts a section."""
+
+        def rows(bindings: Iterable[object], leave: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+            return [
+                ((b.key_display or b.key).replace(",", " / "), b.description)
+                for b in bindings
+                if isinstance(b, Binding) and b.key not in leave
+            ]
+
+        keys = rows(self.BINDINGS, leave=("tab", "shift+tab"))
+        keys = [("q / ctrl+q", text) if key == "q" else (key, text) for key, text in keys]
         keys += [
             ("tab / shift+tab", "move between panels"),
             ("ctrl+p", "command palette (themes, PNG and SVG screenshots, every action)"),
+            ("", "In the endpoint panel"),
+            *rows(EndpointsPanel.BINDINGS),
+            ("", "In the bottlenecks panel"),
+            *rows(BottlenecksPanel.BINDINGS),
+            ("", "On the trace screen (t)"),
+            *rows(TracesScreen.BINDINGS, leave=("tab",)),
         ]
         return keys
 

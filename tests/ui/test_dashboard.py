@@ -27,10 +27,12 @@ from apm_tui.sources.base import SourceError
 from apm_tui.ui.app import CHARTS_PER_TICK, ApmApp
 from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.help import HelpScreen
+from apm_tui.ui.screens.traces import TracesScreen
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader
 from apm_tui.ui.widgets.panel import TextBlock
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Line, Panel
+from apm_tui.ui.widgets.text_panels import BottlenecksPanel
 from tests.ui.conftest import (
     SAMPLE_S,
     FailingSource,
@@ -194,8 +196,13 @@ async def test_keys_do_what_the_help_says() -> None:
         ids = [str(p.id) for p in panels(app)]
         in_footer = [a.binding for a in app.active_bindings.values() if a.binding.show]
         assert in_footer
+        every = (
+            *ApmApp.BINDINGS, *EndpointsPanel.BINDINGS, *BottlenecksPanel.BINDINGS,
+            *TracesScreen.BINDINGS,
+        )  # fmt: skip
+        # (tab and shift+tab are one line: "tab / shift+tab  move between panels")
         declared = [
-            b for b in (*ApmApp.BINDINGS, *EndpointsPanel.BINDINGS) if isinstance(b, Binding)
+            b for b in every if isinstance(b, Binding) and b.key not in ("tab", "shift+tab")
         ]
 
         # ? lists every key with its description, and every panel with its explanation.
@@ -204,8 +211,14 @@ async def test_keys_do_what_the_help_says() -> None:
         lines = screen_lines(app)
         text = "\n".join(lines)
         for b in (*declared, *in_footer):
-            key = b.key_display or b.key
+            key = (b.key_display or b.key).replace(",", " / ")
             assert any(b.description in line and key in line for line in lines), b
+        assert any("q / ctrl+q" in line and "Quit" in line for line in lines)
+        for section in ("In the endpoint panel", "In the bottlenecks panel", "On the trace"):
+            assert any(section in line for line in lines), section
+        await pilot.press("end")  # the panels' explanations follow the keys: scroll to them
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
         for panel_cls in PANELS:
             assert panel_cls.NAME in text and panel_cls.HELP[:40] in text
         await pilot.press("escape")
@@ -339,6 +352,8 @@ async def test_help_separates_every_key_from_its_description() -> None:
         await pilot.press("?")
         lines = screen_lines(app)
         for key, description in app.key_descriptions():
+            if not key:
+                continue  # a section's title
             row = re.compile(rf"{re.escape(key)}\s+{re.escape(description)}")
             assert any(row.search(line) for line in lines), (key, description)
 

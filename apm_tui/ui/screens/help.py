@@ -26,6 +26,9 @@ class HelpScreen(ModalScreen[None]):
         text.append("apm-tui — keys\n\n", "bold")
         width = max(len(key) for key, _ in self.keys) + 2
         for key, description in self.keys:
+            if not key:  # a section: the keys of one panel or screen
+                text.append(f"\n{description}\n", "bold")
+                continue
             text.append(f"  {key:<{width}}", "bold cyan")
             text.append(f"{description}\n")
         text.append("\nPanels\n\n", "bold")

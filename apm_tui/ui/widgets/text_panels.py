@@ -167,8 +167,8 @@ class BottlenecksPanel(Panel):
     BINDINGS: ClassVar = [
         Binding("up", "scroll(-1)", "Scroll up", show=False),
         Binding("down", "scroll(1)", "Scroll down", show=False),
-        Binding("pageup", "scroll(-1, True)", "Page up", show=False),
-        Binding("pagedown", "scroll(1, True)", "Page down", show=False),
+        Binding("pageup", "scroll(-1, True)", "Page up", show=False, key_display="pgup"),
+        Binding("pagedown", "scroll(1, True)", "Page down", show=False, key_display="pgdn"),
     ]
 
     def __init__(self) -> None:
