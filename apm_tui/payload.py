@@ -316,10 +316,23 @@ def open_payload(payload: bytes, zdict: bytes | None = ZDICT) -> tuple[dict[str,
     if len(raw) < 4:
         raise ValueError("payload too short")
     size = int.from_bytes(raw[:4], "little")
-    header = json.loads(raw[4 : 4 + size])
+    try:
+        header = json.loads(raw[4 : 4 + size])
+    except RecursionError:
+        raise ValueError("header nested too deeply") from None
     if not isinstance(header, dict):
         raise ValueError("bad header")
     return header, Reader(memoryview(raw)[4 + size :])
+
+
+def check_rows(rows: int, body: int) -> int:
+    """`rows` if a body of `body` bytes can hold them. Every row stores at least one byte (a
+    sample's time, a span's ids and error flag), so a payload claiming more rows than it has
+    bytes — which NaN-only columns (no bytes) would otherwise fill in, 300 million of them
+    from a file of 765 KB — is damaged or hostile."""
+    if rows < 0 or rows > body:
+        raise ValueError(f"bad row count {rows} for a payload of {body} bytes")
+    return rows
 
 
 def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Batch:
@@ -329,8 +342,8 @@ def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Bat
         strings = Strings(strings)
     header, reader = open_payload(payload)
     m = header["metrics"]
-    n = int(m["rows"])
-    if n < 0 or not isinstance(m["columns"], list):
+    n = check_rows(int(m["rows"]), len(reader.body))
+    if not isinstance(m["columns"], list):
         raise ValueError("bad metric columns")
     metrics: dict[str, Any] = {}
     for name, how in m["columns"]:
@@ -338,7 +351,7 @@ def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Bat
             raise ValueError("bad metric column")
         metrics[name] = unpack_floats(how, n, reader.take)
     s = header["spans"]
-    rows = int(s["rows"])
+    rows = check_rows(int(s["rows"]), len(reader.body))
     spans = _decode_spans(s, rows, reader, strings) if rows else Table({})
     reader.finish()
     status = header.get("status", {})

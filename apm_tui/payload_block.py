@@ -31,6 +31,7 @@ from apm_tui.payload import (
     PLACES,
     TEXT_FIELDS,
     Strings,
+    check_rows,
     checked_index,
     float_encoding,
     index_dtype,
@@ -105,11 +106,9 @@ class _Walk:
         self.text_ids: list[tuple[int, list[Any]]] = []  # (section, the ids)
 
     def payload(self, header: dict[str, Any], at: int, end: int) -> None:
-        at = self._metrics(header["metrics"], at)
+        at = self._metrics(header["metrics"], at, end)
         s = header["spans"]
-        rows = int(s["rows"])
-        if rows < 0:
-            raise ValueError("bad span count")
+        rows = check_rows(int(s["rows"]), end - at)
         if rows:
             at = self._spans(s, rows, at)
         if at != end:
@@ -119,10 +118,10 @@ class _Walk:
             raise ValueError("bad status")
         self.status.update(status)
 
-    def _metrics(self, m: dict[str, Any], at: int) -> int:
-        n = int(m["rows"])
+    def _metrics(self, m: dict[str, Any], at: int, end: int) -> int:
+        n = check_rows(int(m["rows"]), end - at)
         columns = m["columns"]
-        if n < 0 or not isinstance(columns, list):
+        if not isinstance(columns, list):
             raise ValueError("bad metric columns")
         names: list[str] = []
         pieces: list[int] = []

@@ -344,7 +344,17 @@ class Recording:
                 return
             for row in rows:
                 seq = int(row[0])
-                yield RawTick(seq, float(row[1]), bool(row[2]), bytes(row[3]))
+                # SQLite keeps any type in any column: a row whose time is not a number or
+                # whose payload is text is damaged, and lost like a payload that does not decode.
+                t, payload = row[1], row[3]
+                if (
+                    not isinstance(t, int | float)
+                    or not math.isfinite(t)
+                    or not isinstance(payload, bytes)
+                ):
+                    self.lost += 1
+                    continue
+                yield RawTick(seq, float(t), bool(row[2]), payload)
 
     def _count_after(self, seq: int) -> int:
         """How many ticks after `seq` the file should hold: from the index when it can be

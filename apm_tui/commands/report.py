@@ -94,6 +94,8 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
         print(to_json(analysis, extra))
         return verdict(analysis, getattr(args, "fail_under", None))
 
+    # Read before the first line: a source that fails is one line, not half a report.
+    batch = read(source)
     out = ReportPrinter()
     verb = "Generated" if source.name == "synthetic" else "Collected"
     out.line("[bold]📊 Real-Time Application Performance Monitoring System[/]")
@@ -104,7 +106,6 @@ def run(args: argparse.Namespace, th: Thresholds, source: Source) -> int:
         if verb == "Generated"
         else f"📊 Collecting data from source {source.name!r}..."
     )
-    batch = read(source)
     out.line(f"  [green]✓[/] {verb} {len(batch.metrics):,} metric data points")
     out.line()
     out.line(

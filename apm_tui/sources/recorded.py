@@ -29,6 +29,11 @@ class RecordedSource:
     def backfill(self) -> Batch:
         ticks = list(self.recording.ticks())
         lost = self.recording.lost
+        if lost and not ticks:
+            raise SourceError(
+                f"{self.recording.path}: none of its {lost} tick(s) could be read (a damaged "
+                "file); nothing to analyse"
+            )
         notices = [
             f"{self.recording.path}: {lost} tick(s) could not be read (damaged or "
             f"truncated file); the {len(ticks)} complete ones are used"

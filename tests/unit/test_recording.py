@@ -258,7 +258,7 @@ def test_bad_files_are_one_clear_error(tmp_path: Path, make, message: str) -> No
         [sys.executable, "-m", "apm_tui", "report", "--from", str(path)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 2 and done.stdout == ""
+    assert done.returncode == 2 and done.stdout == ""  # not the report's first lines either
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
@@ -626,6 +626,64 @@ def test_damaged_real_payloads_are_rejected_not_crashed_on(data: st.DataObject) 
         decode_batch(packer.compress(bytes(raw)) + packer.flush(), list(table))
     except (ValueError, KeyError, TypeError, OverflowError):
         pass
+
+
+def hostile_payload(header: dict[str, object] | bytes) -> bytes:
+    """A payload with this JSON header (or these header bytes) and no column bytes."""
+    import zlib
+
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    packer = zlib.compressobj(zdict=ZDICT)
+    return packer.compress(len(text).to_bytes(4, "little") + text) + packer.flush()
+
+
+def test_hostile_payloads_and_rows_are_lost_ticks_not_crashes(tmp_path: Path) -> None:
+    """A few bytes claiming 300 million rows of NaN-only columns took 4.7 GB; a header nested
+    10,000 deep raised RecursionError; a row whose time is text, or whose payload is text,
+    was a traceback in `export` (TypeError, ValueError) and a raw Python message in `report`."""
+    huge = {"metrics": {"rows": 300_000_000, "columns": [["cpu_pct", {"nan": True}]]},
+            "spans": {"rows": 0}}  # fmt: skip
+    spans = {"metrics": {"rows": 0, "columns": []}, "spans": {"rows": 10**12}}
+    for header in (huge, spans, b"[" * 10_000 + b"]" * 10_000):
+        with pytest.raises(ValueError):
+            decode_batch(hostile_payload(header), [])
+    path = tmp_path / "hostile.apmrec"
+    record(path, [world_batch()] * 4)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE ticks SET payload = ? WHERE seq = 1", (hostile_payload(huge),))
+        db.execute("UPDATE ticks SET t = 'noon' WHERE seq = 2")
+        db.execute("UPDATE ticks SET payload = 'text' WHERE seq = 3")
+    rec = Recording.open(path)
+    assert len(list(rec.ticks())) == 1 and rec.lost == 3
+    out = tmp_path / "csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "export", str(path), "--csv", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert "3 tick(s) could not be read" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "report", "--from", str(path), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and json.loads(done.stdout)["counts"]["metrics"] > 0
+    assert "3 tick(s) could not be read" in done.stderr
+
+
+def test_a_recording_none_of_whose_ticks_reads_is_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "unreadable.apmrec"
+    record(path, [world_batch()] * 2)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE ticks SET payload = ?", (b"not zlib",))
+    done = subprocess.run(
+        [sys.executable, "-m", "apm_tui", "report", "--from", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""  # not the report's first lines either
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"apm-tui: error: {path}: none of its 2 tick(s) could be read (a damaged file); "
+        "nothing to analyse"
+    )
 
 
 def test_numbers_are_stored_small_and_exactly() -> None:
