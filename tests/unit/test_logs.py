@@ -262,6 +262,21 @@ def test_two_parsers_never_share_an_id(tmp_path: Path) -> None:
     assert a["trace_id"][0] != b["trace_id"][0]
 
 
+def test_one_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    """`--log a.log --log a.log` (or a link to it) counted every request twice."""
+    from apm_tui.sources.logs.source import LogSource
+
+    log = write(tmp_path, "\n".join(LINES[:3]) + "\n")
+    (tmp_path / "link.log").symlink_to(log)
+    source = LogSource([log, str(log), tmp_path / "link.log"], "combined-rt", follow=False)
+    assert source.paths == [str(log)] and source.name == "log access.log"  # not "+2"
+    source.open()
+    try:
+        assert len(source.backfill().spans) == 3
+    finally:
+        source.close()
+
+
 def test_gzip_and_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "access.log.2.gz"
     path.write_bytes(gzip.compress(("\n".join(LINES) + "\n").encode()))

@@ -227,7 +227,12 @@ class LogSource:
         clock: Callable[[], float] = time.time,
     ) -> None:
         many = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-        self.paths: list[str] = [os.fspath(p) for p in many]
+        # One file named twice (or through a link) is read once: twice, every request
+        # would count double.
+        seen: dict[str, str] = {}
+        for p in many:
+            seen.setdefault(os.path.realpath(p), os.fspath(p))
+        self.paths: list[str] = list(seen.values())
         if not self.paths:
             raise SourceError("no log file given")
         for path in self.paths:  # before the dashboard's worker or `record` opens them
