@@ -119,9 +119,10 @@ def print_report(a: Analysis, out: ReportPrinter, *, apdex_target: float) -> Non
         for e in a.endpoints[:12]:
             out.line(
                 escape(
-                    f"{e.name[:27]:<28}{e.requests:>7}{e.p50_ms:>8.0f}{e.p95_ms:>8.0f}"
-                    f"{e.p99_ms:>8.0f}{e.apdex:>7.2f}{e.error_rate_pct:>7.1f}"
-                    f"{e.time_share * 100:>7.1f}"
+                    f"{e.name[:27]:<28}{e.requests:>7}{number(e.p50_ms, '.0f'):>8}"
+                    f"{number(e.p95_ms, '.0f'):>8}{number(e.p99_ms, '.0f'):>8}"
+                    f"{number(e.apdex, '.2f'):>7}{number(e.error_rate_pct, '.1f'):>7}"
+                    f"{number(e.time_share * 100, '.1f'):>7}"
                 )
             )
 

@@ -313,6 +313,14 @@ def test_report_on_a_log_counts_its_last_minute() -> None:
     assert doc["throughput_rps"]["avg"] == pytest.approx(13 / 120)
 
 
+def test_text_report_on_a_log_without_response_times_says_n_a_not_nan() -> None:
+    done = run("report", "--log", str(SHARED / "data" / "logs" / "apache_combined.log"))
+    assert done.returncode == 0, done.stderr
+    assert "nan" not in done.stdout.lower().replace("nanosecond", "")
+    row = next(line for line in done.stdout.splitlines() if line.startswith("/favicon.ico"))
+    assert row.split()[1:6] == ["807", "n/a", "n/a", "n/a", "n/a"]
+
+
 def test_report_on_trace_files() -> None:
     traces = SHARED / "data" / "traces"
     done = run(
