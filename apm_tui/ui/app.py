@@ -524,8 +524,9 @@ class ApmApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
         for command in super().get_system_commands(screen):
             # Textual's "Screenshot" saves an SVG to the downloads folder; ours (below) saves
-            # it where `s` saves PNGs, under the same kind of name.
-            if command.title != "Screenshot":
+            # it where `s` saves PNGs, under the same kind of name. Its "Maximize" and
+            # "Minimize" skip the footer's update (it kept offering ⏎ Maximise); ours do it.
+            if command.title not in ("Screenshot", "Maximize", "Minimize"):
                 yield command
         # After a moment, as Textual's own does: the palette must close before the grab.
         yield SystemCommand(

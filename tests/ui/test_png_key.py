@@ -243,8 +243,10 @@ async def test_the_palette_saves_png_and_the_same_svg_textual_would(tmp_path: Pa
     async with app.run_test(size=(100, 30)) as pilot:
         await first_tick(app, pilot, settle=False)
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        # Textual's own "Screenshot" (SVG into the downloads folder) is replaced by ours.
-        assert "Screenshot" not in commands
+        # Textual's own "Screenshot" (SVG into the downloads folder) is replaced by ours, and
+        # its "Maximize" (which left the footer offering ⏎ Maximise) by the app's own.
+        assert "Screenshot" not in commands and "Maximize" not in commands
+        assert {"Maximise panel", "Restore layout", "Keys", "Theme"} <= set(commands)
         expected = textual_svg(app, exactly_textuals=True)
         commands["Save SVG screenshot"].callback()
         await pilot.pause(0.3)  # the command waits for the palette to close

@@ -217,7 +217,10 @@ class ThroughputPanel(TimeChartPanel):
 
 class ErrorRatePanel(TimeChartPanel):
     NAME = "Error rate"
-    HELP = "Failed requests in %, the threshold line (1 % by default), the HTTP status mix."
+    HELP = (
+        "Failed requests in % (the newest sample's, the chart's last point), the threshold "
+        "line (1 % by default), and the HTTP status mix of the last minute's requests."
+    )
 
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
