@@ -280,6 +280,10 @@ class _Canvas:
         if len(text) + 2 > self.cols:
             return
         c = self.cols - len(text) - 1
+        # A blank cell either side, and between entries: the lines' dots must not touch the
+        # labels (`▬ memory⡀`).
+        self.overlay[0, max(c - 1, 0) :] = " "
+        self.color[0, max(c - 1, 0) :] = -1
         for label, color in entries:
             piece = f"▬ {label}"
             index = self._color_index(color)

@@ -17,3 +17,11 @@ def bar(fraction: float, width: int) -> str:
     full, rest = divmod(eighths, 8)
     partial = " ▏▎▍▌▋▊▉"[rest] if rest else ""
     return ("█" * full + partial).ljust(width)
+
+
+def clip(text: str, width: int) -> str:
+    """`text` in `width` cells, padded; cut with an ellipsis, so a cut name reads as one
+    (`/api/orders/cre…`, not `/api/orders/creat`). A cell is left after it as a gap."""
+    room = max(width - 1, 1)
+    shown = text if len(text) <= room else text[: room - 1] + "…"
+    return f"{shown:<{width}}"

@@ -55,3 +55,23 @@ def test_a_flat_non_negative_line_gets_no_negative_axis() -> None:
     fig.plot([0, 1, 2], [-3.0] * 3, color=(255, 0, 0))  # a negative quantity keeps its band
     labels = [row.split("┤")[0].strip() for row in fig.build().plain.splitlines() if "┤" in row]
     assert (labels[0], labels[-1]) == ("-2.0", "-4.0")
+
+
+def test_the_legend_keeps_the_lines_dots_off_its_labels() -> None:
+    """A line along the top ran into the legend: `▬ CPU  ▬ memory⡀`."""
+    from apm_tui.ui.plot import Figure
+
+    fig = Figure(width=40, height=6)
+    fig.plot(list(range(100)), [10.0] * 100, color=(255, 0, 0), label="CPU")  # the top row
+    fig.plot(list(range(100)), [0.0] * 100, color=(0, 255, 0), label="memory")
+    top = fig.build().plain.splitlines()[0]
+    assert top.endswith(" ▬ CPU  ▬ memory "), top
+    assert "⣀" in top or "⠉" in top or any("\u2800" < ch <= "\u28ff" for ch in top)  # dots left
+
+
+def test_a_cut_name_ends_in_an_ellipsis_and_keeps_a_gap() -> None:
+    from apm_tui.ui.textfmt import clip
+
+    assert clip("/api/orders/create", 19) == "/api/orders/create "
+    assert clip("/api/orders/create", 12) == "/api/order… "
+    assert clip("/x", 6) == "/x    " and len(clip("/a/very/long/name", 5)) == 5

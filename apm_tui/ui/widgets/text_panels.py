@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from apm_tui.ui.textfmt import bar, fmt
+from apm_tui.ui.textfmt import bar, clip, fmt
 from apm_tui.ui.widgets.header import STATUS_STYLE
 from apm_tui.ui.widgets.panel import NO_DATA, Panel, TextBlock, no_requests
 
@@ -127,7 +127,7 @@ class EndpointsPanel(Panel):
         for i, (e, v, label) in enumerate(zip(endpoints, values, labels, strict=True)):
             style = "reverse" if i == self.selected and self.has_focus else ""
             slow = timed and v > self.thresholds.slow_endpoint_p95_ms
-            text.append(f"{e.name[:name_w]:<{name_w}}", style)
+            text.append(clip(e.name, name_w), style)
             text.append(
                 bar(v / top if math.isfinite(v) else 0.0, bar_w), "red" if slow else "green"
             )
@@ -139,7 +139,7 @@ class EndpointsPanel(Panel):
         w = max(4, self.spark_width() - 8)
         self.set_summary(
             "\n".join(
-                f"{e.name[:w]:<{w}}{label:>8}"
+                f"{clip(e.name, w)}{label:>8}"
                 for e, label in zip(endpoints[:rows], labels[:rows], strict=True)
             )
         )

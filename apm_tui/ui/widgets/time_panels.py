@@ -133,7 +133,9 @@ class ResourcesPanel(TimeChartPanel):
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
         series = snap.live.series
         cm.plot(fig, cm.series_xy(series, "cpu", width), palette["primary"], "CPU")
-        cm.plot(fig, cm.series_xy(series, "memory", width), palette["secondary"], "memory")
+        # Not the theme's secondary: a darker blue beside the CPU's, and in 16 colours the
+        # borders' grey.
+        cm.plot(fig, cm.series_xy(series, "memory", width), palette["success"], "memory")
         marks = cm.anomaly_xy(series, "cpu", width, ("CPU", "memory"))
         if marks[0]:
             fig.scatter(*marks, color=palette["error"])
