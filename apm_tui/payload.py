@@ -354,10 +354,19 @@ def decode_batch(payload: bytes, strings: Strings | Sequence[str | None]) -> Bat
     rows = check_rows(int(s["rows"]), len(reader.body))
     spans = _decode_spans(s, rows, reader, strings) if rows else Table({})
     reader.finish()
+    return Batch(metrics=Table(metrics), spans=spans, status=checked_status(header))
+
+
+def checked_status(header: dict[str, Any]) -> dict[str, Any]:
+    """A payload's status: a dict, whose notices (said to the user) are a list of strings —
+    a string would be said a character a line."""
     status = header.get("status", {})
     if not isinstance(status, dict):
         raise ValueError("bad status")
-    return Batch(metrics=Table(metrics), spans=spans, status=status)
+    notices = status.get("notices", [])
+    if not isinstance(notices, list) or not all(isinstance(n, str) for n in notices):
+        raise ValueError("bad notices")
+    return status
 
 
 def _decode_spans(s: dict[str, Any], rows: int, reader: Reader, strings: Strings) -> Table:

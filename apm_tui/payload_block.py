@@ -33,6 +33,7 @@ from apm_tui.payload import (
     Strings,
     check_rows,
     checked_index,
+    checked_status,
     float_encoding,
     index_dtype,
     open_payload,
@@ -113,10 +114,7 @@ class _Walk:
             at = self._spans(s, rows, at)
         if at != end:
             raise ValueError("payload truncated" if at > end else "payload has trailing bytes")
-        status = header.get("status", {})
-        if not isinstance(status, dict):
-            raise ValueError("bad status")
-        self.status.update(status)
+        self.status.update(checked_status(header))
 
     def _metrics(self, m: dict[str, Any], at: int, end: int) -> int:
         n = check_rows(int(m["rows"]), end - at)

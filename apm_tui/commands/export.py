@@ -15,7 +15,7 @@ import json
 import math
 from pathlib import Path
 
-from apm_tui.errors import RecordingError
+from apm_tui.errors import RecordingError, UsageError
 from apm_tui.model import SPAN_STR_FIELDS
 from apm_tui.recording import Recording
 
@@ -23,6 +23,8 @@ SPAN_COLUMNS = (*SPAN_STR_FIELDS, "start", "duration_ms", "error", "attributes")
 
 
 def run(path: str, folder: str) -> int:
+    if not folder:
+        raise UsageError("--csv needs a folder name (it was empty)")
     rec = Recording.open(path)
     out = Path(folder)
     try:

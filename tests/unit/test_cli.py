@@ -140,6 +140,7 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["report", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["report", "--fail-under", "101"], "--fail-under: must be a health score from 0 to 100"),
         (["report", "--fail-under", "good"], "--fail-under: not a number"),
+        (["export", "x.apmrec", "--csv", ""], "--csv needs a folder name (it was empty)"),
         (["report", "--hours", "0"], "--hours: must be a positive number"),
         (["report", "--hours", "-3"], "--hours: must be a positive number"),
         (["report", "--hours", "abc"], "--hours: not a number"),

@@ -670,6 +670,16 @@ def test_hostile_payloads_and_rows_are_lost_ticks_not_crashes(tmp_path: Path) ->
     assert "3 tick(s) could not be read" in done.stderr
 
 
+def test_notices_that_are_not_a_list_of_strings_are_a_damaged_tick() -> None:
+    """A recorded status with `"notices": "abc"` was said as three notices, a letter each."""
+    base = {"metrics": {"rows": 0, "columns": []}, "spans": {"rows": 0}}
+    for notices in ("abc", [1, 2], {"a": "b"}):
+        with pytest.raises(ValueError, match="bad notices"):
+            decode_batch(hostile_payload({**base, "status": {"notices": notices}}), [])
+    ok = decode_batch(hostile_payload({**base, "status": {"notices": ["said once"]}}), [])
+    assert ok.status["notices"] == ["said once"]
+
+
 def test_a_recording_none_of_whose_ticks_reads_is_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "unreadable.apmrec"
     record(path, [world_batch()] * 2)
