@@ -36,6 +36,18 @@ def check_target(path: str) -> None:
         raise ExportError(f"cannot write {p}: no folder {folder}")
     if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ExportError(f"cannot write {p}: permission denied")
+    if p.is_file() and not is_png(p):  # (not /dev/stdout, say)
+        # Last night's picture may be replaced; a log, a recording (`--from x --png x`) or
+        # anything else there is somebody's data.
+        raise ExportError(f"will not write {p}: it exists and is not a PNG; choose another name")
+
+
+def is_png(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False
 
 
 def data_interval(batch: Batch) -> float:

@@ -319,7 +319,10 @@ def test_bad_png_options_are_one_line_and_exit_2(tmp_path: Path) -> None:
         ("--size", "100x30"): "give --png FILE too",
         ("--png", str(tmp_path / "no" / "x.png")): "no folder",
         ("--png", "/dev/full"): "No space left on device",
+        # somebody's data, or the report's own input (`--from x.apmrec --png x.apmrec`)
+        ("--png", str(tmp_path / "access.log")): "exists and is not a PNG",
     }
+    (tmp_path / "access.log").write_text("1.1.1.1 - - [01/Jan/2026:00:00:01 +0000] ...\n")
     for args, message in cases.items():
         if "/dev/full" in args and not Path("/dev/full").exists():
             continue
@@ -327,3 +330,7 @@ def test_bad_png_options_are_one_line_and_exit_2(tmp_path: Path) -> None:
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.count("\n") == 1 and message in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+    assert (tmp_path / "access.log").read_text().startswith("1.1.1.1")  # untouched
+    (tmp_path / "old.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"last night's")
+    done = run("--png", str(tmp_path / "old.png"), "--size", "40x12", "--hours", "1")
+    assert done.returncode == 0, done.stderr  # a picture is replaced, as a cron job wants
