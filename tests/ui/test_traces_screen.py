@@ -103,3 +103,28 @@ async def test_paused_the_trace_screen_shows_the_window_as_of_the_paused_time() 
         ends = [tr.time + tr.duration_ms / 1e3 for tr in screen.found]
         assert max(ends) <= paused
         assert len(screen.spans or ()) < len(app.engine.spans())  # later spans are left out
+
+
+async def test_below_80_columns_the_trace_screen_says_so_and_comes_back() -> None:
+    """At 60×16 the waterfall collapsed into two rules and the list's columns were cut mid-word."""
+    from tests.ui.conftest import lines_of
+
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        screen = await open_traces(app, pilot)
+        note = screen.query_one("#traces-too-small", Static)
+        assert not note.display and screen.query_one("#traces-list", DataTable).display
+        await pilot.resize_terminal(60, 16)
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.has_class("-narrow") and note.display
+        shown = " ".join(" ".join(lines_of(note)).split())
+        assert "The trace screen needs 80×16; the terminal is 60×16." in shown
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert not screen.has_class("-narrow") and not note.display
+        assert screen.query_one("#traces-waterfall", DataTable).display
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TracesScreen)

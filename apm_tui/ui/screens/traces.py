@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: The waterfall's offset and duration columns with every column's padding.
 NUMBERS_WIDTH = 30
+#: Below this the list's columns and the waterfall's bars do not fit: the screen says so.
+MIN_SIZE = (80, 16)
 
 
 class TracesScreen(Screen[None]):
@@ -47,6 +49,7 @@ class TracesScreen(Screen[None]):
         self.errors_only = False
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="traces-too-small")
         yield Static("Traces: reading the window…", id="traces-title")
         yield Input(placeholder="filter by endpoint or service", id="traces-filter")
         yield DataTable(id="traces-list", cursor_type="row", zebra_stripes=True)
@@ -146,6 +149,16 @@ class TracesScreen(Screen[None]):
         self.query_one("#traces-attributes", Static).update(text)
 
     # -- events and actions ---------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        narrow = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(narrow, "-narrow")  # (the waterfall collapsed into two rules)
+        if narrow:
+            self.query_one("#traces-too-small", Static).update(
+                f"The trace screen needs {MIN_SIZE[0]}×{MIN_SIZE[1]}; the terminal is "
+                f"{width}×{height}.\nMake it larger, or escape to go back."
+            )
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "traces-list" and 0 <= event.cursor_row < len(self.found):
             self.load_waterfall(self.found[event.cursor_row].trace_id)
