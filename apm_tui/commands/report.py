@@ -21,6 +21,7 @@ from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Table
 from apm_tui.report import ReportPrinter, print_report, print_summary, to_json
 from apm_tui.sources.base import Source, SourceError
+from apm_tui.sources.checked import BadBatch
 
 
 def collect(source: Source) -> Batch:
@@ -34,6 +35,8 @@ def collect(source: Source) -> Batch:
             rest = finish() if callable(finish) else Batch()
         finally:
             source.close()
+    except BadBatch as exc:  # said without the source's name, which the dashboard puts first
+        raise SourceError(f"source {source.name!r}: {exc}") from None
     except SourceError:
         raise
     except Exception as exc:  # a user's source: its failure is reported, not a traceback

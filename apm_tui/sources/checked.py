@@ -18,6 +18,11 @@ _short = reprlib.Repr()
 _short.maxstring = 40
 
 
+class BadBatch(SourceError):
+    """What a source returned is not a batch the analysis can use. The message does not name
+    the source: the dashboard and `record` put its name first, the report adds it."""
+
+
 class Checked:
     """`source` with its batches checked (`check_batch`)."""
 
@@ -29,27 +34,27 @@ class Checked:
         self.source.open()
 
     def backfill(self) -> Batch:
-        return check_batch(self.name, "backfill()", self.source.backfill())
+        return check_batch("backfill()", self.source.backfill())
 
     def poll(self, now: float) -> Batch:
-        return check_batch(self.name, "poll()", self.source.poll(now))
+        return check_batch("poll()", self.source.poll(now))
 
     def close(self) -> None:
         self.source.close()
 
 
-def check_batch(name: str, call: str, batch: object) -> Batch:
+def check_batch(call: str, batch: object) -> Batch:
     """`batch` if it is a Batch the analysis can use: tables of numpy columns, numeric
     metrics, finite numeric times."""
-    said = f"source {name!r}: {call} returned"
+    said = f"{call} returned"
     if not isinstance(batch, Batch):
-        raise SourceError(f"{said} {_a(batch)} instead of a Batch")
+        raise BadBatch(f"{said} {_a(batch)} instead of a Batch")
     for part in ("metrics", "spans"):
         table = getattr(batch, part)
         if not isinstance(table, Table):
-            raise SourceError(f"{said} {part} that are {_a(table)}, not a Table")
+            raise BadBatch(f"{said} {part} that are {_a(table)}, not a Table")
     if not isinstance(batch.status, Mapping):
-        raise SourceError(f"{said} a status that is {_a(batch.status)}, not a dict")
+        raise BadBatch(f"{said} a status that is {_a(batch.status)}, not a dict")
     metrics, spans = batch.metrics, batch.spans
     if len(metrics):
         _numbers(said, "metrics", metrics, "timestamp", finite=True)
@@ -71,13 +76,13 @@ def _a(value: object) -> str:
 
 def _numbers(said: str, part: str, table: Table, column: str, *, finite: bool) -> None:
     if column not in table:
-        raise SourceError(f"{said} {part} without a {column!r} column")
+        raise BadBatch(f"{said} {part} without a {column!r} column")
     values: Any = table[column]
     if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
         first = np.asarray(values[:1], dtype=object).tolist()[0] if len(values) else None
-        raise SourceError(
+        raise BadBatch(
             f"{said} {part} whose {column!r} column is not numbers (e.g. {_short.repr(first)})"
         )
     if finite and not np.isfinite(values).all():
         bad = values[~np.isfinite(values)][0]
-        raise SourceError(f"{said} {part} whose {column!r} column is not all finite ({bad})")
+        raise BadBatch(f"{said} {part} whose {column!r} column is not all finite ({bad})")

@@ -16,17 +16,17 @@ from tests.unit.broken_sources import DictPoll, NoneHistory, Quiet, TextTimes
 def test_a_usable_batch_passes_as_it_is() -> None:
     span = Span("t", "s", "", "svc", "GET /", start=1000.0, duration_ms=5.0)
     batch = Batch.of(samples=[MetricSample(timestamp=1000.0, cpu_pct=3.0)], spans=[span])
-    assert check_batch("mine", "poll()", batch) is batch
+    assert check_batch("poll()", batch) is batch
     empty = Batch()
-    assert check_batch("mine", "poll()", empty) is empty
+    assert check_batch("poll()", empty) is empty
 
 
 @pytest.mark.parametrize(
     ("batch", "message"),
     [
-        (None, "source 'mine': poll() returned None instead of a Batch"),
-        ({}, "source 'mine': poll() returned a dict instead of a Batch"),
-        (3, "source 'mine': poll() returned an int instead of a Batch"),
+        (None, "poll() returned None instead of a Batch"),
+        ({}, "poll() returned a dict instead of a Batch"),
+        (3, "poll() returned an int instead of a Batch"),
         (
             Batch(metrics=Table({"timestamp": [1.0, "x"]})),  # type: ignore[dict-item]
             "returned metrics whose 'timestamp' column is not numbers (e.g. 1.0)",
@@ -57,7 +57,7 @@ def test_a_usable_batch_passes_as_it_is() -> None:
 )
 def test_what_is_not_a_usable_batch_is_said(batch: object, message: str) -> None:
     with pytest.raises(SourceError) as caught:
-        check_batch("mine", "poll()", batch)
+        check_batch("poll()", batch)
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
@@ -82,7 +82,7 @@ def test_the_dashboard_drops_such_a_source_with_a_notice_as_for_any_failure() ->
     engine = Engine([Checked(TextTimes()), Steady()], interval_s=1.0)
     first = engine.step(1000.0)
     assert first.notices == (
-        "broken: source 'broken': backfill() returned metrics whose 'timestamp' column is not "
+        "broken: backfill() returned metrics whose 'timestamp' column is not "
         "numbers (e.g. '2026-01-01T00:00:00')",
     )
     assert engine.step(1001.0).sources == ("steady",)
