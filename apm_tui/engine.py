@@ -572,7 +572,11 @@ class Engine:
             endpoints=endpoints,
             anomalies=anomalies,
             detector_status=detector_status,
-            has={"requests": len(requests) > 0, "timed": timed, "data": bool(len(metrics))},
+            has={
+                "requests": len(requests) > 0,
+                "timed": timed,
+                "data": bool(len(metrics) or len(requests)),
+            },
         )
 
     def _snapshot(self) -> Snapshot:
