@@ -35,11 +35,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def positive_float(text: str) -> float:
+def number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    value = number(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text[:20]}")
     return value
@@ -56,10 +60,7 @@ def non_negative_int(text: str) -> int:
 
 
 def contamination(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = number(text)
     if not 0 < value <= 0.5:
         raise argparse.ArgumentTypeError(
             f"must be in (0, 0.5] (the expected share of anomalies), got {text}"
@@ -83,10 +84,7 @@ def bounded(low: float, high: float, unit: str) -> Callable[[str], float]:
 
 
 def health_score(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = number(text)
     if not 0 <= value <= 100:
         raise argparse.ArgumentTypeError(f"must be a health score from 0 to 100, got {text}")
     return value
