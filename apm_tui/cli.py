@@ -17,10 +17,9 @@ from typing import NoReturn
 from apm_tui import __version__
 from apm_tui.commands.report_png import DEFAULT_SIZE as PNG_SIZE
 from apm_tui.config import ConfigError, Thresholds, load_config
-from apm_tui.errors import ExportError, RecordingError, UsageError
+from apm_tui.errors import EXIT_USAGE, ExportError, RecordingError, UsageError
 from apm_tui.sources.base import Source, SourceError
 
-EXIT_USAGE = 2
 # Beyond this a synthetic world would not fit comfortably in memory (≈ 100 bytes a sample).
 MAX_SAMPLES = 10_000_000
 MAX_TRACES = 5_000_000

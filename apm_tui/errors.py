@@ -3,6 +3,9 @@ import before the dashboard's first frame (the modules that raise them need nump
 
 from __future__ import annotations
 
+#: The exit status of bad options or input (and of `record` left with no source).
+EXIT_USAGE = 2
+
 
 class RecordingError(ValueError):
     """A recording cannot be written or read; the message names the file and the problem."""

@@ -1,7 +1,8 @@
 """A source of the user's own, with what it returns checked where it enters: it may return
 anything, and a batch that is not one fails deep in the analysis, far from its cause. Wrong
-data is a `SourceError` naming the source and the problem, which the report says in one line
-and the dashboard and `record` say as a notice before dropping the source, as for any failure."""
+data is a `BadBatch` (a `SourceError`) naming the problem, which the report says in one line
+with the source's name, and the dashboard and `record` say as a notice after the source's name
+before dropping the source, as for any failure."""
 
 from __future__ import annotations
 
