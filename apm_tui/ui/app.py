@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -20,6 +20,7 @@ from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
 from textual.widgets import Static
@@ -127,6 +128,7 @@ class ApmApp(App[None]):
         self.tick_times: deque[float] = deque(maxlen=200_000)  # newest data time of each tick
         self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
         self._follow_seek = False  # a paused replay was moved: show where it lands
+        self._no_color_filters = {True: NoColor(), False: Monochrome()}  # by native ANSI colour
 
     @property
     def engine(self) -> Engine:
@@ -135,6 +137,20 @@ class ApmApp(App[None]):
                 assert self._make_engine is not None
                 self._engine = self._make_engine()
             return self._engine
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, with NO_COLOR's filter suited to the current theme.
+
+        Textual chooses NO_COLOR's filter once, for the theme at start: `Monochrome` (every
+        colour greyed) for a colour theme, `NoColor` (the terminal's own colours) for an ANSI
+        theme. Switching to `ansi-light` or `ansi-dark` kept `Monochrome`, which greys their
+        "default" foreground and background alike: black on black.
+        """
+        filters = super().get_line_filters()
+        if not self.no_color:
+            return filters
+        wanted = self._no_color_filters[self.native_ansi_color]
+        return [wanted if isinstance(each, NoColor | Monochrome) else each for each in filters]
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

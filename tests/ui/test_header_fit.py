@@ -12,6 +12,7 @@ from apm_tui.ui.widgets.header import (
     DROP_SOURCES,
     KEEP,
     Part,
+    date_part,
     fit,
     gist,
 )
@@ -63,3 +64,29 @@ def test_a_detector_status_is_said_by_its_gist() -> None:
     )
     parts = replay_parts("warming up (123 / 260 samples)")
     assert fit(parts, 90).plain.endswith("│ 94 EXCELLENT │ anom 12 (warming up)")
+
+
+def test_a_pause_on_an_earlier_day_keeps_its_date_said_shortly() -> None:
+    """Regression: at 80 columns `home` on yesterday's data showed 00:06:49 and `end` today's
+    00:05:58, the start of the window reading as later than its end."""
+    shown = 1_764_979_609.0  # 2025-12-06 00:06:49 UTC
+    yesterday = date_part(shown, "2025-12-06", behind=86_400.0)
+    same_day = date_part(shown, "2025-12-06", behind=60.0)
+    live = date_part(shown, "2025-12-06", behind=0.0)
+    assert same_day[0] == live[0] == DROP_DATE
+    parts = [
+        (KEEP, Text(" PAUSED "), None),
+        (KEEP, Text(" │ "), None),
+        yesterday,
+        (KEEP, Text("00:06:49 UTC"), None),
+        (KEEP, Text(" │ ‖ 24:00:00 behind live"), None),
+        (DROP_HEALTH, Text(" │ health 94 EXCELLENT"), Text(" │ 94 EXCELLENT")),
+        (DROP_ANOMALIES, Text(" │ anomalies 0"), Text(" │ anom 0")),
+    ]
+    assert fit(parts, 200).plain.startswith(" PAUSED  │ 2025-12-06 00:06:49 UTC │")
+    assert fit(parts, 80).plain == (
+        " PAUSED  │ 12-06 00:06:49 UTC │ ‖ 24:00:00 behind live │ 94 EXCELLENT │ anom 0"
+    )
+    assert fit(parts, 50).plain == " PAUSED  │ 12-06 00:06:49 UTC │ ‖ 24:00:00 behind live"
+    same_day_parts = [same_day if part is yesterday else part for part in parts]
+    assert fit(same_day_parts, 80).plain.startswith(" PAUSED  │ 00:06:49 UTC │")

@@ -83,7 +83,7 @@ def snapshot_parts(
     sources = Text(" │ " + " + ".join(snap.sources or ("no source",)))
     date, clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest)).split()
     parts: list[Part] = [(DROP_SOURCES, sources, None), (KEEP, Text(" │ "), None)]
-    parts += [(DROP_DATE, Text(f"{date} "), None), (KEEP, Text(f"{clock} UTC"), None)]
+    parts += [date_part(snap.live.newest, date, behind), (KEEP, Text(f"{clock} UTC"), None)]
     if replay:
         where = f"{duration(replay['position'])} / {duration(replay['total'])}"
         state = "end" if replay.get("done") else f"×{replay['speed']:g}"
@@ -103,6 +103,15 @@ def snapshot_parts(
         short.append(f" ({gist(status)})", "dim")
     parts.append((DROP_ANOMALIES, anomalies, short))
     return parts
+
+
+def date_part(shown: float, date: str, behind: float) -> Part:
+    """The date goes early, unless a pause looks at an earlier day than the newest data's:
+    then it stays, said shortly (`12-05`), or `home` at 80 columns reads as a moment later
+    than `end` (00:06 against 00:05)."""
+    if behind > 0 and time.gmtime(shown)[:3] != time.gmtime(shown + behind)[:3]:
+        return (KEEP, Text(f"{date} "), Text(f"{date[5:]} "))
+    return (DROP_DATE, Text(f"{date} "), None)
 
 
 def gist(status: str) -> str:
