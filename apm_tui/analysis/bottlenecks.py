@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from apm_tui.analysis.critical import CriticalPath, critical_path
 from apm_tui.analysis.live import endpoint_table
 from apm_tui.analysis.requests import Requests, statements
 from apm_tui.analysis.result import EndpointStats, Severity
@@ -35,8 +36,8 @@ def endpoint_stats(req: Requests, th: Thresholds) -> list[EndpointStats]:
 
 @dataclass(frozen=True, slots=True)
 class SpanFrame:
-    """Spans with their exclusive time (own time minus their children's), a label (the
-    statement, else service + operation) and their trace as a number.
+    """Spans with their time on the critical path, a label (the statement, else service +
+    operation) and their trace as a number.
 
     numpy, not pandas: the dashboard's full analysis runs this every few seconds, and loading
     pandas for it held ≈ 33 MB of the dashboard's memory (126 → 93 MB after 90 s at 200×60,
@@ -49,7 +50,7 @@ class SpanFrame:
     duration_ms: FloatArray
     statement: np.ndarray[Any, Any]
     label: np.ndarray[Any, Any]
-    exclusive_ms: FloatArray
+    critical: CriticalPath  # each span's time on its trace's critical path
 
     def numbers(self, trace_ids: np.ndarray[Any, Any]) -> IntArray:
         """The number of each trace id (-1 for a trace the spans do not have)."""
@@ -64,20 +65,34 @@ class SpanFrame:
         )
         return sums.astype(np.float64, copy=False)
 
+    def saving(self, rows: IntArray, fraction: float) -> FloatArray:
+        """What each trace would save if `rows` took `fraction` less of their time on its
+        critical path (a call the trace did not wait on saves nothing), by trace number."""
+        values = np.zeros(len(self.trace))
+        values[rows] = self.critical.saving_ms(rows, fraction)
+        return self.per_trace(rows, values)
+
+
+def parent_rows(spans: Table, trace_codes: IntArray) -> IntArray:
+    """Each span's parent row: the span of its trace with its parent id (-1 when there is
+    none). Within the trace: ids are unique only there (a test's traces may reuse them)."""
+    n = len(spans)
+    codes, number = numbering(spans["span_id"])
+    parent = np.fromiter((number.get(p, -1) for p in spans["parent_id"].tolist()), np.int64, n)
+    width = len(number)
+    own, wanted = trace_codes * width + codes, trace_codes * width + parent
+    order = np.argsort(own, kind="stable")  # a repeated id: its first span
+    at = np.minimum(np.searchsorted(own[order], wanted), max(n - 1, 0))
+    found = (parent >= 0) & (own[order][at] == wanted)
+    return np.where(found, order[at], -1)
+
 
 def _zero_nan(values: FloatArray) -> FloatArray:
     return np.where(np.isnan(values), 0.0, values)
 
 
 def span_frame(spans: Table) -> SpanFrame:
-    n = len(spans)
     duration = np.asarray(spans["duration_ms"], dtype=np.float64)
-    span_codes, number = numbering(spans["span_id"])
-    parent = np.fromiter((number.get(p, -1) for p in spans["parent_id"].tolist()), np.int64, n)
-    known = parent >= 0
-    child_ms = np.bincount(parent[known], weights=duration[known], minlength=len(number))
-    # A span without a duration (a log line without one) takes no time in the sums below.
-    exclusive = _zero_nan(np.clip(duration - child_ms[span_codes], 0.0, None))
     trace_codes, traces = numbering(spans["trace_id"])
     stmt = statements(spans)
     label = np.where(stmt != "", stmt, spans["service"] + " " + spans["operation"])
@@ -89,7 +104,7 @@ def span_frame(spans: Table) -> SpanFrame:
         duration_ms=duration,
         statement=stmt,
         label=label,
-        exclusive_ms=exclusive,
+        critical=critical_path(parent_rows(spans, trace_codes), spans["start"], duration),
     )
 
 
@@ -98,8 +113,8 @@ class Hotspot:
     """The component (a statement, or service + operation) that takes most of an endpoint's time."""
 
     label: str
-    share: float  # of the endpoint's total request time
-    per_trace_ms: FloatArray  # exclusive ms of the component by trace number (`SpanFrame`)
+    share: float  # of the endpoint's request time: its time on the critical path
+    saving_ms: FloatArray  # what each trace saves if it took half as long (`SpanFrame`)
 
 
 def hotspot(frame: SpanFrame, traces: IntArray) -> Hotspot | None:
@@ -111,13 +126,14 @@ def hotspot(frame: SpanFrame, traces: IntArray) -> Hotspot | None:
     if part.size == 0:
         return None
     codes, labels = factorize(frame.label[part])
-    by_label = np.bincount(codes, weights=frame.exclusive_ms[part], minlength=len(labels))
+    path_ms = frame.critical.path_ms
+    by_label = np.bincount(codes, weights=path_ms[part], minlength=len(labels))
     best = int(np.argmax(by_label))  # the first label seen of those with the most time
-    total = float(frame.exclusive_ms[inside].sum()) or 1.0
+    total = float(path_ms[inside].sum()) or 1.0  # the traces' durations, roots' own time too
     return Hotspot(
         label=str(labels[best]),
         share=float(by_label[best]) / total,
-        per_trace_ms=frame.per_trace(part[codes == best], frame.exclusive_ms),
+        saving_ms=frame.saving(part[codes == best], 0.5),
     )
 
 
@@ -129,7 +145,7 @@ class QueryStats:
     p95_ms: float
     total_ms: float
     share_of_db: float
-    per_trace_ms: FloatArray  # total ms of the statement by trace number (`SpanFrame`)
+    rows: IntArray  # the statement's spans in the `SpanFrame`
 
 
 def query_stats(frame: SpanFrame) -> list[QueryStats]:
@@ -152,7 +168,7 @@ def query_stats(frame: SpanFrame) -> list[QueryStats]:
                 p95_ms=float(np.percentile(d, 95)) if d.size else math.nan,
                 total_ms=float(d.sum()),
                 share_of_db=float(d.sum()) / total,
-                per_trace_ms=frame.per_trace(rows, frame.duration_ms),
+                rows=rows,
             )
         )
     return sorted(out, key=lambda q: q.total_ms, reverse=True)

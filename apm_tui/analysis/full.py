@@ -13,11 +13,11 @@ import numpy as np
 
 from apm_tui.analysis import bottlenecks as bn
 from apm_tui.analysis import recommend as rc
-from apm_tui.analysis.anomaly import Detection, detect
+from apm_tui.analysis.anomaly import FEATURE_TYPES, Detection, detect
 from apm_tui.analysis.apdex import apdex_counts, apdex_over_time
 from apm_tui.analysis.health import health_score
 from apm_tui.analysis.latency import latency_stats
-from apm_tui.analysis.requests import extract_requests
+from apm_tui.analysis.requests import Requests, extract_requests
 from apm_tui.analysis.result import (
     Analysis,
     Bottleneck,
@@ -40,6 +40,18 @@ def _column(metrics: Table, name: str) -> FloatArray:
     if name in metrics:
         return np.asarray(metrics[name], dtype=np.float64)
     return np.full(len(metrics), np.nan)
+
+
+def extent(metrics: Table, req: Requests, spans: Table) -> tuple[float, float]:
+    """The first and last timestamp analysed: of the samples, the requests and the spans
+    (a log's last requests come after its last minute's sample starts; a trace file that
+    has spans but no request still covers a time)."""
+    times = [_column(metrics, "timestamp"), np.asarray(req.time, dtype=np.float64)]
+    if len(spans):
+        times.append(np.asarray(spans["start"], dtype=np.float64))
+    every = np.concatenate(times)
+    every = every[np.isfinite(every)]
+    return (float(every.min()), float(every.max())) if every.size else (NAN, NAN)
 
 
 def _nanmean(x: FloatArray) -> float:
@@ -154,20 +166,17 @@ def analyse(
     for e in bn.slow_endpoints(endpoints, th):
         spot = bn.hotspot(frame, traces[req.endpoint == e.name]) if frame is not None else None
         found.append(rc.slow_endpoint(e, spot, req, traces, overall, latency.p95, th))
-    queries = bn.query_stats(frame) if frame is not None else []
-    slow = bn.slow_queries(queries, th)
-    fast = [q.avg_ms for q in queries if q not in slow]
-    others = float(np.median(fast)) if fast else NAN
-    for q in slow:
-        found.append(rc.slow_query(q, others, req, traces, overall, latency.p95, th))
-    end = (
-        float(np.nanmax(_column(metrics, "timestamp")))
-        if len(metrics)
-        else (float(req.time.max()) if len(req) else NAN)
-    )
+    if frame is not None:
+        queries = bn.query_stats(frame)
+        slow = bn.slow_queries(queries, th)
+        fast = [q.avg_ms for q in queries if all(q.statement != s.statement for s in slow)]
+        others = float(np.median(fast)) if fast else NAN
+        for q in slow:
+            found.append(rc.slow_query(q, frame, others, req, traces, overall, latency.p95, th))
+    start, end = extent(metrics, req, spans)
     leak = bn.memory_leak(metrics, th)
     if leak is not None:
-        found.append(rc.memory_leak(leak, end))
+        found.append(rc.memory_leak(leak, start, end))
     for e in bn.error_endpoints(endpoints, th):
         found.append(rc.error_endpoint(e, req, th, err_pct))
     if math.isfinite(cpu.p95) and cpu.p95 > th.cpu_high_pct:
@@ -183,9 +192,8 @@ def analyse(
         rc.anomaly_episodes(
             detection.anomalies,
             interval,
-            _column(metrics, "error_rate_pct")
-            * np.nan_to_num(_column(metrics, "throughput_rps"), nan=1.0),
-            _column(metrics, "timestamp"),
+            {name: _column(metrics, name) for name in ("timestamp", *FEATURE_TYPES)},
+            (start, end),
         )
     )
     recs.sort(key=lambda r: _PRIORITY[r.priority])
@@ -200,11 +208,8 @@ def analyse(
         apdex=overall.score,
         th=th,
     )
-    start_candidates = [float(np.nanmin(_column(metrics, "timestamp")))] if len(metrics) else []
-    if len(req):
-        start_candidates.append(float(req.time.min()))
     return Analysis(
-        start=min(start_candidates) if start_candidates else NAN,
+        start=start,
         end=end,
         metrics_count=len(metrics),
         traces_count=len(frame.traces) if frame is not None else 0,

@@ -21,6 +21,7 @@ from apm_tui.analysis.bottlenecks import (
     IntArray,
     Leak,
     QueryStats,
+    SpanFrame,
     endpoint_severity,
     query_severity,
 )
@@ -46,8 +47,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def clock(ts: float) -> str:
-    return time.strftime("%H:%M", time.gmtime(ts))
+def clock(ts: float, window: tuple[float, float]) -> str:
+    """`14:05`, or `05 Dec 14:05` unless the window and the time are all on one UTC day (a
+    time alone would not say which of a 48-hour window's days it is, nor when a leak's
+    "full in 60 h" falls)."""
+    days = {time.gmtime(t)[:3] for t in (ts, *window) if math.isfinite(t)}
+    return time.strftime("%H:%M" if len(days) == 1 else "%d %b %H:%M", time.gmtime(ts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,7 @@ def slow_endpoint(
             f"{short(spot.label, 50)} takes {spot.share * 100:.0f}% of its time: cache it "
             "or move it off the request path (async)"
         )
-        outcome = what_if(req, traces, spot.per_trace_ms * 0.5, e.name, th)
+        outcome = what_if(req, traces, spot.saving_ms, e.name, th)
         impact = (
             f"if that part took half as long: {e.name} P95 {e.p95_ms:.0f} → "
             f"{outcome.endpoint_p95:.0f} ms, overall P95 {p95:.0f} → {outcome.p95:.0f} ms, "
@@ -121,6 +126,7 @@ def slow_endpoint(
 
 def slow_query(
     q: QueryStats,
+    frame: SpanFrame,
     others_median_ms: float,
     req: Requests,
     traces: IntArray,
@@ -137,10 +143,8 @@ def slow_query(
         "add an index for its WHERE/ORDER BY columns (check EXPLAIN ANALYZE), or cache its result"
     )
     target = others_median_ms if math.isfinite(others_median_ms) else th.slow_query_ms / 2
-    saving = (
-        q.per_trace_ms * max(0.0, 1.0 - target / q.avg_ms) if q.avg_ms > 0 else q.per_trace_ms * 0
-    )
-    outcome = what_if(req, traces, saving, None, th)
+    cut = max(0.0, 1.0 - target / q.avg_ms) if q.avg_ms > 0 else 0.0
+    outcome = what_if(req, traces, frame.saving(q.rows, cut), None, th)
     impact = (
         f"at the other statements' median ({target:.0f} ms): overall P95 {p95:.0f} → "
         f"{outcome.p95:.0f} ms, Apdex {overall.score:.3f} → {outcome.apdex:.3f}"
@@ -165,17 +169,20 @@ def slow_query(
     return bottleneck, rec
 
 
-def memory_leak(leak: Leak, now: float) -> tuple[Bottleneck, Recommendation]:
+def memory_leak(leak: Leak, start: float, now: float) -> tuple[Bottleneck, Recommendation]:
     hours = leak.hours_to_full
     severity: Severity = "HIGH" if hours <= 24 else "MEDIUM"
     full_at = now + hours * 3600
+    window = (start, now)
+    since = clock(leak.segment_start, window)
+    until = clock(leak.segment_end, window) if leak.segment_end is not None else ""
     rate = f"memory +{leak.trend.slope_per_hour:.2f} pts/h"
     tau = f"(Kendall tau {leak.trend.tau:.2f})"
     if leak.segment_end is None:
-        evidence = f"{rate} since {clock(leak.segment_start)} {tau}, now {leak.now_pct:.1f}%"
+        evidence = f"{rate} since {since} {tau}, now {leak.now_pct:.1f}%"
     else:
         evidence = (
-            f"{rate} from {clock(leak.segment_start)} to {clock(leak.segment_end)} {tau}, up "
+            f"{rate} from {since} to {until} {tau}, up "
             f"to {leak.trend.last:.1f}% before a restart; now {leak.now_pct:.1f}%"
         )
     if leak.restarts:
@@ -185,7 +192,7 @@ def memory_leak(leak: Leak, now: float) -> tuple[Bottleneck, Recommendation]:
         "unbounded caches and growing collections"
     )
     impact = (
-        f"at this rate memory is full in {hours:.1f} h (about {clock(full_at)} UTC); "
+        f"at this rate memory is full in {hours:.1f} h (about {clock(full_at, window)} UTC); "
         f"a restart before then buys time, a fix stops the climb"
     )
     bottleneck = Bottleneck(
@@ -309,9 +316,13 @@ def apdex_below_target(
 
 
 def anomaly_episodes(
-    anomalies: tuple[Anomaly, ...], interval_s: float, metrics_error: np.ndarray, times: np.ndarray
+    anomalies: tuple[Anomaly, ...],
+    interval_s: float,
+    columns: dict[str, FloatArray],
+    window: tuple[float, float],
 ) -> list[Recommendation]:
-    """One recommendation per episode that has a HIGH anomaly, the worst three by score."""
+    """One recommendation per episode that has a HIGH anomaly, the worst three by score.
+    `columns`: the samples' timestamps and feature columns, by name."""
     groups = [
         g for g in episodes(anomalies, gap_s=3 * interval_s) if any(a.severity == "HIGH" for a in g)
     ]
@@ -320,40 +331,68 @@ def anomaly_episodes(
     for group in groups[:3]:
         kind = dominant_type(group)
         start, end = group[0].timestamp, group[-1].timestamp + interval_s
-        span = f"{clock(start)}–{clock(end)} UTC"
-        evidence = f"{len(group)} anomalous samples, {span}, led by {kind}"
-        action, impact = _episode_advice(kind, start, end, metrics_error, times)
+        span = f"{clock(start, window)}–{clock(end, (start, start))} UTC"  # the day once
+        samples = f"{len(group)} anomalous sample" + ("s" if len(group) != 1 else "")
+        evidence = f"{samples}, {span}, led by {kind}"
+        times = columns["timestamp"]
+        inside = (times >= start) & (times < end)
         out.append(
             Recommendation(
                 priority="LOW",
                 title=f"{sentence(kind)} anomaly at {span}",
-                action=action,
-                impact=impact,
+                action=EPISODE_ADVICE.get(kind, "Investigate what changed then"),
+                impact=_episode_impact(kind, inside, columns),
                 evidence=evidence,
             )
         )
     return out
 
 
-def _episode_advice(
-    kind: str, start: float, end: float, errors: np.ndarray, times: np.ndarray
-) -> tuple[str, str]:
-    inside = (times >= start) & (times < end)
-    if kind == "errors" and errors.size and np.nansum(errors) > 0:
-        share = float(np.nansum(errors[inside]) / np.nansum(errors))
-        return (
-            "Check deploys, dependencies and logs at that time; alert on error rate",
-            f"this episode holds {share * 100:.0f}% of the window's errors",
-        )
-    advice = {
-        "response time": "Correlate with deploys, GC pauses and downstream latency then",
-        "CPU": "Find what ran then (batch jobs, traffic spikes); add a CPU alert",
-        "DB": "Look at the database then: locks, batch jobs, slow-query log",
-        "memory": "Check what allocated then (large requests, caches)",
-        "throughput": "Check for a traffic spike or drop (bots, an outage upstream)",
-    }
-    minutes = (end - start) / 60
+EPISODE_ADVICE = {
+    "errors": "Check deploys, dependencies and logs at that time; alert on error rate",
+    "response time": "Correlate with deploys, GC pauses and downstream latency then",
+    "CPU": "Find what ran then (batch jobs, traffic spikes); add a CPU alert",
+    "DB": "Look at the database then: locks, batch jobs, slow-query log",
+    "memory": "Check what allocated then (large requests, caches)",
+    "throughput": "Check for a traffic spike or drop (bots, an outage upstream)",
+}
+#: Each anomaly type's column and how its values read.
+EPISODE_UNITS = {
+    "response time": ("response_time_ms", " ms"),
+    "DB": ("db_query_ms", " ms"),
+    "throughput": ("throughput_rps", " req/s"),
+    "CPU": ("cpu_pct", "%"),
+    "memory": ("memory_pct", "%"),
+    "errors": ("error_rate_pct", "%"),
+}
+
+
+def _episode_impact(kind: str, inside: np.ndarray, columns: dict[str, FloatArray]) -> str:
+    """What the episode's samples were against the rest of the window's: an anomaly is
+    unusual, not always worse (a quiet minute, a fast one), so the figures say which."""
+    count = int(np.count_nonzero(inside))
+    unlike = f"{count} sample{'s' if count != 1 else ''} unlike the rest of the window"
+    if kind == "errors":
+        # Failed requests per sample: a rate weighted by the sample's traffic.
+        errors = columns["error_rate_pct"] * np.nan_to_num(columns["throughput_rps"], nan=1.0)
+        total = float(np.nansum(errors))
+        if total > 0:
+            share = float(np.nansum(errors[inside])) / total
+            return f"this episode holds {share * 100:.0f}% of the window's errors"
+    column, unit = EPISODE_UNITS.get(kind, ("", ""))
+    values = columns.get(column)
+    if values is None:
+        return unlike
+    then, rest = values[inside], values[~inside]
+    then, rest = then[np.isfinite(then)], rest[np.isfinite(rest)]
+    if not then.size or not rest.size:
+        return unlike
     return (
-        advice.get(kind, "Investigate what changed then"),
-        f"{minutes:.0f} minutes of degraded service",
+        f"{kind} {level(float(np.median(then)))}{unit} then, "
+        f"{level(float(np.median(rest)))}{unit} in the rest of the window (medians)"
     )
+
+
+def level(value: float) -> str:
+    """A figure with the digits that matter: 640, 12.5, 0.054."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -22,8 +22,10 @@ from apm_tui.sources.base import Source
 
 #: Requests may be logged or exported this long after their minute ended.
 GRACE_S = 10.0
-#: Up to this many minutes at once are reported with the quiet ones between them filled in.
-MAX_FILL = 100_000
+#: Quiet minutes between two minutes with requests are samples of zero traffic, up to a day of
+#: them: a longer silence is a gap in the log (rotated away, not written, years apart), and a
+#: run of zeros across it would swamp the averages and bury the rest as anomalies.
+MAX_QUIET = 1440
 
 
 @dataclass
@@ -71,19 +73,20 @@ class _Minutes:
     def complete(self, before: float, *, live: bool = False) -> Table:
         """Samples of every minute that ends at or before `before`, oldest first, the quiet
         minutes between them included; `live` also reports the quiet minutes up to `before`
-        (a source that has gone silent), once the first sample is out."""
+        (a source that has gone silent, for up to `MAX_QUIET` minutes), once the first sample
+        is out."""
         if not math.isfinite(before):  # an empty history (a new log, an OTLP receiver)
             return Table({})
         last = math.floor(before / self.bucket_s) - 1
         keys = sorted(k for k in self.open if k <= last)
-        start = self.next_out if self.next_out is not None else (keys[0] if keys else None)
-        if start is None:
-            return Table({})
-        end = last if live and self.next_out is not None else (keys[-1] if keys else start - 1)
-        if end < start:
-            return Table({})
-        # A log with a gap of days, or old lines followed live: only the minutes with requests.
-        rows = list(range(start, end + 1)) if end - start < MAX_FILL else keys
+        reported = self.next_out - 1 if self.next_out is not None else None
+        rows: list[int] = []
+        for key in keys:
+            rows += quiet_between(reported, key)
+            rows.append(key)
+            reported = key
+        if live and self.next_out is not None:
+            rows += quiet_between(reported, last + 1)  # silent since: news, until it is a gap
         if not rows:
             return Table({})
         self.next_out = rows[-1] + 1
@@ -106,6 +109,14 @@ class _Minutes:
                 ),
             }
         )
+
+
+def quiet_between(reported: int | None, key: int) -> list[int]:
+    """The minutes after `reported` and before `key`, if they are a quiet stretch and not a gap
+    (`MAX_QUIET`)."""
+    if reported is None or key - reported - 1 > MAX_QUIET:
+        return []
+    return list(range(reported + 1, key))
 
 
 class RequestSamples:

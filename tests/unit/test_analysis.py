@@ -5,8 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from apm_tui.analysis import recommend as rc
+from apm_tui.analysis.critical import TOUCH_MS, critical_path
 from apm_tui.analysis.full import analyse
-from apm_tui.analysis.result import Analysis
+from apm_tui.analysis.result import Analysis, Anomaly
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, MetricSample, Table
 from apm_tui.sources.synthetic import DAY, SLOW_ORDERS_QUERY, SLOW_SEARCH_QUERY
@@ -219,12 +221,44 @@ def test_a_leak_before_a_fresh_restart_is_timed_from_the_memory_now() -> None:
     a = analyse(Table({"timestamp": t, "memory_pct": memory}), Table({}))
     leak = next(b for b in a.bottlenecks if b.kind == "memory_leak")
     assert leak.evidence == (
-        "memory +2.00 pts/h from 00:00 to 23:55 (Kendall tau 1.00), up to 87.7% before a "
-        "restart; now 43.5%; 1 sudden drop(s) look like restarts"
+        "memory +2.00 pts/h from 01 Jan 00:00 to 01 Jan 23:55 (Kendall tau 1.00), up to 87.7% "
+        "before a restart; now 43.5%; 1 sudden drop(s) look like restarts"
     )
     assert leak.severity == "MEDIUM"  # 28 h to full, not 6
     rec = next(r for r in a.recommendations if r.title.startswith("Memory leak"))
-    assert rec.impact.startswith("at this rate memory is full in 28.2 h (about 04:30 UTC)")
+    assert rec.impact.startswith("at this rate memory is full in 28.2 h (about 03 Jan 04:30 UTC)")
+
+
+def test_times_say_their_day_when_the_window_spans_more_than_one() -> None:
+    """Regression: a 48-hour report gave two "DB anomaly at 02:00–02:30 UTC", one per day,
+    and a leak "full about 04:26 UTC" that was two days on."""
+    day = 1_764_979_200.0  # 2025-12-06 00:00 UTC
+    one_day = (day, day + 86_000)
+    assert rc.clock(day + 7_200, one_day) == "02:00"
+    assert rc.clock(day + 7_200, (day - 86_400, day + 86_000)) == "06 Dec 02:00"
+    assert rc.clock(day + 90_000, one_day) == "07 Dec 01:00"  # after the window's day
+    assert rc.clock(day + 7_200, (day, math.nan)) == "02:00"
+
+
+def test_an_anomaly_episode_says_what_its_samples_were_not_that_service_degraded() -> None:
+    """Regression: every episode that was not about errors said "N minutes of degraded
+    service", also a quiet minute or a minute of one fast request."""
+    t = np.arange(0.0, 600.0, 60.0)
+    throughput = np.array([0.0, 0, 0, 2.5, 0, 0, 0, 0, 0, 0])
+    columns = {
+        "timestamp": t,
+        "throughput_rps": throughput,
+        "error_rate_pct": np.zeros(10),
+        "response_time_ms": np.full(10, np.nan),
+    }
+    spike = Anomaly(timestamp=180.0, score=0.8, severity="HIGH", types=("throughput",))
+    (rec,) = rc.anomaly_episodes((spike,), 60.0, columns, (0.0, 540.0))
+    assert rec.title == "Throughput anomaly at 00:03–00:04 UTC"
+    assert rec.impact == "throughput 2.5 req/s then, 0 req/s in the rest of the window (medians)"
+    assert rec.evidence == "1 anomalous sample, 00:03–00:04 UTC, led by throughput"
+    slow = Anomaly(timestamp=180.0, score=0.8, severity="HIGH", types=("response time",))
+    (rec,) = rc.anomaly_episodes((slow,), 60.0, columns, (0.0, 540.0))
+    assert rec.impact == "1 sample unlike the rest of the window"  # no response times
 
 
 def test_flat_memory_is_not_a_leak() -> None:
@@ -295,11 +329,74 @@ def test_group_firsts_are_the_first_rows_of_lexsorts_order(groups: int) -> None:
             assert mine == [int(i) for i in want[codes[want] == g][:k]], (g, k)
 
 
+def reference_critical_path(spans: Table) -> tuple[np.ndarray, np.ndarray]:
+    """`critical.critical_path`'s rule written out span by span, as its docstring says it
+    (path time and slack of each span), to check the numpy form against."""
+    n = len(spans)
+    first: dict[tuple[str, str], int] = {}
+    for i, (t, s) in enumerate(zip(spans["trace_id"], spans["span_id"], strict=True)):
+        first.setdefault((t, s), i)
+    parent = [
+        first.get((t, p), -1) if p else -1
+        for t, p in zip(spans["trace_id"], spans["parent_id"], strict=True)
+    ]
+    t0 = float(np.nanmin(spans["start"]))
+    begin = [0.0 if math.isnan(x) else (x - t0) * 1e3 for x in spans["start"].tolist()]
+    took = [0.0 if math.isnan(d) else d for d in spans["duration_ms"].tolist()]
+    end = [b + d for b, d in zip(begin, took, strict=True)]
+    children: dict[int, list[int]] = {}
+    for i in range(n):
+        if parent[i] >= 0:
+            children.setdefault(parent[i], []).append(i)
+
+    def within(i: int) -> None:  # each child cut to its parent's time, top down
+        for c in children.get(i, []):
+            begin[c] = min(max(begin[c], begin[i]), end[i])
+            end[c] = min(max(end[c], begin[c]), end[i])
+            within(c)
+
+    for i in range(n):
+        if parent[i] < 0:
+            within(i)
+    blocked, slack = [False] * n, [end[i] - begin[i] for i in range(n)]
+    for kids in children.values():
+        for c in kids:
+            later = [s for s in kids if (end[s], s) > (end[c], c)]
+            blocked[c] = any(begin[s] < end[c] - TOUCH_MS for s in later)
+            earlier = [end[s] for s in kids if (end[s], s) < (end[c], c)]
+            if earlier and max(earlier) > begin[c] + TOUCH_MS:
+                slack[c] = end[c] - max(earlier)
+    path, cap = np.zeros(n), np.zeros(n)
+
+    def walk(i: int, limit: float) -> None:
+        limit = min(limit, slack[i]) if parent[i] >= 0 else math.inf
+        waited = sum(end[c] - begin[c] for c in children.get(i, []) if not blocked[c])
+        path[i], cap[i] = max(end[i] - begin[i] - waited, 0.0), limit
+        for c in children.get(i, []):
+            if not blocked[c]:
+                walk(c, limit)
+
+    for i in range(n):
+        if parent[i] < 0:
+            walk(i, math.inf)
+    return path, cap
+
+
+def test_critical_path_of_calls_in_parallel_and_in_sequence() -> None:
+    # A request (520 ms) calls A (500) and B (450) together, then C (5) after both.
+    parent = np.array([-1, 0, 0, 0])
+    start = np.array([0.0, 0.010, 0.010, 0.512])
+    c = critical_path(parent, start, np.array([520.0, 500.0, 450.0, 5.0]))
+    assert c.path_ms.tolist() == pytest.approx([15.0, 500.0, 0.0, 5.0])  # sums to 520
+    # Halving A saves 50 ms (then the request waits on B); B's speed saves nothing.
+    assert c.saving_ms(np.array([1, 2, 3]), 0.5).tolist() == pytest.approx([50.0, 0.0, 2.5])
+
+
 def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -> None:
     # The bottleneck analysis groups with numpy (the dashboard does not load pandas); this is
-    # the pandas computation it replaced, on a day of spans with some durations missing (a
-    # span without one adds nothing to a sum, as in pandas; a statement's average and P95 are
-    # of its timed calls) and some parents that never arrived.
+    # the pandas computation it replaced (and a span-by-span critical path), on a day of spans
+    # with some durations missing (a span without one adds nothing to a sum, as in pandas; a
+    # statement's average and P95 are of its timed calls) and some parents that never arrived.
     import pandas as pd
 
     from apm_tui.analysis import bottlenecks as bn
@@ -313,10 +410,8 @@ def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -
     lost = np.flatnonzero(parent != "")[:200]
     parent[lost] = "lost-" + parent[lost]
     spans = Table({**columns, "duration_ms": duration, "parent_id": parent})
-    n = len(spans)
 
-    codes, _ = pd.factorize(np.concatenate([spans["span_id"], parent]))
-    child_ms = np.bincount(codes[n:], weights=duration, minlength=codes.max() + 1)
+    path, cap = reference_critical_path(spans)
     stmt = statements(spans)
     ref = pd.DataFrame(
         {
@@ -326,11 +421,14 @@ def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -
             "duration_ms": duration,
             "statement": stmt,
             "label": np.where(stmt != "", stmt, spans["service"] + " " + spans["operation"]),
-            "exclusive_ms": np.clip(duration - child_ms[codes[:n]], 0.0, None),
+            "path_ms": path,
+            "half_saving": np.minimum(path * 0.5, cap),
         }
     )
     frame = bn.span_frame(spans)
     assert len(frame.traces) == ref["trace_id"].nunique()
+    np.testing.assert_allclose(frame.critical.path_ms, path, rtol=1e-9, atol=1e-6)
+    assert (path > 0).sum() > len(spans) / 2
 
     def dense(series: pd.Series) -> np.ndarray:
         out = np.zeros(len(frame.traces))
@@ -349,13 +447,13 @@ def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -
         if part.empty:
             assert spot is None
             continue
-        by_label = part.groupby("label", sort=False)["exclusive_ms"].sum()
+        by_label = part.groupby("label", sort=False)["path_ms"].sum()
         label = by_label.idxmax()
         assert spot is not None and spot.label == label
-        total = ref.loc[inside, "exclusive_ms"].sum()
-        assert spot.share == pytest.approx(by_label.max() / total, rel=1e-12)
-        per_trace = part[part["label"] == label].groupby("trace_id")["exclusive_ms"].sum()
-        np.testing.assert_allclose(spot.per_trace_ms, dense(per_trace), rtol=1e-12)
+        total = ref.loc[inside, "path_ms"].sum()
+        assert spot.share == pytest.approx(by_label.max() / total, rel=1e-9)
+        per_trace = part[part["label"] == label].groupby("trace_id")["half_saving"].sum()
+        np.testing.assert_allclose(spot.saving_ms, dense(per_trace), rtol=1e-9, atol=1e-6)
         checked += 1
     assert checked >= 5
 
@@ -371,6 +469,5 @@ def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -
             [d.mean(), d.quantile(0.95), d.sum(), d.sum() / db["duration_ms"].sum()],
             rtol=1e-12,
         )
-        per_trace = group.groupby("trace_id")["duration_ms"].sum()
-        np.testing.assert_allclose(q.per_trace_ms, dense(per_trace), rtol=1e-12, atol=1e-9)
+        assert sorted(q.rows.tolist()) == group.index.tolist()
     assert db["duration_ms"].isna().sum() > 10  # the calls without a duration were counted

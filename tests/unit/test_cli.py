@@ -310,7 +310,9 @@ def test_report_on_a_log_counts_its_last_minute() -> None:
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["counts"]["requests"] == 13 and doc["counts"]["metrics"] == 2
-    assert doc["window"]["end"] - doc["window"]["start"] == 60  # 16:19 and 16:20
+    # From the first minute's sample (16:19) to the last request (16:20:14.317).
+    assert doc["window"]["start"] == 1_551_111_540.0
+    assert doc["window"]["end"] == 1_551_111_614.317
     assert doc["throughput_rps"]["avg"] == pytest.approx(13 / 120)
 
 
@@ -337,6 +339,17 @@ def test_report_on_trace_files() -> None:
         f"{traces / 'zipkin_yelp.json'}: zipkin-v2, 16 spans in 1 traces",
         f"{traces / 'trace.json'}: otlp-json, 1 spans in 1 traces",
     ]
+
+
+def test_a_trace_file_without_a_request_still_has_a_window() -> None:
+    """Regression: its 4 spans were analysed but the window was null (only samples and
+    requests counted; these spans have no server span to be a request)."""
+    path = SHARED / "data" / "traces" / "otlp2jaeger-multi-in-combined.json"
+    done = run("report", "--json", "--trace-file", str(path))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["counts"]["spans"] == 4 and doc["counts"]["requests"] == 0
+    assert doc["window"] == {"start": 1_711_138_246.94, "end": pytest.approx(1_711_138_247.025)}
 
 
 def test_a_source_of_ones_own(tmp_path: Path) -> None:

@@ -113,8 +113,8 @@ def test_zipkin_shared_spans_become_client_and_server() -> None:
     req = extract_requests(table)
     assert req.endpoint.tolist() == ["get"]  # only the gateway's root span is a request
     assert req.duration_ms.tolist() == [38.793]
-    frame = span_frame(table)  # exclusive times stay non-negative and sum to the root's time
-    assert frame.exclusive_ms.sum() == pytest.approx(38.793, abs=0.01)
+    frame = span_frame(table)  # the critical path's times sum to the root's time
+    assert frame.critical.path_ms.sum() == pytest.approx(38.793, abs=0.01)
 
 
 def test_zipkin_sql_spans_are_db_queries() -> None:

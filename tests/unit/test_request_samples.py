@@ -111,3 +111,34 @@ def test_an_empty_history_then_live_requests() -> None:
     quiet = source.poll(T0 + 250).metrics  # then quiet minutes are samples too
     assert quiet["timestamp"].tolist() == [T0 + 120, T0 + 180]
     assert quiet["throughput_rps"].tolist() == [0.0, 0.0]
+
+
+def test_quiet_minutes_are_filled_within_a_stretch_of_requests_and_not_across_a_gap() -> None:
+    """Regression: a log of 2020 and 2022 lines had its quiet 2022 minutes filled with zeros
+    by the report's last read but none of its 2020 ones (the whole span was over the fill
+    limit), so throughput, the anomalies and the health came from a lopsided series."""
+    later = T0 + 2 * 86_400  # two days on: a gap, not two days of zero traffic
+    history = [
+        *request(1, T0 + 5, 10.0),
+        *request(2, T0 + 185, 10.0),  # minutes 1 and 2 are quiet
+        *request(3, later + 5, 10.0),
+        *request(4, later + 245, 10.0),  # minutes 1–3 of the later stretch are quiet
+    ]
+    source = RequestSamples(Feed(history))
+    first = source.backfill().metrics["timestamp"].tolist()
+    rest = source.finish().metrics["timestamp"].tolist()
+    minutes = [int((t - T0) // 60) for t in first + rest]
+    day2 = 2 * 1440
+    assert minutes == [0, 1, 2, 3, day2, day2 + 1, day2 + 2, day2 + 3, day2 + 4]
+
+
+def test_a_source_silent_for_over_a_day_is_a_gap_when_live() -> None:
+    feed = Feed(request(1, T0 + 5, 10.0) + request(2, T0 + 65, 10.0))
+    source = RequestSamples(feed)
+    assert source.backfill().metrics["timestamp"].tolist() == [T0]
+    hours_later = source.poll(T0 + 3 * 3600).metrics["timestamp"].tolist()
+    # Minute 1 and the quiet ones after it, up to the one still in its grace (minute 179).
+    assert hours_later == [T0 + 60 * m for m in range(1, 179)]
+    feed.queue = request(3, T0 + 3 * 86_400 + 5, 10.0)
+    days_later = source.poll(T0 + 3 * 86_400 + 120).metrics["timestamp"].tolist()
+    assert days_later == [T0 + 3 * 86_400]  # the new minute; not three days of zeros
