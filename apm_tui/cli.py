@@ -286,12 +286,16 @@ def add_dashboard_options(p: argparse.ArgumentParser, *, live: bool = True) -> N
     if live:  # the live dashboard's own options (not `record`'s)
         p.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
         p.add_argument("--record", metavar="FILE", help="also record every tick to FILE")
-        p.add_argument(
-            "--recordings-dir",
-            metavar="DIR",
-            help="where the r key records (default ~/.local/share/apm-tui/recordings)",
-        )
+        add_recordings_option(p)
         add_screenshots_option(p)
+
+
+def add_recordings_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--recordings-dir",
+        metavar="DIR",
+        help="where the r key records (default ~/.local/share/apm-tui/recordings)",
+    )
 
 
 def add_screenshots_option(p: argparse.ArgumentParser) -> None:
@@ -378,6 +382,7 @@ def build_parser() -> Parser:
         help="recorded seconds per second, 0.25 to 64 (default 1)",
     )
     replay.add_argument("--theme", help="a Textual theme, e.g. nord or gruvbox")
+    add_recordings_option(replay)  # `r` records what the replay shows
     add_screenshots_option(replay)
     add_analysis_options(replay)
     export = sub.add_parser(

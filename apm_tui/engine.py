@@ -43,7 +43,7 @@ from apm_tui.analysis.streaming import (
     fit_isolated,
 )
 from apm_tui.config import Thresholds
-from apm_tui.model import Batch, Grouping, Table, factorize
+from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
 from apm_tui.sources.base import Source, SourceError
 from apm_tui.window import Window
 
@@ -134,14 +134,6 @@ def request_details(requests: Table, th: Thresholds, numbering: Numbering | None
 
 def utc(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
-
-
-def newest_time(batch: Batch) -> float:
-    """The latest timestamp in a batch (0 when it has none): a history batch's recorded time."""
-    times = [float(np.nanmax(batch.metrics["timestamp"]))] if len(batch.metrics) else []
-    if len(batch.spans):
-        times.append(float(np.nanmax(batch.spans["start"])))
-    return max(times, default=0.0)
 
 
 class Recorder(Protocol):

@@ -244,3 +244,11 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(len(self.metrics) or len(self.spans) or self.status)
+
+
+def newest_time(batch: Batch) -> float:
+    """The latest timestamp in a batch (0 when it has none): a history batch's recorded time."""
+    times = [float(np.nanmax(batch.metrics["timestamp"]))] if len(batch.metrics) else []
+    if len(batch.spans):
+        times.append(float(np.nanmax(batch.spans["start"])))
+    return max(times, default=0.0)

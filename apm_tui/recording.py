@@ -39,7 +39,7 @@ import numpy as np
 
 from apm_tui import __version__
 from apm_tui.errors import RecordingError
-from apm_tui.model import SPAN_STR_FIELDS, Batch, Table
+from apm_tui.model import SPAN_STR_FIELDS, Batch, Table, newest_time
 from apm_tui.payload import Strings, decode_batch, encode_batch, jsonable, open_payload
 from apm_tui.salvage import Damaged, Pages
 
@@ -49,6 +49,9 @@ FORMAT = "apm-tui recording"
 #: What a payload that does not decode raises (a damaged or hostile file).
 DECODE_ERRORS = (ValueError, KeyError, TypeError, OverflowError, zlib.error)
 SCHEMA_VERSION = 2
+#: Ticks read at most to find one with data, from a point of a recording: every source gives
+#: a sample a minute at least (a quiet log's is a minute of zero traffic), 60 ticks at 1 s.
+DATA_PROBE = 256
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -390,6 +393,60 @@ class Recording:
             (t,),
         ).fetchone()
         return None if row is None else int(row[0])
+
+    def data_span(self) -> tuple[float, float] | None:
+        """The newest data time of the first and of the last live tick that has data: the
+        times the header shows, which are the ticks' own only for a live source (a synthetic
+        world, an old log or a replay of one runs on its own clock)."""
+        first = self._with_data("seq >= (SELECT min(seq) FROM ticks WHERE history = 0)", ())
+        last = self._with_data("seq <= (SELECT max(seq) FROM ticks)", (), newest_first=True)
+        return None if first is None or last is None else (first[2], last[2])
+
+    def reaching(self, when: float) -> float | None:
+        """The time of the first live tick whose data reaches `when` (data times grow tick
+        by tick): a bisection over the ticks, each probe decoding a tick or a few."""
+        try:
+            low, high = self.db.execute(
+                "SELECT min(seq), max(seq) FROM ticks WHERE history = 0"
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        found: float | None = None
+        while low is not None and low <= high:
+            middle = (low + high) // 2
+            probe = self._with_data("seq >= ? AND seq <= ?", (middle, high))
+            if probe is None:
+                high = middle - 1
+            elif probe[2] >= when:
+                found, high = probe[1], middle - 1
+            else:
+                low = probe[0] + 1
+        return found
+
+    def _with_data(
+        self, where: str, params: tuple[int, ...], *, newest_first: bool = False
+    ) -> tuple[int, float, float] | None:
+        """(seq, time, newest data time) of the first live tick matching `where` whose batch
+        has data, looking at `DATA_PROBE` ticks at most (a damaged one is skipped)."""
+        order = "DESC" if newest_first else ""
+        try:
+            rows = self.db.execute(
+                f"SELECT seq, t, payload FROM ticks WHERE history = 0 AND {where} "
+                f"ORDER BY seq {order} LIMIT {DATA_PROBE}",
+                params,
+            ).fetchall()
+        except sqlite3.Error:
+            return None
+        for seq, t, payload in rows:
+            if not isinstance(payload, bytes) or not isinstance(t, int | float):
+                continue
+            try:
+                newest = newest_time(self.decode(payload))
+            except DECODE_ERRORS:
+                continue
+            if newest > 0:
+                return int(seq), float(t), newest
+        return None
 
     def close(self) -> None:
         self.db.close()

@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "recording.json"
 
 from apm_tui.commands.dashboard import DashboardOptions, make_sources  # noqa: E402
-from apm_tui.engine import merge_tick, newest_time  # noqa: E402
+from apm_tui.engine import merge_tick  # noqa: E402
+from apm_tui.model import newest_time  # noqa: E402
 from apm_tui.payload import open_payload  # noqa: E402
 from apm_tui.payload_block import _Walk  # noqa: E402
 from apm_tui.recording import Recorder, Recording  # noqa: E402

@@ -336,9 +336,14 @@ def endpoint_table(
             p99_ms=float(p99[i]),
             apdex=float(apdex[i] / timed[i]) if timed[i] else math.nan,
             error_rate_pct=float(errs[i] / counts[i] * 100),
-            time_share=float(sums[i] / total),
+            # None of its requests timed: its share of the time is not known, not 0.
+            time_share=float(sums[i] / total) if timed[i] else math.nan,
         )
         for i in range(n)
     ]
     # Largest share of request time first; without response times, the busiest first.
-    return tuple(sorted(out, key=lambda e: (e.time_share, e.requests), reverse=True))
+    return tuple(sorted(out, key=lambda e: (_known(e.time_share), e.requests), reverse=True))
+
+
+def _known(value: float) -> float:
+    return value if math.isfinite(value) else -1.0

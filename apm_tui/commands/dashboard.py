@@ -317,6 +317,7 @@ def replay(args: argparse.Namespace, th: Thresholds) -> int:
         replay=args.recording,
         replay_speed=args.speed,
         screenshots_dir=args.screenshots_dir,
+        recordings_dir=args.recordings_dir,
     )
     return run_app(opts, th, args.theme)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from pathlib import Path
 
 from apm_tui.errors import RecordingError, UsageError
@@ -56,8 +57,10 @@ def run(path: str, folder: str) -> int:
         raise RecordingError(f"{out}: cannot write the CSV files: {exc.strerror}") from None
     finally:
         rec.close()
-    lost = f"; {rec.lost} tick(s) could not be read (damaged or cut off)" if rec.lost else ""
-    print(f"apm-tui: wrote {out / 'metrics.csv'} and {out / 'spans.csv'}{lost}")
+    print(f"apm-tui: wrote {out / 'metrics.csv'} and {out / 'spans.csv'}")
+    if rec.lost:  # a warning, where `report --from` says it: a script reading stdout goes on
+        lost = f"apm-tui: {rec.lost} tick(s) could not be read (damaged or cut off)"
+        print(lost, file=sys.stderr)
     return 0
 
 

@@ -20,9 +20,9 @@ from types import FrameType
 
 from apm_tui.commands.dashboard import make_sources, options_from
 from apm_tui.config import Thresholds
-from apm_tui.engine import describe, merge_tick, newest_time
+from apm_tui.engine import describe, merge_tick
 from apm_tui.errors import EXIT_USAGE
-from apm_tui.model import Batch
+from apm_tui.model import Batch, newest_time
 from apm_tui.recording import Recorder
 
 

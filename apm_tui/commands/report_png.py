@@ -62,7 +62,8 @@ def data_interval(batch: Batch) -> float:
 
 
 def report_engine(batch: Batch, analysis: Analysis, th: Thresholds, name: str) -> Engine:
-    from apm_tui.engine import Engine, newest_time
+    from apm_tui.engine import Engine
+    from apm_tui.model import newest_time
     from apm_tui.sources.batch import BatchSource
 
     interval = data_interval(batch)
@@ -93,9 +94,9 @@ def save(
     returns the picture's size in pixels. Raises ExportError if it cannot be written."""
     import time
 
-    from apm_tui.engine import newest_time
     from apm_tui.export.files import write_file
     from apm_tui.export.png import encode, render
+    from apm_tui.model import newest_time
     from apm_tui.ui.headless import dashboard_screen
 
     engine = report_engine(batch, analysis, th, name)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from apm_tui.model import Batch, Table
@@ -69,6 +71,7 @@ class ReplaySource:
         self._changed_at: float | None = None
         self.held = False  # paused: the replay clock stands still
         self.done = False
+        self._data_span: tuple[float, float] | None = None
 
     @property
     def total(self) -> float:
@@ -81,6 +84,17 @@ class ReplaySource:
         if self.held:
             return min(self.total, self._played)
         return min(self.total, self._played + (now - self._changed_at) * self.speed)
+
+    def data_span(self) -> tuple[float, float] | None:
+        """The recording's first and last data time (read once: two ticks decoded)."""
+        if self._data_span is None:
+            self._data_span = self.recording.data_span() or (math.nan, math.nan)
+        return None if math.isnan(self._data_span[0]) else self._data_span
+
+    def locate(self, when: float) -> float | None:
+        """The position at which the replayed data reaches time `when`."""
+        t = self.recording.reaching(when)
+        return None if t is None else max(0.0, t - self.first)
 
     def hold(self, held: bool, now: float) -> None:
         """Stop (True) or restart (False) the replay clock. Unlike a live source a file can
@@ -194,11 +208,23 @@ _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def replay_target(text: str, *, first: float, total: float, position: float) -> float:
+def replay_target(
+    text: str,
+    *,
+    total: float,
+    position: float,
+    shown: float,
+    data: tuple[float, float] | None,
+    locate: Callable[[float], float | None],
+) -> float:
     """Where `g` goes in a replay, as recorded seconds from its start (clamped to the
     recording). `text` is a UTC clock time as the header shows it (`14:05`, `14:05:30`,
     `2026-01-01 14:05`), an offset from the current position (`+10m`, `-90s`, `-1h`) or a
-    share of the recording (`50%`). `ValueError` says what is wrong with anything else."""
+    share of the recording (`50%`). A clock time is on the data's clock, the header's: `shown`
+    is the data time shown now, `data` the first and last data time of the recording, and
+    `locate` the position where the data reaches a time. Without a date it is on the day shown,
+    or the day before or after when only that is in the recording. `ValueError` says what is
+    wrong with anything else."""
     text = text.strip()
     if m := _OFFSET.fullmatch(text):
         offset = float(m[2]) * UNIT_S[m[3]]
@@ -209,19 +235,19 @@ def replay_target(text: str, *, first: float, total: float, position: float) -> 
         hour, minute, second = int(m[2]), int(m[3]), int(m[4] or 0)
         if hour > 23 or minute > 59 or second > 59:
             raise ValueError(f"{text!r} is not a time of day")
-        day = m[1] or time.strftime("%Y-%m-%d", time.gmtime(first))
+        day = m[1] or time.strftime("%Y-%m-%d", time.gmtime(shown))
         try:
             midnight = calendar.timegm(time.strptime(day, "%Y-%m-%d"))
         except ValueError:
             raise ValueError(f"{m[1]!r} is not a date (YYYY-MM-DD)") from None
         at = midnight + hour * 3600 + minute * 60 + second
-        if not m[1] and at < first:  # a clock time before the start means the next day
-            at += 86_400
-        if not first - 1 <= at <= first + total + 1:
-            raise ValueError(
-                f"{text} UTC is outside the recording ({_utc(first)} to {_utc(first + total)} UTC)"
-            )
-        target = at - first
+        days = (at,) if m[1] else (at, at - 86_400, at + 86_400)
+        inside = [t for t in days if data is not None and data[0] - 1 <= t <= data[1] + 1]
+        found = locate(inside[0]) if inside else None
+        if found is None:
+            held = f"{_utc(data[0])} to {_utc(data[1])} UTC" if data else "no data"
+            raise ValueError(f"{text} UTC is outside the recording ({held})")
+        target = found
     else:
         raise ValueError(f"{text!r}: use a UTC time (14:05), an offset (+10m, -90s) or 50%")
     return min(max(target, 0.0), total)

@@ -65,9 +65,13 @@ def layout_class(width: int, height: int) -> str:
 # Grouped in the footer ("[] ∓1 min", "+- Speed"): a replay's keys take less room.
 MINUTE = Binding.Group("∓1 min", compact=True)
 SPEED = Binding.Group("Speed", compact=True)
+STEP = Binding.Group("Step", compact=True)  # shown while paused (`check_action`)
 
 
 class ApmApp(App[None]):
+    # Our `escape` binding restores a maximised panel and updates the footer; Textual's own
+    # escape-to-minimise did neither of the latter (the footer kept offering "esc Restore").
+    ESCAPE_TO_MINIMIZE: ClassVar[bool] = False
     CSS_PATH = Path(__file__).with_name("apm.tcss")
     # A maximised panel keeps the header (mode, clock, health) and the footer in view.
     ALLOW_IN_MAXIMIZED_VIEW = "StatusHeader, Footer"
@@ -77,8 +81,8 @@ class ApmApp(App[None]):
         Binding("r", "toggle_record", "Record"),
         Binding("s", "save_png", "Save PNG"),
         Binding("space", "pause", "Pause"),
-        Binding("left", "step(-1)", "Back", show=False),
-        Binding("right", "step(1)", "Forward", show=False),
+        Binding("left", "step(-1)", "Back", key_display="←", group=STEP),
+        Binding("right", "step(1)", "Forward", key_display="→", group=STEP),
         Binding("home", "jump(-1)", "Start", show=False),
         Binding("end", "jump(1)", "End", show=False),
         Binding("left_square_bracket", "replay_seek(-60)", "-1 min", key_display="[", group=MINUTE),
@@ -251,6 +255,12 @@ class ApmApp(App[None]):
         self.show_snapshot(message.snapshot)
 
     # -- pause and step ----------------------------------------------------------------------
+    def shown_time(self) -> float:
+        """The data time the header shows (the paused one, else the newest snapshot's)."""
+        if self.paused is not None:
+            return self.paused
+        return self.snapshot.live.newest if self.snapshot is not None else self.clock()
+
     def action_pause(self) -> None:
         if self.snapshot is None:
             return
@@ -471,9 +481,11 @@ class ApmApp(App[None]):
             try:
                 target = replay_target(
                     text,
-                    first=source.first,
                     total=source.total,
                     position=source.position(self.clock()),
+                    shown=self.shown_time(),
+                    data=source.data_span(),
+                    locate=source.locate,
                 )
             except ValueError as exc:
                 self.notify(str(exc), severity="error", timeout=6, markup=False)
@@ -556,10 +568,31 @@ class ApmApp(App[None]):
             lambda: self.set_timer(0.1, self.action_save_svg),
         )
         yield SystemCommand("Help", "Every key and what each panel means", self.action_help)
+        # The main screen's keys: the palette offers what the footer may have no room for.
+        if screen is self.screen_stack[0]:
+            yield from self.main_commands()
+
+    def main_commands(self) -> Iterable[SystemCommand]:
+        pause = "Resume" if self.paused is not None else "Pause"
+        yield SystemCommand(pause, "Freeze the view; the sources keep filling the window (space)",
+                            self.action_pause)  # fmt: skip
+        yield SystemCommand(
+            "Stop recording" if self.snapshot is not None and self.snapshot.recording else "Record",
+            "Record to a new file in the recordings folder (r)",
+            self.action_toggle_record,
+        )
+        yield SystemCommand("Traces", "The window's slowest traces (t)", self.action_traces)
         yield SystemCommand(
             "Maximise panel", "Fill the screen with the focused panel", self.action_maximize_panel
         )
         yield SystemCommand("Restore layout", "Back to all nine panels", self.action_restore)
+        if self.replay_source() is not None:
+            yield SystemCommand("Go to", "A time, an offset or a share of the replay (g)",
+                                self.action_replay_goto)  # fmt: skip
+            yield SystemCommand("Faster", "Double the replay speed (+)",
+                                lambda: self.action_replay_speed(2))  # fmt: skip
+            yield SystemCommand("Slower", "Halve the replay speed (-)",
+                                lambda: self.action_replay_speed(0.5))  # fmt: skip
 
     def on_unmount(self) -> None:
         if self._engine is not None:

@@ -13,20 +13,21 @@ from tests.conftest import WORLD_START
 from tests.ui.conftest import FakeClock, first_tick, tick, worker_tick
 
 
-def recorded(tmp_path: Path, ticks: int = 200) -> Path:
+def recorded(tmp_path: Path, ticks: int = 200, at: float = WORLD_START + 7200) -> Path:
+    """A recording of the synthetic world (60 world seconds a tick), its ticks made at `at`."""
     path = tmp_path / "r.apmrec"
     engine = make_engine(
         DashboardOptions(start=WORLD_START, window_hours=2, record=str(path)), Thresholds()
     )
     for i in range(ticks):
-        engine.step(WORLD_START + 7200 + i)
+        engine.step(at + i)
     engine.close()
     return path
 
 
-def replay_app(tmp_path: Path) -> tuple[ApmApp, FakeClock]:
+def replay_app(tmp_path: Path, at: float = WORLD_START + 7200) -> tuple[ApmApp, FakeClock]:
     clock = FakeClock()
-    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path)), window_hours=2)
+    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path, at=at)), window_hours=2)
     return make_app(opts, clock=clock), clock
 
 
@@ -79,7 +80,8 @@ async def test_go_to_a_time(tmp_path: Path) -> None:
 
     from apm_tui.ui.screens.goto import GoToScreen
 
-    app, clock = replay_app(tmp_path)
+    # Recorded a month after the world's own clock: `g` reads the header's clock, the world's.
+    app, clock = replay_app(tmp_path, at=WORLD_START + 30 * 86_400)
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
         source = source_of(app)
@@ -94,10 +96,14 @@ async def test_go_to_a_time(tmp_path: Path) -> None:
         await worker_tick(app, pilot, clock, 1.0)
         ahead = source_of(app).position(clock())
         assert 120 <= ahead <= 123
-        assert app.engine.window.newest() >= source.first + 120
+        data = source.data_span()
+        assert data is not None
+        assert app.engine.window.newest() >= data[0] + 119 * 60  # 60 world seconds a tick
 
         # A UTC clock time as the header shows it, earlier than now: the engine is rebuilt.
-        at = time.strftime("%H:%M:%S", time.gmtime(source.first + 30))
+        shown = app.query_one(StatusHeader).text.plain
+        assert time.strftime("%H:%M:%S", time.gmtime(app.engine.window.newest())) in shown
+        at = time.strftime("%H:%M:%S", time.gmtime(data[0] + 30 * 60))  # 30 ticks in
         newest = app.engine.window.newest()
         await type_goto(pilot, at)
         await worker_tick(app, pilot, clock, 1.0)

@@ -322,6 +322,7 @@ def test_text_report_on_a_log_without_response_times_says_n_a_not_nan() -> None:
     assert "nan" not in done.stdout.lower().replace("nanosecond", "")
     row = next(line for line in done.stdout.splitlines() if line.startswith("/favicon.ico"))
     assert row.split()[1:6] == ["807", "n/a", "n/a", "n/a", "n/a"]
+    assert row.split()[-1] == "n/a"  # its share of the time is unknown, not 0.0
 
 
 def test_report_on_trace_files() -> None:
@@ -415,3 +416,18 @@ def test_detect_command_scores_a_csv_and_bad_files_are_one_line(tmp_path: Path) 
         bad = run(*args)
         assert bad.returncode == 2 and message in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+def test_replay_records_where_it_is_told(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Regression: `replay` had no --recordings-dir, so `r` in a replay always wrote to the
+    default data folder."""
+    from apm_tui import cli
+    from apm_tui.commands import dashboard
+
+    path = tmp_path / "r.apmrec"
+    assert cli.main(["record", "-o", str(path), "--duration", "0.5", "--window", "0.1"]) == 0
+    seen = {}
+    monkeypatch.setattr(dashboard, "run_app", lambda opts, th, theme: seen.setdefault("o", opts))
+    folder = str(tmp_path / "clips")
+    assert cli.main(["replay", str(path), "--recordings-dir", folder]) is seen["o"]
+    assert seen["o"].recordings_dir == folder and seen["o"].replay == str(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -325,10 +326,11 @@ def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(
 
     capsys.readouterr()
     assert export.run(str(tmp_path / "cut-0.6.apmrec"), str(tmp_path / "csv")) == 0
-    said = capsys.readouterr().out
+    said = capsys.readouterr()
     kept = Recording.open(tmp_path / "cut-0.6.apmrec")
     read = list(kept.ticks())
-    assert f"; {kept.lost} tick(s) could not be read (damaged or cut off)" in said
+    assert f"{kept.lost} tick(s) could not be read (damaged or cut off)" in said.err
+    assert "could not be read" not in said.out
     rows = (tmp_path / "csv" / "spans.csv").read_text().count("\n") - 1
     assert rows == sum(len(t.batch.spans) for t in read)
     kept.close()
@@ -577,25 +579,59 @@ def test_replay_target_forms() -> None:
 
     from apm_tui.sources.recorded import replay_target
 
-    first = calendar.timegm((2026, 1, 1, 23, 50, 0, 0, 0, 0))  # 23:50 UTC, one hour long
-    kw = {"first": float(first), "total": 3600.0, "position": 600.0}
-    assert replay_target("+10m", **kw) == 1200
-    assert replay_target("-90s", **kw) == 510
-    assert replay_target("- 1h", **kw) == 0  # clamped to the start
-    assert replay_target("+2", **kw) == 602  # seconds without a unit
-    assert replay_target("50%", **kw) == 1800
-    assert replay_target("23:55", **kw) == 300
-    assert replay_target("00:10:30", **kw) == 1230  # after midnight: the next day
-    assert replay_target("2026-01-02 00:50", **kw) == 3600
+    # The data runs 60 s a recorded second from 23:50 UTC: a recorded minute is an hour of
+    # the data's clock (the header's), whatever the ticks' own times were.
+    start = float(calendar.timegm((2026, 1, 1, 23, 50, 0, 0, 0, 0)))
+    kw = {
+        "total": 60.0,
+        "position": 10.0,
+        "shown": start + 600.0,
+        "data": (start, start + 3600.0),
+        "locate": lambda when: (when - start) / 60,
+    }
+    assert replay_target("+10s", **kw) == 20
+    assert replay_target("-90s", **kw) == 0  # clamped to the start
+    assert replay_target("+2", **kw) == 12  # seconds without a unit
+    assert replay_target("50%", **kw) == 30
+    assert replay_target("23:55", **kw) == 5
+    assert replay_target("00:20", **kw) == 30  # on the day shown, or the next, if only that is in
+    assert replay_target("2026-01-02 00:50", **kw) == 60
     for bad, says in [
         ("noon", "use a UTC time"),
         ("25:00", "not a time of day"),
-        ("12:00", "outside the recording"),
+        ("12:00", "outside the recording (2026-01-01 23:50:00 to 2026-01-02 00:50:00 UTC)"),
         ("2026-13-01 00:00", "not a date"),
         ("", "use a UTC time"),
     ]:
-        with pytest.raises(ValueError, match=says):
+        with pytest.raises(ValueError, match=re.escape(says)):
             replay_target(bad, **kw)
+
+
+def test_a_recording_is_found_by_its_data_clock(tmp_path: Path) -> None:
+    """Regression: `g 03:00` in a replay of the synthetic world looked for 03:00 among the
+    ticks' own times (the wall clock when recorded) while the header showed the world's."""
+    from apm_tui.commands.dashboard import DashboardOptions, make_engine
+    from apm_tui.config import Thresholds
+
+    path = tmp_path / "r.apmrec"
+    engine = make_engine(
+        DashboardOptions(start=WORLD_START, window_hours=2, record=str(path)), Thresholds()
+    )
+    recorded_at = WORLD_START + 30 * 86_400  # a month after the world's own clock
+    for i in range(120):
+        engine.step(recorded_at + i)
+    engine.close()
+    recording = Recording.open(path)
+    first, last = recording.span()
+    assert (first, last) == (recorded_at, recorded_at + 119)
+    data = recording.data_span()
+    assert data is not None
+    assert WORLD_START < data[0] < data[1] < WORLD_START + 86_400
+    assert data[1] - data[0] == pytest.approx(119 * 60, abs=60)  # 60 world seconds a tick
+    assert recording.reaching(data[0]) == first
+    assert recording.reaching(data[0] + 30 * 60) == pytest.approx(first + 30, abs=1)
+    assert recording.reaching(data[1]) == last
+    assert recording.reaching(data[1] + 1) is None
 
 
 @settings(max_examples=80, deadline=None)
@@ -661,7 +697,7 @@ def test_hostile_payloads_and_rows_are_lost_ticks_not_crashes(tmp_path: Path) ->
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0 and "Traceback" not in done.stderr
-    assert "3 tick(s) could not be read" in done.stdout
+    assert "3 tick(s) could not be read" in done.stderr and "wrote" in done.stdout
     done = subprocess.run(
         [sys.executable, "-m", "apm_tui", "report", "--from", str(path), "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,

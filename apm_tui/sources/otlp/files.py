@@ -4,10 +4,11 @@
   one per line (the Collector's file exporter). Gzip-compressed files are read too, and a file
   that is not JSON is tried as one binary protobuf request.
 - **Zipkin v2**: a list of spans (`traceId`, `id`, `parentId`, `timestamp` and `duration` in µs,
-  `localEndpoint.serviceName`, `kind`, `tags`). A tag `error` marks an error. Brave's
+  `localEndpoint.serviceName`, `kind`, `tags`); a span without a duration (optional in Zipkin)
+  is a call of unknown length. A tag `error` marks an error. Brave's
   `sql.query` tag is read as `db.statement` (a DB span). Zipkin's *shared* spans — a client
   and a server half with one id — become two spans: the client half gets the id `<id>.client`
-  and the server half becomes its child, so exclusive times and the request count stay right.
+  and the server half becomes its child, so the critical path and the request count stay right.
 - **Jaeger JSON** (the query API / UI download: `{"data": [{"traceID", "spans", "processes"}]}`):
   service from the span's process, parent from its first CHILD_OF reference (else
   FOLLOWS_FROM), kind from the `span.kind` tag, error from `error=true` or
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,7 +287,10 @@ def _zipkin_span(item: object) -> _Parsed:
     parent = item.get("parentId")
     parent_id = "" if parent in (None, "") else padded_hex_id(parent, "parentId")
     start = _micros(item.get("timestamp"), "timestamp")
-    duration = _micros(item.get("duration"), "duration")
+    # Optional in Zipkin (a span still in flight, or whose end was lost): a call, untimed, as
+    # an access log line without a request time is a request.
+    took = item.get("duration")
+    duration_ms = math.nan if took is None else _micros(took, "duration") / 1e3
     name = item.get("name")
     if name is not None and not isinstance(name, str):
         raise Rejected("name is not a string")
@@ -307,7 +312,7 @@ def _zipkin_span(item: object) -> _Parsed:
         name or "",
         _db_kind(KIND_BY_NAME[kind] if kind else "internal", attrs),
         start / 1e6,
-        duration / 1e3,
+        duration_ms,
         "error" in attrs,
         attrs,
         item.get("shared") is True,

@@ -12,6 +12,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from apm_tui.ui.textfmt import fmt
+from apm_tui.ui.widgets.footer import FittedFooter
+
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
 
@@ -25,13 +28,13 @@ def endpoint_text(snap: Snapshot, name: str) -> Text:
         return text
     rows = [
         ("requests", f"{stats.requests:,}"),
-        ("avg", f"{stats.avg_ms:.1f} ms"),
-        ("P50", f"{stats.p50_ms:.1f} ms"),
-        ("P95", f"{stats.p95_ms:.1f} ms"),
-        ("P99", f"{stats.p99_ms:.1f} ms"),
-        ("Apdex", f"{stats.apdex:.3f}"),
+        ("avg", fmt(stats.avg_ms, ".1f", " ms")),
+        ("P50", fmt(stats.p50_ms, ".1f", " ms")),
+        ("P95", fmt(stats.p95_ms, ".1f", " ms")),
+        ("P99", fmt(stats.p99_ms, ".1f", " ms")),
+        ("Apdex", fmt(stats.apdex, ".3f")),
         ("error rate", f"{stats.error_rate_pct:.2f}%"),
-        ("share of time", f"{stats.time_share * 100:.1f}%"),
+        ("share of time", fmt(stats.time_share * 100, ".1f", "%")),
     ]
     for label, value in rows:
         text.append(f"  {label:<15}", "cyan")
@@ -55,3 +58,4 @@ class EndpointScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="endpoint-body"):
             yield Static(endpoint_text(self.snap, self.endpoint))
+        yield FittedFooter()  # this screen's keys: the dashboard's footer is not for here

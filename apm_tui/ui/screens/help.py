@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from apm_tui.ui.widgets.footer import FittedFooter
 from apm_tui.ui.widgets.panels import PANELS
 
 
@@ -38,3 +39,4 @@ class HelpScreen(ModalScreen[None]):
         text.append("\nescape, q or ? closes this help.", "dim")
         with VerticalScroll(id="help-body"):
             yield Static(text)
+        yield FittedFooter()  # this screen's keys: the dashboard's footer is not for here
