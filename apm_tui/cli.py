@@ -187,7 +187,7 @@ def add_request_source_options(
         "--log-format",
         default="auto",
         metavar="FORMAT",
-        help="auto (default), combined, combined-rt, ingress-nginx, w3c, haproxy, "
+        help="auto (default), combined, common, combined-rt, ingress-nginx, w3c, haproxy, "
         "or an nginx log_format string",
     )
     p.add_argument(

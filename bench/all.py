@@ -7,7 +7,7 @@ recordings' size and speed (bench/recording.py), a 200×60 PNG screenshot (bench
 OTLP span ingest (bench/otlp.py) and reading an nginx access log beside GoAccess
 (bench/logs.py; without goaccess on PATH its column stays empty).
 Prints one table (figure, apm-tui, peer, ratio, target, met) and writes every figure to
-bench/results/all.json. `--quick` (CI, ≈ 3 minutes) uses small sizes and short windows so the
+bench/results/all.json. `--quick` (CI, ≈ 2½ minutes) uses small sizes and short windows so the
 benchmarks never rot; the README's figures come from the full mode, run by hand.
 Needs tmux; glances and plotext are installed with pip when missing.
 """
