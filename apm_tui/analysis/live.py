@@ -58,6 +58,7 @@ class Series:
     t: FloatArray  # start of each complete bucket
     values: dict[str, FloatArray]
     first: float  # left edge of the chart's range (may be before the data starts)
+    oldest: float = math.nan  # the window's oldest data time
 
     @property
     def key(self) -> tuple[float, float, int, int]:
@@ -238,7 +239,7 @@ def time_series(
     for kind in FEATURE_TYPES.values():
         times = [a.timestamp for a in anomalies if kind in a.types]
         values[f"anomalies:{kind}"] = _count_in_buckets(times, width, first, n)
-    return Series(bucket_s=width, t=t, values=values, first=float(first * width))
+    return Series(bucket_s=width, t=t, values=values, first=float(first * width), oldest=oldest)
 
 
 def _count_in_buckets(times: list[float], width: float, first: int, n: int) -> FloatArray:

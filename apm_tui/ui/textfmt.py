@@ -25,3 +25,17 @@ def clip(text: str, width: int) -> str:
     room = max(width - 1, 1)
     shown = text if len(text) <= room else text[: room - 1] + "…"
     return f"{shown:<{width}}"
+
+
+def span(seconds: float) -> str:
+    """A length of time, said shortly: 45 s, 35 min, 1.5 h, 24 h, 3 d ("" when unknown)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return ""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    hours = seconds / 3600
+    if hours < 48:
+        return f"{hours:.0f} h" if hours >= 10 else f"{hours:.1f} h".replace(".0 h", " h")
+    return f"{hours / 24:.1f} d".replace(".0 d", " d")

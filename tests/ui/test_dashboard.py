@@ -183,6 +183,11 @@ async def test_header_and_panel_values_move_with_the_ticks() -> None:
         assert kpi(panel(app, "health")) == f"{health.score:.1f}/100 {health.status}"
         drawn = lines_of(app.query_one(StatusHeader))[0]  # all of it fits on the screen
         assert drawn.startswith(" LIVE  apm-tui  │ synthetic │ ") and health.status in drawn
+        # The panels of the whole window say so in their bottom border; the others' headline
+        # figures are the newest minute's.
+        for whole in ("distribution", "endpoints", "health"):
+            assert "─ over 24 h ─╯" in lines_of(panel(app, whole))[-1], whole
+        assert "over" not in lines_of(panel(app, "responsetime"))[-1]
 
 
 # -- 3. keys ----------------------------------------------------------------------------------

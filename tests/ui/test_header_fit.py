@@ -90,3 +90,11 @@ def test_a_pause_on_an_earlier_day_keeps_its_date_said_shortly() -> None:
     assert fit(parts, 50).plain == " PAUSED  │ 12-06 00:06:49 UTC │ ‖ 24:00:00 behind live"
     same_day_parts = [same_day if part is yesterday else part for part in parts]
     assert fit(same_day_parts, 80).plain.startswith(" PAUSED  │ 00:06:49 UTC │")
+
+
+def test_a_span_is_said_shortly() -> None:
+    from apm_tui.ui.textfmt import span
+
+    said = [span(s) for s in (45, 35 * 60, 5400, 86_340, 86_400, 3 * 86_400, 36 * 3600)]
+    assert said == ["45 s", "35 min", "1.5 h", "24 h", "24 h", "3 d", "36 h"]
+    assert span(float("nan")) == "" and span(-1) == ""

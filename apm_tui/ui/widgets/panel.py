@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from apm_tui.config import Thresholds
 from apm_tui.ui.lazy import lazy_module
+from apm_tui.ui.textfmt import span
 from apm_tui.ui.widgets.chart import Chart
 
 if TYPE_CHECKING:
@@ -140,6 +141,14 @@ class Panel(Vertical, can_focus=True):
         self.border_title = self.NAME
         self._shown: dict[str, Text | str] = {}
         self._children: dict[Any, Widget] = {}
+
+    def set_span(self, seconds: float) -> None:
+        """Say in the bottom border what time the panel's figures cover ("over 24 h"): the
+        distribution, endpoints and health are of the whole window, while the other panels'
+        figures are of the newest minute, and their numbers differ for that reason."""
+        said = f"over {span(seconds)}" if span(seconds) else ""
+        if said != self.border_subtitle:  # setting it repaints the whole panel
+            self.border_subtitle = said
 
     def child(self, selector: Any, expect: type[W]) -> W:
         """`query_one`, remembered: a panel's children never change, and matching selectors

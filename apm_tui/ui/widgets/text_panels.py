@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 class HealthPanel(Panel):
     NAME = "Health"
     HELP = (
-        "The 0–100 health score (the seed's rules, README has the formula) with each "
-        "penalty and bonus as a line; it refreshes with the full analysis every few ticks."
+        "The 0–100 health score of the whole window (the seed's rules, README has the "
+        "formula) with each penalty and bonus as a line; it refreshes with the full analysis "
+        "every few ticks."
     )
 
     def body(self) -> ComposeResult:
@@ -41,6 +42,7 @@ class HealthPanel(Panel):
         h = a.health
         style = STATUS_STYLE[h.status]
         self.set_kpi(Text(f"{fmt(h.score, '.1f')}/100 {h.status}", style))
+        self.set_span(a.end - a.start)
         width = max(10, self.size.width - 2)
         gauge = Text()
         gauge.append(bar(h.score / 100 if math.isfinite(h.score) else 0, width) + "\n", style)
@@ -62,7 +64,8 @@ class HealthPanel(Panel):
 class EndpointsPanel(Panel):
     NAME = "Duration by endpoint"
     HELP = (
-        "P95 latency per endpoint as bars, slowest share of time first. With the panel "
+        "P95 latency per endpoint over the window as bars, slowest share of time first. "
+        "With the panel "
         "focused, up/down select an endpoint and d (or a click) opens its details: "
         "P50/P95/P99, Apdex, error rate and the slowest traces."
     )
@@ -135,6 +138,7 @@ class EndpointsPanel(Panel):
         self.set_block(".bars", text)
         what = "P95" if timed else "requests"
         self.set_kpi(f"{what} by endpoint · {len(endpoints)} endpoints")
+        self.set_span(snap.live.newest - snap.live.series.oldest)
         rows = self.spark_height()
         w = max(4, self.spark_width() - 8)
         self.set_summary(
