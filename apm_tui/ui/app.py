@@ -385,13 +385,20 @@ class ApmApp(App[None]):
         keys = [("q / ctrl+q", text) if key == "q" else (key, text) for key, text in keys]
         keys += [
             ("tab / shift+tab", "move between panels"),
-            ("ctrl+p", "command palette (themes, PNG and SVG screenshots, every action)"),
+            (
+                "ctrl+p",
+                "command palette: the main actions by name, themes, PNG and SVG screenshots",
+            ),
             ("", "In the endpoint panel"),
             *rows(EndpointsPanel.BINDINGS),
             ("", "In the bottlenecks panel"),
             *rows(BottlenecksPanel.BINDINGS),
             ("", "On the trace screen (t)"),
             *rows(TracesScreen.BINDINGS, leave=("tab",)),
+            (
+                "up / down, enter",
+                "pick a trace; enter moves into its waterfall, up / down pick a span",
+            ),
         ]
         return keys
 
