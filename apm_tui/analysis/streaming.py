@@ -270,8 +270,13 @@ class StreamingDetector:
     @property
     def status(self) -> str:
         need = self.s.warmup_rows
-        if self.model is None or self.seen < need:
-            return f"warming up ({min(self.seen, need)} / {need} samples)"
+        if self.seen < need:
+            return f"warming up: {self.seen} / {need} samples"
+        if self.model is None:
+            # Every sample seen, too few of them with all their metrics to learn from (a log's
+            # metrics come once a minute beside the host's every tick: their baselines warm
+            # up minute by minute).
+            return f"warming up: {len(self.train)} / {self.s.min_train} samples with every metric"
         return "ok"
 
     @property

@@ -57,12 +57,10 @@ def test_parts_go_in_rank_order_and_are_said_shortly_before_the_anomalies_go() -
 
 
 def test_a_detector_status_is_said_by_its_gist() -> None:
-    assert gist("warming up (123 / 260 samples)") == "warming up"
+    assert gist("warming up: 123 / 260 samples") == "warming up"
     assert gist("fitting on 1,234 samples") == "fitting"
-    assert gist("no metric samples: add --source system for anomaly detection") == (
-        "no metric samples"
-    )
-    parts = replay_parts("warming up (123 / 260 samples)")
+    assert gist("no metric samples yet: requests become one a minute") == ("no metric samples yet")
+    parts = replay_parts("warming up: 123 / 260 samples")
     assert fit(parts, 90).plain.endswith("│ 94 EXCELLENT │ anom 12 (warming up)")
 
 

@@ -272,3 +272,54 @@ def test_a_source_that_failed_is_not_later_said_to_be_older_than_the_window() ->
     assert said == ["flaky: connection refused"]
     later = engine.step(NOW + 3 * 86_400.0).notices  # its last sample is now days old
     assert later == ()
+
+
+class Filling(Flaky):
+    """An empty receiver that then gets 10 requests a tick, one in ten failed."""
+
+    name = "filling"
+
+    def poll(self, now: float) -> Batch:
+        from apm_tui.model import Span
+
+        self.polls += 1
+        spans = [
+            Span(f"t{self.polls}-{i}", f"s{self.polls}-{i}", "", "web", "GET /x",
+                 now - 0.5 + i / 100, 50.0, error=(self.polls * 10 + i) % 10 == 0, kind="server")
+            for i in range(10)
+        ]  # fmt: skip
+        return Batch.of(spans=spans)
+
+
+def test_the_analysis_follows_a_window_that_is_still_filling() -> None:
+    """Regression: the first full analysis, on the first tick's few requests, stood for the
+    next 60 ticks (an OTLP session showed health 22 POOR from 1 error in 7 requests)."""
+    engine = Engine([Filling()], interval_s=1.0)
+    counts = []
+    for i in range(20):
+        engine.step(NOW + i)
+        engine.wait_for_background()
+        assert engine.analysis is not None
+        counts.append(engine.analysis.requests_count)
+    assert counts[0] == 10 and counts[-1] >= 150  # not the first tick's ten, 19 ticks on
+    assert len(set(counts)) >= 5
+    assert engine.tick < engine.full_every
+
+
+def test_the_request_details_follow_requests_within_a_bucket() -> None:
+    """Regression: the histogram and endpoint table were remade only when a chart bucket
+    completed (15 minutes on a day's window): a live log's distribution lagged its requests."""
+    from apm_tui.engine import DETAILS_EVERY
+
+    # Samples every 5 minutes: buckets of 5 minutes at least, none completes in these ticks.
+    start = 300.0 * math.ceil(NOW / 300.0)
+    engine = Engine([Filling()], interval_s=300.0, window_s=86_400.0)
+    seen = []
+    for i in range(DETAILS_EVERY * 2 + 2):
+        snap = engine.step(start + i)
+        assert snap.live.histogram is not None
+        seen.append(snap.live.histogram.requests)
+    assert snap.live.series.bucket_s >= 300.0
+    # Remade every DETAILS_EVERY ticks with the requests since, not only when a bucket ends.
+    assert seen[0] == 10 and seen[-1] >= 10 * DETAILS_EVERY
+    assert len(set(seen)) == 3 and seen.index(seen[-1]) <= DETAILS_EVERY + 3

@@ -68,6 +68,19 @@ def test_backfill_is_the_backlog_and_poll_the_new_lines(log: Path) -> None:
     source.close()  # twice is fine
 
 
+def test_no_backlog_is_none_of_the_past(tmp_path: Path) -> None:
+    """Regression: `--backlog 0` still read the lines of the newest line's second (3 old 500s
+    made a health of 0 POOR)."""
+    path = tmp_path / "access.log"
+    path.write_text(line(T0 - 5) + line(T0, status=500) * 3)
+    source, first = opened(path, backlog_s=0.0)
+    assert len(first.spans) == 0
+    assert first.status["log"]["files"][0]["before_backlog"] == 4
+    append(path, line(T0 + 1, "/new/7"))
+    assert ops(source.poll(time.time())) == ["GET /new/{id}"]
+    source.close()
+
+
 def test_the_backlog_of_a_big_file_reads_only_its_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,6 +132,47 @@ def test_logrotate_rename_finishes_the_old_file_first(log: Path) -> None:
     assert any("rotated" in n for n in batch.status["notices"])
     append(log, line(T0 + 3602, "/next"))
     assert ops(source.poll(0.0)) == ["GET /next"]
+
+
+def test_lines_written_to_the_rotated_file_before_the_reopen_still_count(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the old file was read once and closed at the rename, so what nginx wrote
+    to it until `reopen` (a second or two of lines) was lost."""
+    clock = [1000.0]
+    monkeypatch.setattr(follow_module.time, "monotonic", lambda: clock[0])
+    source, _ = opened(log)
+    rotated = log.with_name("access.log.1")
+    os.rename(log, rotated)
+    log.write_text("")
+    assert ops(source.poll(0.0)) == []  # the rename is seen; nothing new yet
+    append(rotated, line(T0 + 3600, "/late"))  # the server has not reopened its log yet
+    append(rotated, '10.0.0.1 - - [01/Jan/2026:01:00:01 +0000] "GET /cut HTTP/1.1" 200')
+    append(log, line(T0 + 3602, "/new"))
+    assert ops(source.poll(0.0)) == ["GET /late", "GET /new"]
+    clock[0] += follow_module.ROTATE_WAIT_S
+    append(rotated, ' 10 "-" "ua" 0.100\n')  # its last line, finished late
+    assert ops(source.poll(0.0)) == ["GET /cut"]  # then the old file is closed
+    append(rotated, line(T0 + 3603, "/too-late"))
+    assert ops(source.poll(0.0)) == []
+    source.close()
+
+
+def test_a_truncated_file_written_past_the_old_end_is_read_from_its_start(log: Path) -> None:
+    """Regression: copytruncate then more bytes than were read before, between two looks:
+    the size never looked smaller, so the new file's first lines were skipped."""
+    source, _ = opened(log, backlog_s=0.0)
+    size = log.stat().st_size
+    with log.open("r+") as f:
+        f.truncate(0)
+    append(log, "".join(line(T0 + 4000 + i, f"/again/{i}") for i in range(4000)))
+    assert log.stat().st_size > size
+    batch = source.poll(0.0)
+    assert len(batch.spans) == 4000
+    assert any("truncated" in n for n in batch.status["notices"])
+    append(log, line(T0 + 9000, "/next"))
+    assert ops(source.poll(0.0)) == ["GET /next"]  # appends are appends again
+    source.close()
 
 
 def test_copytruncate_starts_again_from_zero(log: Path) -> None:

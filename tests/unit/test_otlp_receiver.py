@@ -253,6 +253,27 @@ def test_other_paths_are_404_and_other_methods_405(source: OtlpSource) -> None:
     assert len(drain(source).spans) == 0
 
 
+def test_refused_requests_are_said_not_only_answered(source: OtlpSource) -> None:
+    """Regression: an exporter pointed at /v1/metrics logs only "404 Not Found", and the
+    dashboard said "no trace has arrived" with nothing about the refused requests."""
+    from apm_tui.ui.widgets.header import input_counts
+
+    for _ in range(3):
+        assert post(source, body_protobuf(two_spans()), PROTOBUF, path="/v1/metrics")[0] == 404
+    batch = drain(source)
+    status = batch.status["otlp"]
+    assert status["refused_requests"] == 3
+    assert status["last_refusal"].startswith("404: no such path '/v1/metrics'")
+    refused = [n for n in batch.status["notices"] if "refused" in n]
+    assert refused == [
+        "OTLP: 3 request(s) refused — 404: no such path '/v1/metrics': POST OTLP traces to "
+        "/v1/traces"
+    ]
+    assert "(3 requests refused)" in input_counts(batch.status).plain
+    later = drain(source).status.get("notices", [])
+    assert not [n for n in later if "refused" in n]  # said once, not every tick
+
+
 def test_keep_alive_survives_errors_and_chunked_bodies(source: OtlpSource) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", source.port, timeout=10)
     answers = []

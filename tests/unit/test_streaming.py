@@ -42,7 +42,7 @@ def test_detector_warms_up_then_flags_a_spike_with_its_causes() -> None:
     data = series(900, spike_at=700)
     scores, flags, found = det.score_rows(data.take(slice(0, 10)), refit=True)
     assert np.isnan(scores).all() and not flags.any() and not found
-    assert det.status == f"warming up (10 / {need} samples)"
+    assert det.status == f"warming up: 10 / {need} samples"
     scores, flags, found = det.score_rows(data.take(slice(10, 900)), refit=True)
     assert det.status == "ok" and det.fits >= 2
     assert np.isfinite(scores[need:]).all()

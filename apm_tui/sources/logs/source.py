@@ -364,7 +364,10 @@ class LogSource:
     def _keep_recent(self, f: _Followed, rows: Rows, cutoff_s: float) -> Rows:
         if not math.isfinite(cutoff_s) or not len(rows):
             return rows
-        keep = rows.start >= np.nanmax(rows.start) - cutoff_s
+        # `--backlog 0`: none of the past, not the lines of the newest line's second.
+        keep = (
+            rows.start >= np.nanmax(rows.start) - cutoff_s if cutoff_s > 0 else rows.start > np.inf
+        )
         f.stats.before_backlog += int((~keep).sum())
         return rows.take(np.flatnonzero(keep))
 

@@ -68,6 +68,7 @@ class OtlpHttpServer(ThreadingHTTPServer):
         self.max_body = max_body
         self.errors = 0  # exceptions the handler did not expect (counted, never printed)
         self.answers: dict[int, int] = {}
+        self.last_refusal = ""  # the last error answer, "404: no such path …" (one str: atomic)
         self._answers_lock = threading.Lock()
         super().__init__(address, OtlpHandler)
 
@@ -246,6 +247,7 @@ class OtlpHandler(BaseHTTPRequestHandler):
 
             body = encode_status(rpc_code, message)
         headers = {"Allow": allow} if allow else {}
+        self.server.last_refusal = f"{code}: {message}"
         self._send(code, body, wire.JSON if json_reply else wire.PROTOBUF, headers)
 
     def _send(

@@ -179,7 +179,7 @@ class OtlpSource:
         self.last_reason = ""
         self._notices: list[str] = []
         self._noticed_at: dict[str, float] = {}
-        self._reported = {"rejected": 0, "dropped": 0}
+        self._reported = {"rejected": 0, "dropped": 0, "refused": 0}
 
     # -- the Source interface ------------------------------------------------------------------
     def open(self) -> None:
@@ -251,6 +251,7 @@ class OtlpSource:
             "held": len(self._assembler),
             "refused_requests": sum(n for code, n in answers.items() if code != 200),
             "last_reason": self.last_reason,
+            "last_refusal": server.last_refusal if server is not None else "",
         }
 
     def _on_decoded(self, decoded: Decoded, arrival: float) -> None:
@@ -282,7 +283,16 @@ class OtlpSource:
         self.dropped += dropped
 
     def _note_problems(self, now: float) -> None:
-        for what, total in (("rejected", self.rejected), ("dropped", self.dropped)):
+        server = self._server
+        # Requests refused whole (a wrong path, a deflate body, gRPC on this HTTP port): an
+        # exporter logs only "404 Not Found", so the dashboard says what the answer said.
+        answers = dict(server.answers) if server is not None else {}  # a copy: threads add
+        refused = sum(n for code, n in answers.items() if code != 200)
+        for what, total in (
+            ("rejected", self.rejected),
+            ("dropped", self.dropped),
+            ("refused", refused),
+        ):
             new = total - self._reported[what]
             if new <= 0 or now - self._noticed_at.get(what, -1e18) < NOTICE_EVERY_S:
                 continue
@@ -290,6 +300,9 @@ class OtlpSource:
             self._noticed_at[what] = now
             if what == "rejected":
                 self._notices.append(f"OTLP: {new} span(s) rejected — {self.last_reason}")
+            elif what == "refused":
+                last = server.last_refusal if server is not None else ""
+                self._notices.append(f"OTLP: {new} request(s) refused — {last}")
             else:
                 self._notices.append(
                     f"OTLP: {new} span(s) dropped: the dashboard fell behind "

@@ -152,6 +152,9 @@ def input_counts(status: dict[str, Any]) -> Text:
         out.append(f" │ otlp {otlp.get('listen', '')}: {otlp.get('received', 0):,} spans")
         lost = [(otlp.get(k) or 0, k) for k in ("rejected", "dropped")]
         said = ", ".join(f"{n:,} {k}" for n, k in lost if n)
+        refused = otlp.get("refused_requests") or 0
+        if refused:
+            said += (", " if said else "") + f"{refused:,} requests refused"
         if said:
             out.append(f" ({said})", "yellow")
     return out
