@@ -145,6 +145,15 @@ def utc(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
 
+def oldest_time(metrics: Table, requests: Table) -> float:
+    """The oldest sample or request time of these rows (NaN for none)."""
+    columns = [t[name] for t, name in ((metrics, "timestamp"), (requests, "time")) if name in t]
+    firsts = [
+        float(np.nanmin(c)) for c in columns if len(c) and not np.isnan(c.astype(float)).all()
+    ]
+    return min(firsts, default=math.nan)
+
+
 class Recorder(Protocol):
     def append(self, t: float, batch: Batch, *, history: bool = False) -> None: ...
 
@@ -587,6 +596,7 @@ class Engine:
                 "timed": timed,
                 "data": bool(len(metrics) or len(requests)),
             },
+            oldest=oldest_time(metrics, requests),
         )
 
     def _snapshot(self) -> Snapshot:

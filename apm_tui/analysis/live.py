@@ -58,7 +58,6 @@ class Series:
     t: FloatArray  # start of each complete bucket
     values: dict[str, FloatArray]
     first: float  # left edge of the chart's range (may be before the data starts)
-    oldest: float = math.nan  # the window's oldest data time
 
     @property
     def key(self) -> tuple[float, float, int, int]:
@@ -88,6 +87,7 @@ class LiveView:
     anomalies: tuple[Anomaly, ...]
     detector_status: str
     has: dict[str, bool] = field(default_factory=dict)  # which panels have any data
+    oldest: float = math.nan  # the oldest data time in view: the window's span ends at `newest`
 
 
 def bucket_width(span_s: float, interval_s: float) -> float:
@@ -239,7 +239,7 @@ def time_series(
     for kind in FEATURE_TYPES.values():
         times = [a.timestamp for a in anomalies if kind in a.types]
         values[f"anomalies:{kind}"] = _count_in_buckets(times, width, first, n)
-    return Series(bucket_s=width, t=t, values=values, first=float(first * width), oldest=oldest)
+    return Series(bucket_s=width, t=t, values=values, first=float(first * width))
 
 
 def _count_in_buckets(times: list[float], width: float, first: int, n: int) -> FloatArray:

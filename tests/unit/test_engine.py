@@ -323,3 +323,14 @@ def test_the_request_details_follow_requests_within_a_bucket() -> None:
     # Remade every DETAILS_EVERY ticks with the requests since, not only when a bucket ends.
     assert seen[0] == 10 and seen[-1] >= 10 * DETAILS_EVERY
     assert len(set(seen)) == 3 and seen.index(seen[-1]) <= DETAILS_EVERY + 3
+
+
+def test_the_view_says_the_windows_own_span_every_tick() -> None:
+    """Regression: the panels' "over 24 h" took the oldest time of the charts' series, which is
+    kept for a bucket: newest minus a stale oldest flipped "24 h" / "25 h" every tick of a fast
+    replay, and each flip repainted two whole panels (≈ 3 ms a tick)."""
+    engine = make_engine(DashboardOptions(start=WORLD_START, speed=3600.0), Thresholds())
+    for i in range(6):
+        snap = engine.step(NOW + i)  # an hour of the world a tick: a bucket completes each
+        assert snap.live.oldest == engine.window.oldest()
+        assert snap.live.newest - snap.live.oldest <= 86_400.0

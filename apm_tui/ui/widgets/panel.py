@@ -139,6 +139,7 @@ class Panel(Vertical, can_focus=True):
     def __init__(self) -> None:
         super().__init__(id=self.panel_id())
         self.border_title = self.NAME
+        self._span_said = ""  # the bottom border's "over 24 h", as last set
         self._shown: dict[str, Text | str] = {}
         self._children: dict[Any, Widget] = {}
 
@@ -147,8 +148,10 @@ class Panel(Vertical, can_focus=True):
         distribution, endpoints and health are of the whole window, while the other panels'
         figures are of the newest minute, and their numbers differ for that reason."""
         said = f"over {span(seconds)}" if span(seconds) else ""
-        if said != self.border_subtitle:  # setting it repaints the whole panel
-            self.border_subtitle = said
+        # Compared with our own copy: Textual's getter does not give back the str it was set
+        # to, and setting it repaints the whole panel (≈ 1.5 ms a tick, measured 2026-12-06).
+        if said != self._span_said:
+            self._span_said = self.border_subtitle = said
 
     def child(self, selector: Any, expect: type[W]) -> W:
         """`query_one`, remembered: a panel's children never change, and matching selectors
