@@ -71,13 +71,13 @@ class Snapshot:
 #: Rows of one tick this close in time are one row: a log's minute completes up to a minute
 #: (and its settling) after the host's sample of the same tick.
 MERGE_WITHIN_S = 180.0
-#: The full analysis runs again before its `full_every` ticks once the window has grown by a
-#: quarter and a few rows since the last one (a window still filling; a full day's grows by
-#: a thousandth a tick, so it keeps to the period).
 #: Ticks between two computations of the request details (histogram, endpoint table, slowest
 #: traces) while requests come within a bucket: one tick in 30 pays their sort (≈ 3 ms for a
 #: day of the synthetic world's), so the P95 tick does not.
 DETAILS_EVERY = 30
+#: The full analysis runs again before its `full_every` ticks once the window has grown by a
+#: quarter and a few rows since the last one (a window still filling; a full day's grows by
+#: a thousandth a tick, so it keeps to the period).
 REANALYSE_GROWTH = 1.25
 REANALYSE_MIN_ROWS = 8
 
