@@ -145,15 +145,6 @@ def utc(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
 
-def oldest_time(metrics: Table, requests: Table) -> float:
-    """The oldest sample or request time of these rows (NaN for none)."""
-    columns = [t[name] for t, name in ((metrics, "timestamp"), (requests, "time")) if name in t]
-    firsts = [
-        float(np.nanmin(c)) for c in columns if len(c) and not np.isnan(c.astype(float)).all()
-    ]
-    return min(firsts, default=math.nan)
-
-
 class Recorder(Protocol):
     def append(self, t: float, batch: Batch, *, history: bool = False) -> None: ...
 
@@ -554,11 +545,12 @@ class Engine:
             m = metrics.take(np.flatnonzero(metrics["timestamp"] <= t)) if len(metrics) else metrics
             r = requests.take(np.flatnonzero(requests["time"] <= t)) if len(requests) else requests
             anomalies = tuple(a for a in self._anomalies if a.timestamp <= t)
+            oldest = self.window.oldest()  # rows up to `t` start where the window does
             status = dict(self.status)
             sources = tuple(s.name for s in self.sources)
         series = time_series(m, r, anomalies, t, self.interval_s, self.th)
         details = request_details(r, self.th, self._endpoints)
-        live = self._live_view(m, r, anomalies, t, series, details, self.detector.status)
+        live = self._live_view(m, r, anomalies, t, oldest, series, details, self.detector.status)
         return Snapshot(
             tick=self.tick,
             live=live,
@@ -575,6 +567,7 @@ class Engine:
         requests: Table,
         anomalies: tuple[Anomaly, ...],
         newest: float,
+        oldest: float,
         series: Series,
         details: Details,
         detector_status: str,
@@ -596,7 +589,7 @@ class Engine:
                 "timed": timed,
                 "data": bool(len(metrics) or len(requests)),
             },
-            oldest=oldest_time(metrics, requests),
+            oldest=oldest,
         )
 
     def _snapshot(self) -> Snapshot:
@@ -641,6 +634,7 @@ class Engine:
             requests,
             tuple(self._anomalies),
             newest,
+            oldest,
             self._series[1],
             self._details,
             self._detector_status(len(metrics)),

@@ -398,8 +398,7 @@ class Recording:
         """The newest data time of the first and of the last live tick that has data: the
         times the header shows, which are the ticks' own only for a live source (a synthetic
         world, an old log or a replay of one runs on its own clock)."""
-        first = self._with_data("seq >= (SELECT min(seq) FROM ticks WHERE history = 0)", ())
-        last = self._with_data("seq <= (SELECT max(seq) FROM ticks)", (), newest_first=True)
+        first, last = self._with_data(), self._with_data(newest_first=True)
         return None if first is None or last is None else (first[2], last[2])
 
     def reaching(self, when: float) -> float | None:
@@ -424,10 +423,11 @@ class Recording:
         return found
 
     def _with_data(
-        self, where: str, params: tuple[int, ...], *, newest_first: bool = False
+        self, where: str = "1", params: tuple[int, ...] = (), *, newest_first: bool = False
     ) -> tuple[int, float, float] | None:
-        """(seq, time, newest data time) of the first live tick matching `where` whose batch
-        has data, looking at `DATA_PROBE` ticks at most (a damaged one is skipped)."""
+        """(seq, time, newest data time) of the first live tick (the last, `newest_first`)
+        matching `where` whose batch has data, looking at `DATA_PROBE` ticks at most (a
+        damaged one is skipped)."""
         order = "DESC" if newest_first else ""
         try:
             rows = self.db.execute(

@@ -17,7 +17,7 @@ from apm_tui.analysis.anomaly import FEATURE_TYPES, Detection, detect
 from apm_tui.analysis.apdex import apdex_counts, apdex_over_time
 from apm_tui.analysis.health import health_score
 from apm_tui.analysis.latency import latency_stats
-from apm_tui.analysis.requests import Requests, extract_requests
+from apm_tui.analysis.requests import extract_requests
 from apm_tui.analysis.result import (
     Analysis,
     Bottleneck,
@@ -42,11 +42,11 @@ def _column(metrics: Table, name: str) -> FloatArray:
     return np.full(len(metrics), np.nan)
 
 
-def extent(metrics: Table, req: Requests, spans: Table) -> tuple[float, float]:
-    """The first and last timestamp analysed: of the samples, the requests and the spans
-    (a log's last requests come after its last minute's sample starts; a trace file that
-    has spans but no request still covers a time)."""
-    times = [_column(metrics, "timestamp"), np.asarray(req.time, dtype=np.float64)]
+def extent(metrics: Table, spans: Table) -> tuple[float, float]:
+    """The first and last timestamp analysed: of the samples and the spans, the requests'
+    among them (a log's last requests come after its last minute's sample starts; a trace
+    file that has spans but no request still covers a time)."""
+    times = [_column(metrics, "timestamp")]
     if len(spans):
         times.append(np.asarray(spans["start"], dtype=np.float64))
     every = np.concatenate(times)
@@ -173,7 +173,7 @@ def analyse(
         others = float(np.median(fast)) if fast else NAN
         for q in slow:
             found.append(rc.slow_query(q, frame, others, req, traces, overall, latency.p95, th))
-    start, end = extent(metrics, req, spans)
+    start, end = extent(metrics, spans)
     leak = bn.memory_leak(metrics, th)
     if leak is not None:
         found.append(rc.memory_leak(leak, start, end))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apm_tui.analysis.anomaly import dominant_type, episodes
+from apm_tui.analysis.anomaly import FEATURE_TYPES, dominant_type, episodes
 from apm_tui.analysis.apdex import apdex_counts
 from apm_tui.analysis.bottlenecks import (
     Hotspot,
@@ -356,15 +356,9 @@ EPISODE_ADVICE = {
     "memory": "Check what allocated then (large requests, caches)",
     "throughput": "Check for a traffic spike or drop (bots, an outage upstream)",
 }
-#: Each anomaly type's column and how its values read.
-EPISODE_UNITS = {
-    "response time": ("response_time_ms", " ms"),
-    "DB": ("db_query_ms", " ms"),
-    "throughput": ("throughput_rps", " req/s"),
-    "CPU": ("cpu_pct", "%"),
-    "memory": ("memory_pct", "%"),
-    "errors": ("error_rate_pct", "%"),
-}
+#: Each anomaly type's metric column, and the unit its values read in.
+EPISODE_COLUMNS = {kind: column for column, kind in FEATURE_TYPES.items()}
+EPISODE_UNITS = {"response time": " ms", "DB": " ms", "throughput": " req/s"}  # else %
 
 
 def _episode_impact(kind: str, inside: np.ndarray, columns: dict[str, FloatArray]) -> str:
@@ -379,8 +373,8 @@ def _episode_impact(kind: str, inside: np.ndarray, columns: dict[str, FloatArray
         if total > 0:
             share = float(np.nansum(errors[inside])) / total
             return f"this episode holds {share * 100:.0f}% of the window's errors"
-    column, unit = EPISODE_UNITS.get(kind, ("", ""))
-    values = columns.get(column)
+    unit = EPISODE_UNITS.get(kind, "%")
+    values = columns.get(EPISODE_COLUMNS.get(kind, ""))
     if values is None:
         return unlike
     then, rest = values[inside], values[~inside]
