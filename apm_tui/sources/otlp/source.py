@@ -237,7 +237,6 @@ class OtlpSource:
     def stats(self) -> dict[str, Any]:
         """Counts since `open`, as plain JSON values (recorded with each batch's status)."""
         server = self._server
-        answers = dict(server.answers) if server is not None else {}
         with self._lock:
             queued = self._queued
         return {
@@ -249,7 +248,7 @@ class OtlpSource:
             "duplicates": self.duplicates,
             "queued": queued,
             "held": len(self._assembler),
-            "refused_requests": sum(n for code, n in answers.items() if code != 200),
+            "refused_requests": self.refused_requests(),
             "last_reason": self.last_reason,
             "last_refusal": server.last_refusal if server is not None else "",
         }
@@ -282,16 +281,20 @@ class OtlpSource:
         self._queued -= dropped
         self.dropped += dropped
 
+    def refused_requests(self) -> int:
+        """Requests answered with an error, whole (a wrong path, a deflate body, gRPC on this
+        HTTP port)."""
+        server = self._server
+        answers = dict(server.answers) if server is not None else {}  # a copy: threads add
+        return sum(n for code, n in answers.items() if code != 200)
+
     def _note_problems(self, now: float) -> None:
         server = self._server
-        # Requests refused whole (a wrong path, a deflate body, gRPC on this HTTP port): an
-        # exporter logs only "404 Not Found", so the dashboard says what the answer said.
-        answers = dict(server.answers) if server is not None else {}  # a copy: threads add
-        refused = sum(n for code, n in answers.items() if code != 200)
+        # An exporter logs only "404 Not Found": the dashboard says what the answer said.
         for what, total in (
             ("rejected", self.rejected),
             ("dropped", self.dropped),
-            ("refused", refused),
+            ("refused", self.refused_requests()),
         ):
             new = total - self._reported[what]
             if new <= 0 or now - self._noticed_at.get(what, -1e18) < NOTICE_EVERY_S:
