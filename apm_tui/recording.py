@@ -209,7 +209,6 @@ class Recording:
         self.db = db
         self.meta = meta
         self.lost = 0  # ticks that could not be read (a damaged or truncated file)
-        self.copy: Path | None = None  # the repaired copy a truncated file is read from
         self.version = int(meta.get("schema_version", "1"))
         self.strings = Strings([])
         self._load_strings()
@@ -268,6 +267,11 @@ class Recording:
                 db = sqlite3.connect(
                     f"{target.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
                 )
+            if readable is not None:
+                # The repaired copy is only read: unlinked once open, it goes with the
+                # connection, however the process ends (a replay killed, a test that never
+                # closes) instead of piling up in the temporary folder.
+                _remove(readable)
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
             if not {"meta", "ticks"} <= tables:
                 raise RecordingError(f"{p}: a SQLite database, but not an apm-tui recording")
@@ -278,19 +282,12 @@ class Recording:
         except RecordingError:
             _remove(readable)
             raise
-        if meta.get("format") != FORMAT:
-            raise RecordingError(f"{p}: a SQLite database, but not an apm-tui recording")
         try:
-            version = int(meta.get("schema_version", ""))
-        except ValueError:
-            raise RecordingError(f"{p}: the recording's schema version is unreadable") from None
-        if version > SCHEMA_VERSION:
-            raise RecordingError(
-                f"{p}: recorded by a newer apm-tui (schema {version}; this one reads up to "
-                f"{SCHEMA_VERSION}): upgrade apm-tui to read it"
-            )
+            _check_meta(p, meta)
+        except RecordingError:
+            db.close()
+            raise
         recording = cls(p, db, meta)
-        recording.copy = readable
         recording.lost = lost
         return recording
 
@@ -450,7 +447,6 @@ class Recording:
 
     def close(self) -> None:
         self.db.close()
-        _remove(self.copy)
 
 
 @dataclass
@@ -524,6 +520,20 @@ def _salvaged_copy(path: Path, header: bytes) -> tuple[Path, int] | None:
         _remove(copy)
         raise RecordingError(f"{path}: cut short, and cannot be read: {exc}") from None
     return copy, lost
+
+
+def _check_meta(path: Path, meta: dict[str, str]) -> None:
+    if meta.get("format") != FORMAT:
+        raise RecordingError(f"{path}: a SQLite database, but not an apm-tui recording")
+    try:
+        version = int(meta.get("schema_version", ""))
+    except ValueError:
+        raise RecordingError(f"{path}: the recording's schema version is unreadable") from None
+    if version > SCHEMA_VERSION:
+        raise RecordingError(
+            f"{path}: recorded by a newer apm-tui (schema {version}; this one reads up to "
+            f"{SCHEMA_VERSION}): upgrade apm-tui to read it"
+        )
 
 
 def _remove(path: Path | None) -> None:
