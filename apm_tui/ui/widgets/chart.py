@@ -1,7 +1,8 @@
 """A chart as a Textual widget: a `plot.Figure` rebuilt only when data, size or colours change.
 
 The rendered text is cached on (data key, size, colours), so a tick whose data did not change
-costs nothing; the app redraws at most a few stale charts per tick.
+costs nothing; the app redraws at most a few stale charts per tick, and a chart repainted
+before its turn draws the data it drew before.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from textual.color import Color
 from textual.strip import Strip
-from textual.widget import Widget
 
 from apm_tui.ui.lazy import lazy_module
+from apm_tui.ui.widgets.painted import Painted
 
 if TYPE_CHECKING:
     from apm_tui.ui import plot
@@ -26,7 +27,7 @@ else:
 Draw = Callable[["Figure", int, int, Any, dict[str, tuple[int, int, int]]], None]
 
 
-class Chart(Widget):
+class Chart(Painted):
     DEFAULT_CSS = """
     Chart { height: 1fr; width: 1fr; }
     """
@@ -34,8 +35,11 @@ class Chart(Widget):
     def __init__(self, draw: Draw, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._draw = draw
-        self._key: Hashable = None
+        self._key: Hashable = None  # the newest data shown
         self._payload: Any = None
+        #: The data drawn: the newest data once `redraw` has been called for it. A repaint
+        #: for another reason (the screen around it changed) draws the same data again.
+        self._drawn: tuple[Hashable, Any] = (None, None)
         self._cache_key: Hashable = None
         self._strips: list[Strip] = []
         self.builds = 0  # how many times this chart was built (tests and benchmarks read it)
@@ -57,6 +61,7 @@ class Chart(Widget):
 
     def redraw(self) -> None:
         self.stale_since = 0
+        self._drawn = (self._key, self._payload)
         self.refresh()
 
     def palette(self) -> dict[str, tuple[int, int, int]]:
@@ -88,7 +93,7 @@ class Chart(Widget):
         # Lines of Segments, not a Text from render(): Textual restyles a Text span by span on
         # every repaint of the widget (≈ 10 ms for a 64×16 chart here); Strips are painted as is.
         width, height = self.size
-        key = (self._key, width, height)
+        key = (self._drawn[0], width, height)
         if key != self._cache_key:
             self._strips = self._build(width, height)
             self._cache_key = key
@@ -98,13 +103,14 @@ class Chart(Widget):
 
     def _build(self, width: int, height: int) -> list[Strip]:
         base = self.rich_style
-        if width < 8 or height < 3 or self._payload is None:
+        payload = self._drawn[1]
+        if width < 8 or height < 3 or payload is None:
             return []
         self.builds += 1
         palette = self.palette()
         figure = plot.Figure(width, height, axis_color=palette["muted"])
         try:
-            self._draw(figure, width, height, self._payload, palette)
+            self._draw(figure, width, height, payload, palette)
             lines = figure.lines()
         except Exception as exc:  # an edge case in one chart must cost that chart, not the app
             lines = [[Segment(f"chart unavailable: {type(exc).__name__}: {exc}")]]

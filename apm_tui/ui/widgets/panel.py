@@ -21,6 +21,7 @@ from apm_tui.config import Thresholds
 from apm_tui.ui.lazy import lazy_module
 from apm_tui.ui.textfmt import span
 from apm_tui.ui.widgets.chart import Chart
+from apm_tui.ui.widgets.painted import Painted
 
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
@@ -34,7 +35,7 @@ Palette = dict[str, tuple[int, int, int]]
 W = TypeVar("W", bound=Widget)
 
 
-class Line(Widget):
+class Line(Painted):
     """One line of text that repaints without a layout pass, painted from cached Strips.
 
     `Static.update` always asks for a new layout, and re-laying out nine panels every tick was
