@@ -471,3 +471,33 @@ def test_span_times_and_statements_match_pandas_groupbys(default_batch: Batch) -
         )
         assert sorted(q.rows.tolist()) == group.index.tolist()
     assert db["duration_ms"].isna().sum() > 10  # the calls without a duration were counted
+
+
+def test_requests_without_calls_are_analysed_without_a_span_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An access log's requests are all roots and none a DB call: there is no hotspot or
+    statement to find, and the per-span frame (≈ 280 MB at a million requests) is not built;
+    the traces are still counted (the reports of the shared logs and trace files were
+    compared before and after: the same JSON)."""
+    from apm_tui.analysis import bottlenecks as bn
+    from apm_tui.sources.logs import read_log
+    from tests.conftest import SHARED
+
+    spans, _ = read_log(SHARED / "data" / "logs" / "haproxy.log")
+    built = []
+    real = bn.span_frame
+
+    def counted(table: Table) -> bn.SpanFrame:
+        built.append(len(table))
+        return real(table)
+
+    monkeypatch.setattr(bn, "span_frame", counted)
+    a = analyse(Table({}), spans)
+    assert built == [] and a.traces_count == len(set(spans["trace_id"].tolist())) == 13
+    assert a.requests_count == 13 and a.endpoints
+    # A DB call without a parent (a trace file of statements) is still looked at.
+    last = np.arange(len(spans)) == len(spans) - 1
+    db = Table({n: spans[n] for n in spans.names} | {"kind": np.where(last, "db", spans["kind"])})
+    analyse(Table({}), db)
+    assert built == [len(db)]
