@@ -18,6 +18,7 @@ from apm_tui import __version__
 from apm_tui.commands.report_png import DEFAULT_SIZE as PNG_SIZE
 from apm_tui.config import ConfigError, Thresholds, load_config
 from apm_tui.errors import EXIT_USAGE, ExportError, RecordingError, UsageError
+from apm_tui.memory import fixed_mmap_threshold
 from apm_tui.sources.base import Source, SourceError
 
 # Beyond this a synthetic world would not fit comfortably in memory (≈ 100 bytes a sample).
@@ -487,6 +488,7 @@ def trace_files_source(paths: list[str]) -> Source:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fixed_mmap_threshold()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
