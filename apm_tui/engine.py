@@ -590,6 +590,7 @@ class Engine:
                 "data": bool(len(metrics) or len(requests)),
             },
             oldest=oldest,
+            oldest_request=float(requests["time"][0]) if len(requests) else math.nan,
         )
 
     def _snapshot(self) -> Snapshot:

@@ -88,6 +88,9 @@ class LiveView:
     detector_status: str
     has: dict[str, bool] = field(default_factory=dict)  # which panels have any data
     oldest: float = math.nan  # the oldest data time in view: the window's span ends at `newest`
+    #: The oldest request in view: the histogram and endpoint table span only the requests,
+    #: which the window's row limit may have cut to minutes while its samples go back a day.
+    oldest_request: float = math.nan
 
 
 def bucket_width(span_s: float, interval_s: float) -> float:

@@ -334,3 +334,19 @@ def test_the_view_says_the_windows_own_span_every_tick() -> None:
         snap = engine.step(NOW + i)  # an hour of the world a tick: a bucket completes each
         assert snap.live.oldest == engine.window.oldest()
         assert snap.live.newest - snap.live.oldest <= 86_400.0
+
+
+def test_the_request_panels_span_only_the_requests_the_window_holds() -> None:
+    """At thousands of requests a second the window's row limit keeps minutes of requests
+    while its samples go back a day: the histogram and endpoint table said "over 24 h" of
+    what covered minutes. The view gives the oldest request apart."""
+    from apm_tui.window import Window
+
+    engine = make_engine(DashboardOptions(start=WORLD_START, speed=3600.0), Thresholds())
+    engine.window = Window(engine.window.max_age_s, engine.window.metrics.max_rows, 500)
+    for i in range(3):
+        snap = engine.step(NOW + i)
+    requests = engine.window.requests.column("time")
+    assert len(requests) == 500 and snap.live.oldest_request == requests[0]
+    held = snap.live.newest - snap.live.oldest_request
+    assert 0 < held < 0.5 * (snap.live.newest - snap.live.oldest)

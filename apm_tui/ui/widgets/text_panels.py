@@ -138,7 +138,7 @@ class EndpointsPanel(Panel):
         self.set_block(".bars", text)
         what = "P95" if timed else "requests"
         self.set_kpi(f"{what} by endpoint · {len(endpoints)} endpoints")
-        self.set_span(snap.live.newest - snap.live.oldest)
+        self.set_span(snap.live.newest - snap.live.oldest_request)
         rows = self.spark_height()
         w = max(4, self.spark_width() - 8)
         self.set_summary(

@@ -180,7 +180,7 @@ class DistributionPanel(TimeChartPanel):
         if h is None:
             return
         self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
-        self.set_span(snap.live.newest - snap.live.oldest)
+        self.set_span(snap.live.newest - snap.live.oldest_request)
         self.set_summary(
             lambda: cm.sparkline(h.counts.astype(float), self.spark_width(), self.spark_height())
         )
