@@ -46,18 +46,22 @@ async def test_painted_lines_are_the_lines_textuals_styling_would_give(
         block, chart = app.query_one(TextBlock), app.query_one(Chart)
         kpi.text = Text.assemble(("P95 ", "bold"), ("412 ms", "red"), " · 3 req/s")
         padded.text = Text("padded: drawn by Textual's own path")
-        block.text = Text("a finding\n  its evidence, long enough to wrap " * 3)
+        block.text = Text("a finding\n  its evidence, long enough to wrap " * 9)
         chart.show(1, 10.0)
         chart.redraw()
         await pilot.pause()
-        for widget in (kpi, padded, block, chart):
-            whole = Region(0, 0, widget.size.width, widget.size.height)
-            part = Region(3, 0, widget.size.width - 5, widget.size.height)
-            for crop in (whole, part):
-                ours = widget.render_lines(crop)
-                widget._styles_cache.clear()  # Textual's path renders afresh
-                textuals = Widget.render_lines(widget, crop)
-                assert [list(s) for s in ours] == [list(s) for s in textuals], widget
+        assert block.size.height < len(block.strips())  # taller than its room: it scrolls
+        for scrolled in (0, 2):
+            block.scroll(scrolled)
+            for widget in (kpi, padded, block, chart):
+                whole = Region(0, 0, widget.size.width, widget.size.height)
+                part = Region(3, 1 if widget is block else 0, widget.size.width - 5, 1)
+                for crop in (whole, part):
+                    ours = widget.render_lines(crop)
+                    widget._styles_cache.clear()  # Textual's path renders afresh
+                    textuals = Widget.render_lines(widget, crop)
+                    assert [list(s) for s in ours] == [list(s) for s in textuals], widget
+        assert block.first_line() > 0  # the painted lines were checked scrolled too
         assert "padded" in "".join(s.text for s in padded.render_lines(whole))
 
 

@@ -89,17 +89,14 @@ class Chart(Painted):
         super().notify_style_update()
         self._cache_key = None  # a theme or CSS change: new colours
 
-    def render_line(self, y: int) -> Strip:
+    def shown(self, width: int, height: int) -> list[Strip]:
         # Lines of Segments, not a Text from render(): Textual restyles a Text span by span on
         # every repaint of the widget (≈ 10 ms for a 64×16 chart here); Strips are painted as is.
-        width, height = self.size
         key = (self._drawn[0], width, height)
         if key != self._cache_key:
             self._strips = self._build(width, height)
             self._cache_key = key
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(width, self.rich_style)
+        return self._strips
 
     def _build(self, width: int, height: int) -> list[Strip]:
         base = self.rich_style

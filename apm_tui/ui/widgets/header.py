@@ -6,9 +6,11 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
+from rich.containers import Lines
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
+
+from apm_tui.ui.widgets.panel import Line
 
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
@@ -38,8 +40,8 @@ DROP_PRODUCT, DROP_SOURCES, DROP_DATE, DROP_ANOMALIES, DROP_HEALTH, KEEP = 5, 4,
 Part = tuple[int, Text, Text | None]
 
 
-class StatusHeader(Widget):
-    """One line, repainted every tick without a layout pass (unlike `Static.update`).
+class StatusHeader(Line):
+    """One line, repainted every tick without a layout pass and from cached Strips (`Line`).
 
     `text` is the whole line; what is drawn is fitted to the width (`fit`), so at 80 columns
     a replay still shows its position and the health rather than the product's name."""
@@ -47,15 +49,14 @@ class StatusHeader(Widget):
     DEFAULT_CSS = """
     StatusHeader { height: 1; dock: top; background: $panel; }
     """
-    text: reactive[Text] = reactive(Text(""), layout=False)
 
     def __init__(self) -> None:
         super().__init__(id="status-header")
         self.mode = "LIVE"
         self._parts: list[Part] = []
 
-    def render(self) -> Text:
-        return fit(self._parts, self.size.width)
+    def wrapped(self, console: Console, width: int) -> Lines:
+        return Lines([fit(self._parts, width)])
 
     def show(self, snap: Snapshot | None, mode: str = "LIVE", behind: float = 0.0) -> None:
         """The header for `snap`; `behind` (paused): how far the newest data is past it."""

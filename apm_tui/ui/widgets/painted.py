@@ -17,19 +17,32 @@ from textual.widget import Widget
 
 
 class Painted(Widget):
-    """Give `render_line` finished Strips of the widget's width; see the module docstring."""
+    """`shown` gives finished Strips of the widget's width; see the module docstring."""
+
+    def shown(self, width: int, height: int) -> list[Strip]:
+        """The lines shown at this size, top first (fewer than `height`: blank below)."""
+        raise NotImplementedError
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        lines = self.shown(width, height)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if not self._unstyled():
             return super().render_lines(crop)
-        lines = [self.render_line(y) for y in crop.line_range]
+        # The size once: Textual works it out from the screen's map at each call.
+        width, height = self.size
+        lines = self.shown(width, height)[crop.y : crop.bottom]
+        if len(lines) < crop.height:  # blank below the lines shown
+            lines += [Strip.blank(width, self.rich_style)] * (crop.height - len(lines))
         filters = self.get_line_filters()
         if filters:
             _, background = self.background_colors
             for each in filters:
                 lines = [line.apply_filter(each, background) for line in lines]
         x1, x2 = crop.column_span
-        if (x1, x2) != (0, self.size.width):
+        if (x1, x2) != (0, width):
             lines = [line.crop(x1, x2) for line in lines]
         return lines
 

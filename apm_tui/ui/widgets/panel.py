@@ -59,13 +59,13 @@ class Line(Painted):
         super().notify_style_update()
         self._strips_key = None  # a theme or CSS change: new colours
 
-    def render_line(self, y: int) -> Strip:
-        strips = self.strips()
-        return strips[y] if y < len(strips) else Strip.blank(self.size.width, self.rich_style)
+    def shown(self, width: int, height: int) -> list[Strip]:
+        return self.strips(width)
 
-    def strips(self) -> list[Strip]:
+    def strips(self, width: int | None = None) -> list[Strip]:
         """The text wrapped to the width, one Strip a line (made again when either changes)."""
-        width = self.size.width
+        if width is None:
+            width = self.size.width
         if width <= 0:  # hidden (the compact layout shows the summary instead)
             return []
         if width != self._strips_key:
@@ -94,8 +94,10 @@ class TextBlock(Line):
         super().__init__(classes=classes)
         self.top = 0  # the first line shown
 
-    def render_line(self, y: int) -> Strip:
-        return super().render_line(y + self.first_line())
+    def shown(self, width: int, height: int) -> list[Strip]:
+        strips = self.strips(width)
+        first = max(0, min(self.top, len(strips) - height))
+        return strips[first : first + height]
 
     def wrapped(self, console: Console, width: int) -> Lines:
         """Each line that does not fit goes on under its own indent plus two, so a wrapped
