@@ -6,7 +6,9 @@ works out border, padding, outline, tint, opacity and hatch for each: for a widg
 of those its result is the line as given, so such a widget's lines go to the compositor as
 they are, through the app's line filters as Textual would put them (the 16-colour, NO_COLOR
 and dim filters). Measured on a 64× replay at 200×60 (≈ 30 such lines repainted a tick): the
-paint's P50 9.6 / 9.4 / 9.9 ms against 10.7 / 10.2 / 10.0 before, run alternately.
+paint's P50 9.6 / 9.4 / 9.9 ms against 10.7 / 10.2 / 10.0 before, run alternately. And
+`shown` gives them all from one call at the widget's size, which Textual works out anew at
+each `size` read (a 16-row chart not rebuilt: 95 → 23 µs a repaint).
 """
 
 from __future__ import annotations
