@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from apm_tui.ui.plot import Figure
 from apm_tui.ui.widgets.chart import Chart
+from apm_tui.ui.widgets.painted import Painted
 from apm_tui.ui.widgets.panel import Line, TextBlock
 
 
@@ -22,6 +23,7 @@ class Demo(App[None]):
     CSS = """
     Line { background: $panel; }
     #padded { padding: 0 2; }
+    #bare { height: 2; }
     """
 
     def compose(self) -> ComposeResult:
@@ -29,6 +31,7 @@ class Demo(App[None]):
         yield Line(id="padded")
         yield TextBlock()
         yield Chart(draw_level)
+        yield Painted(id="bare")
 
 
 @pytest.mark.parametrize(
@@ -63,6 +66,9 @@ async def test_painted_lines_are_the_lines_textuals_styling_would_give(
                     assert [list(s) for s in ours] == [list(s) for s in textuals], widget
         assert block.first_line() > 0  # the painted lines were checked scrolled too
         assert "padded" in "".join(s.text for s in padded.render_lines(whole))
+        bare = app.query_one("#bare", Painted)  # no lines of its own: blank at its width
+        assert bare.size == (60, 2)
+        assert [s.text for s in bare.render_lines(Region(0, 0, 60, 2))] == [" " * 60] * 2
 
 
 async def test_a_chart_repainted_before_its_turn_keeps_the_data_it_drew() -> None:

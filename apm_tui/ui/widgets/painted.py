@@ -22,8 +22,9 @@ class Painted(Widget):
     """`shown` gives finished Strips of the widget's width; see the module docstring."""
 
     def shown(self, width: int, height: int) -> list[Strip]:
-        """The lines shown at this size, top first (fewer than `height`: blank below)."""
-        raise NotImplementedError
+        """The lines shown at this size, top first (fewer than `height`: blank below); each
+        kind of widget gives its own, and this one none."""
+        return []
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
