@@ -42,6 +42,13 @@ def _column(metrics: Table, name: str) -> FloatArray:
     return np.full(len(metrics), np.nan)
 
 
+def _trace_count(spans: Table, frame: bn.SpanFrame | None) -> int:
+    """The distinct traces: the frame's, or counted where none was built (every span a root)."""
+    if frame is not None:
+        return len(frame.traces)
+    return int(first_of_each(spans["trace_id"]).sum()) if len(spans) else 0
+
+
 def extent(metrics: Table, spans: Table) -> tuple[float, float]:
     """The first and last timestamp analysed: of the samples and the spans, the requests'
     among them (a log's last requests come after its last minute's sample starts; a trace
@@ -216,13 +223,7 @@ def analyse(
         start=start,
         end=end,
         metrics_count=len(metrics),
-        traces_count=(
-            len(frame.traces)
-            if frame is not None
-            else int(first_of_each(spans["trace_id"]).sum())
-            if len(spans)
-            else 0
-        ),
+        traces_count=_trace_count(spans, frame),
         spans_count=len(spans),
         requests_count=len(req),
         latency_basis=basis,  # type: ignore[arg-type]
