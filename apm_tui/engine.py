@@ -33,7 +33,13 @@ from apm_tui.analysis.live import (
     series_stamp,
     time_series,
 )
-from apm_tui.analysis.requests import Numbering, extract_requests, status_codes
+from apm_tui.analysis.requests import (
+    Numbering,
+    endpoint_keys,
+    extract_requests,
+    key_labels,
+    status_codes,
+)
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
 from apm_tui.analysis.streaming import (
     Model,
@@ -131,9 +137,10 @@ def request_details(requests: Table, th: Thresholds, numbering: Numbering | None
     grouped = None
     if len(requests):
         if numbering is not None and ENDPOINT_CODE in requests:
-            grouped = numbering.grouped(requests[ENDPOINT_CODE])
+            codes, keys = numbering.grouped(requests[ENDPOINT_CODE])
         else:
-            grouped = factorize(requests["endpoint"])
+            codes, keys = factorize(endpoint_keys(requests["service"], requests["endpoint"]))
+        grouped = codes, key_labels(keys)
     return (
         histogram(requests),
         endpoint_table(requests, th, grouped),
@@ -168,6 +175,7 @@ def requests_table(spans: Table) -> Table:
             "duration_ms": req.duration_ms,
             "error": req.error,
             "endpoint": req.endpoint,
+            "service": req.service,
             "trace_id": req.trace_id,
             "status": status_codes(spans, req.index),
         }
@@ -412,12 +420,17 @@ class Engine:
         the window's own endpoints are numbered afresh, so the table holds only those."""
         numbering = self._endpoints
         columns = requests.columns()
-        columns[ENDPOINT_CODE] = numbering.number(requests["endpoint"])
+        columns[ENDPOINT_CODE] = numbering.number(
+            endpoint_keys(requests["service"], requests["endpoint"])
+        )
         if len(numbering) > numbering.limit:
             window = self.window.requests
             if len(window):
-                window.column(ENDPOINT_CODE)[:] = numbering.reset(window.column("endpoint"))
-            columns[ENDPOINT_CODE] = numbering.number(requests["endpoint"])
+                keys = endpoint_keys(window.column("service"), window.column("endpoint"))
+                window.column(ENDPOINT_CODE)[:] = numbering.reset(keys)
+            columns[ENDPOINT_CODE] = numbering.number(
+                endpoint_keys(requests["service"], requests["endpoint"])
+            )
         return Table(columns)
 
     def _oldest(self) -> float:
@@ -617,6 +630,9 @@ class Engine:
                 len(requests) != self._details_rows
                 and self.tick >= self._details_tick + DETAILS_EVERY
             )
+            # The first requests of all (an OTLP receiver's first export): shown at once, not
+            # up to `DETAILS_EVERY` ticks after the other panels (they are few to sort).
+            or (self._details_rows == 0 and len(requests) > 0)
         )
         if self._series is None or (stamp != self._series[0] and not details_due):
             series = time_series(

@@ -17,7 +17,7 @@ from apm_tui.analysis.anomaly import FEATURE_TYPES, Detection, detect
 from apm_tui.analysis.apdex import apdex_counts, apdex_over_time
 from apm_tui.analysis.health import health_score
 from apm_tui.analysis.latency import latency_stats
-from apm_tui.analysis.requests import extract_requests, first_of_each
+from apm_tui.analysis.requests import extract_requests, first_of_each, labelled
 from apm_tui.analysis.result import (
     Analysis,
     Bottleneck,
@@ -146,7 +146,7 @@ def analyse(
 ) -> Analysis:
     """Analyse one window. `detection` lets a caller pass anomalies it already computed."""
     th = th or Thresholds()
-    req = extract_requests(spans)
+    req = labelled(extract_requests(spans))
     interval = median_interval(metrics)
     if len(req):
         basis = "requests"

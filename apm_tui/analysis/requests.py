@@ -1,14 +1,17 @@
 """Requests from spans: the server span at each trace's root is one request to one endpoint.
 
 Endpoints are named by `http.route` when the span has it (so /users/1 and /users/2 group),
-else by the span's operation. A trace's root is the span without a parent; a span whose parent
-never arrived is treated as a root too, so partial traces still count as requests.
+else by the span's operation. An endpoint belongs to its service: where the requests come from
+more than one service, each endpoint's name starts with its service (`web /health` and
+`billing /health` are two endpoints, not one). A trace's root is the span without a parent; a
+span whose parent never arrived is treated as a root too, so partial traces still count as
+requests.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,8 +29,9 @@ class Requests:
     time: FloatArray
     duration_ms: FloatArray
     error: np.ndarray[Any, Any]
-    endpoint: np.ndarray[Any, Any]
+    endpoint: np.ndarray[Any, Any]  # the route or operation (`labelled` adds the service)
     index: np.ndarray[Any, Any]  # the root spans' rows in the spans table
+    service: np.ndarray[Any, Any]
 
     def __len__(self) -> int:
         return int(self.time.size)
@@ -130,6 +134,7 @@ def extract_requests(spans: Table) -> Requests:
             np.empty(0, dtype=bool),
             np.empty(0, dtype=object),
             np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=object),
         )
     index = request_rows(spans)
     return Requests(
@@ -139,7 +144,40 @@ def extract_requests(spans: Table) -> Requests:
         error=spans["error"][index],
         endpoint=endpoint_names(spans, index),
         index=index,
+        service=spans["service"][index],
     )
+
+
+def labelled(req: Requests) -> Requests:
+    """The requests with their endpoints named as the panels and the report show them."""
+    return replace(req, endpoint=endpoint_labels(req.endpoint, req.service))
+
+
+def endpoint_labels(
+    routes: np.ndarray[Any, Any], services: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Each request's endpoint name: its route, after its service when the requests come from
+    several services (one service: the route alone, as short as the panels need it)."""
+    if len(set(services.tolist())) <= 1:
+        return routes
+    out = np.empty(len(routes), dtype=object)
+    out[:] = [f"{s} {r}" for s, r in zip(services.tolist(), routes.tolist(), strict=True)]
+    return out
+
+
+def key_labels(keys: list[Any]) -> list[Any]:
+    """`endpoint_labels` of distinct (service, route) keys: the names of grouped endpoints."""
+    if len({service for service, _ in keys}) <= 1:
+        return [route for _, route in keys]
+    return [f"{service} {route}" for service, route in keys]
+
+
+def endpoint_keys(
+    services: np.ndarray[Any, Any], routes: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """(service, route) of each request: what tells endpoints apart."""
+    pairs = zip(services.tolist(), routes.tolist(), strict=True)
+    return np.fromiter(pairs, dtype=object, count=len(routes))
 
 
 def status_codes(spans: Table, index: np.ndarray[Any, Any]) -> FloatArray:

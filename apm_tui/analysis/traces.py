@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from apm_tui.analysis.requests import endpoint_names, root_mask
+from apm_tui.analysis.requests import endpoint_labels, endpoint_names, root_mask
 from apm_tui.model import Table
 
 
@@ -65,8 +65,8 @@ def recent_traces(
     trace_ids = spans["trace_id"]
     counts = Counter(trace_ids.tolist())
     failed = set(trace_ids[np.asarray(spans["error"], dtype=bool)].tolist())
-    endpoint = endpoint_names(spans, roots)
     service = spans["service"][roots]
+    endpoint = endpoint_labels(endpoint_names(spans, roots), service)
     keep = np.ones(roots.size, dtype=bool)
     if text:
         needle = text.lower()

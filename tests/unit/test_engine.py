@@ -325,6 +325,67 @@ def test_the_request_details_follow_requests_within_a_bucket() -> None:
     assert len(set(seen)) == 3 and seen.index(seen[-1]) <= DETAILS_EVERY + 3
 
 
+class LateServices:
+    """No requests for five ticks, then each tick the same route from two services: a fast
+    `web` and a slow `billing` (two OTLP exporters sending to one receiver)."""
+
+    name = "late"
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def open(self) -> None:
+        pass
+
+    def backfill(self) -> Batch:
+        return Batch()
+
+    def close(self) -> None:
+        pass
+
+    def poll(self, now: float) -> Batch:
+        from apm_tui.model import Span
+
+        self.polls += 1
+        if self.polls <= 5:
+            return Batch()
+        spans = [
+            Span(f"t{self.polls}-{i}", f"s{self.polls}-{i}", "", service, "GET /health",
+                 now - 0.5, ms, kind="server", attributes={"http.route": "/health"})
+            for i, (service, ms) in enumerate([("web", 2.0), ("billing", 900.0)] * 3)
+        ]  # fmt: skip
+        return Batch.of(spans=spans)
+
+
+def test_the_first_requests_show_in_the_endpoint_table_at_once() -> None:
+    """Regression: requests arriving after a few empty ticks (an OTLP receiver's first
+    export) waited up to DETAILS_EVERY ticks for the endpoint table and distribution, which
+    said "No requests in view" beside a bottlenecks panel that named their endpoints."""
+    engine = Engine([LateServices()], interval_s=1.0)
+    for i in range(5):
+        assert engine.step(NOW + i).live.endpoints == ()
+    snap = engine.step(NOW + 5)
+    assert snap.live.histogram is not None and snap.live.histogram.requests == 6
+    assert len(snap.live.endpoints) == 2
+
+
+def test_one_route_of_two_services_is_two_endpoints() -> None:
+    """Regression: endpoints were named by route alone, so `/health` of a 2 ms service and of
+    a 900 ms one were one endpoint with a P95 of 900 ms (and "optimize /health")."""
+    engine = Engine([LateServices()], interval_s=1.0)
+    for i in range(8):
+        snap = engine.step(NOW + i)
+    p95 = {e.name: e.p95_ms for e in snap.live.endpoints}
+    assert p95 == {"billing /health": 900.0, "web /health": 2.0}
+    assert set(snap.slowest) == set(p95)
+    engine.wait_for_background()
+    engine.step(NOW + 8)
+    assert engine.analysis is not None
+    assert {e.name: e.p95_ms for e in engine.analysis.endpoints} == p95
+    slow = [b.location for b in engine.analysis.bottlenecks if b.kind == "slow_endpoint"]
+    assert slow == ["billing /health"]
+
+
 def test_the_view_says_the_windows_own_span_every_tick() -> None:
     """Regression: the panels' "over 24 h" took the oldest time of the charts' series, which is
     kept for a bucket: newest minus a stale oldest flipped "24 h" / "25 h" every tick of a fast

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from apm_tui.analysis.traces import finished_by, recent_traces, waterfall
 from apm_tui.model import Batch, Span
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
@@ -60,7 +62,10 @@ def test_recent_traces_are_slowest_first_and_filter() -> None:
     assert [t.trace_id for t in found] == ["B", "C", "A"]
     assert [t.spans for t in found] == [1, 1, 2]
     assert [t.error for t in found] == [False, False, True]  # an error anywhere in the trace
-    assert found[0].endpoint == "/api/orders" and found[1].endpoint == "POST /pay"
+    # Two services: each endpoint is named with its service, as in the endpoint table.
+    assert found[0].endpoint == "shop /api/orders" and found[1].endpoint == "billing POST /pay"
+    one = recent_traces(spans.take(np.flatnonzero(spans["service"] != "billing")))
+    assert [t.endpoint for t in one] == ["/api/orders", "/api/cart"]  # one service: the route
     assert [t.trace_id for t in recent_traces(spans, text="BILL")] == ["C"]
     assert [t.trace_id for t in recent_traces(spans, text="cart")] == ["A"]
     assert [t.trace_id for t in recent_traces(spans, errors_only=True)] == ["A"]
