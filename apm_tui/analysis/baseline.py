@@ -25,6 +25,7 @@ alarm in `alarm.py` score ≈ 51–56 where the forest on raw values scored −4
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,24 +91,69 @@ def window_stats(
     return window_stats_many(h[None, :], np.asarray(time_steps)[None, :], s)[0]
 
 
+class _Faster:
+    """Which of two exact ways to the middle values is faster with this machine's numpy: a
+    full sort, or numpy's partition at the middle positions and the last (where a NaN would
+    be). They find the same values, so the choice changes the time, never the result.
+
+    It depends on the build and the CPU: on 2026-12-06's first machine a 2,016-value row
+    took 10 µs to sort against 21 µs to partition; on its last (AMD EPYC, numpy 2.4, no
+    vectorised sort) 36 µs against 5 µs on random values, 45 against 26 on the detector's.
+    So the first `TRIALS` wide calls time both ways alternately, then keep the faster."""
+
+    TRIALS = 32
+    #: Rows this wide are timed (a day's baseline is 2,016); a narrower one is partitioned:
+    #: it is a baseline still filling, and timing its few microseconds would pick at random.
+    WIDE = 1024
+
+    def __init__(self) -> None:
+        self.spent = [0.0, 0.0]  # sort, partition
+        self.trials = 0
+        self.use_sort: bool | None = None
+
+    def middle(self, a: FloatArray, kth: list[int], overwrite: bool) -> FloatArray:
+        if a.shape[1] < self.WIDE:
+            return _partitioned(a, kth, overwrite)
+        sort = self.use_sort
+        if sort is None:
+            sort = self.trials % 2 == 0
+            began = time.perf_counter()
+            out = _sorted(a, overwrite) if sort else _partitioned(a, kth, overwrite)
+            self.spent[0 if sort else 1] += time.perf_counter() - began
+            self.trials += 1
+            if self.trials >= self.TRIALS:
+                self.use_sort = self.spent[0] < self.spent[1]
+            return out
+        return _sorted(a, overwrite) if sort else _partitioned(a, kth, overwrite)
+
+
+def _sorted(a: FloatArray, overwrite: bool) -> FloatArray:
+    if overwrite:
+        a.sort(axis=1)
+        return a
+    return np.sort(a, axis=1)
+
+
+def _partitioned(a: FloatArray, kth: list[int], overwrite: bool) -> FloatArray:
+    # At one position alone numpy takes another path: 25 µs a row here, 130 µs on a row of
+    # mostly zeros. With the last position too (as np.median asks) 5 µs.
+    if overwrite:
+        a.partition(kth, axis=1)
+        return a
+    return np.partition(a, kth, axis=1)
+
+
+FASTER = _Faster()
+
+
 def median_rows(a: FloatArray, *, overwrite: bool = False) -> FloatArray:
     """`np.median(a, axis=1)`, bit for bit (NaN, ±0 and infinities included), without its
-    generic-axis overhead: numpy's own partition (the middle positions and the last, where a
-    NaN would be), then its mean of the middle values added to +0.0 first.
-
-    Not a full sort: which of the two is faster depends on the machine's numpy build. On
-    2026-12-06's machine (AMD EPYC, numpy 2.4) a 2,016-value row took 36 µs to sort against
-    5 µs for this partition; on the week before's, 10 µs against 21. The partition is the
-    cheaper worst case. (A partition at one position alone takes numpy's other path, 25 µs
-    here and 130 µs on a row that is mostly zeros: hence the last position too, as numpy.)"""
+    generic-axis overhead: the middle values in place (`_Faster`), then numpy's mean of them
+    added to +0.0 first; NaN where the row's last value in order is NaN."""
     n = a.shape[1]
     half = n // 2
     kth = [half - 1, half, n - 1] if n % 2 == 0 else [half, n - 1]
-    if overwrite:
-        a.partition(kth, axis=1)
-        part = a
-    else:
-        part = np.partition(a, kth, axis=1)
+    part = FASTER.middle(a, kth, overwrite)
     if n % 2 == 0:
         mid = (0.0 + part[:, half - 1] + part[:, half]) / 2.0
     else:

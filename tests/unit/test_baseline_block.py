@@ -210,10 +210,16 @@ def _numpy_stats(
     return out
 
 
+@pytest.mark.parametrize("sort", [True, False])
 @pytest.mark.parametrize("width", [1, 2, 5, 6, 63, 2015, 2016])
-def test_window_stats_many_equals_numpy_medians_bit_for_bit(width: int) -> None:
-    """`median_rows` replaces np.median for speed: the same bits, ±0, NaN and inf included."""
-    from apm_tui.analysis.baseline import median_rows, window_stats_many
+def test_window_stats_many_equals_numpy_medians_bit_for_bit(
+    width: int, sort: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`median_rows` replaces np.median for speed: the same bits, ±0, NaN and inf included,
+    whichever way (sort or partition) this machine's numpy is faster with."""
+    from apm_tui.analysis.baseline import FASTER, median_rows, window_stats_many
+
+    monkeypatch.setattr(FASTER, "use_sort", sort)
 
     rng = np.random.default_rng(width)
     s = BaselineSettings()
@@ -232,3 +238,26 @@ def test_window_stats_many_equals_numpy_medians_bit_for_bit(width: int) -> None:
             want = np.array(_numpy_stats(h, steps, s))
             assert got.tobytes() == want.tobytes()
             assert median_rows(h).tobytes() == np.median(h, axis=1).tobytes()
+
+
+def test_the_median_keeps_the_faster_way_after_its_trials() -> None:
+    """The first wide calls time sort and partition alternately, then one is kept; every
+    call, trial or not, gives np.median's bits."""
+    from apm_tui.analysis import baseline
+
+    faster = baseline._Faster()
+    rng = np.random.default_rng(3)
+    kept = []
+    for i in range(faster.TRIALS + 4):
+        a = np.round(rng.normal(50, 5, (3, faster.WIDE + i % 2)), 1)
+        want = np.median(a, axis=1)
+        n = a.shape[1]
+        kth = [n // 2 - 1, n // 2, n - 1] if n % 2 == 0 else [n // 2, n - 1]
+        part = faster.middle(a.copy(), kth, overwrite=True)
+        half = n // 2
+        got = (0.0 + part[:, half - 1] + part[:, half]) / 2.0 if n % 2 == 0 else part[:, half]
+        assert got.tobytes() == want.tobytes()
+        kept.append(faster.use_sort)
+    assert kept[: faster.TRIALS - 1] == [None] * (faster.TRIALS - 1)
+    assert kept[-1] is not None and len(set(kept[faster.TRIALS - 1 :])) == 1
+    assert all(t > 0 for t in faster.spent)
