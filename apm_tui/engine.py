@@ -410,6 +410,11 @@ class Engine:
             _, found = self.detector.score_new(batch.metrics)
             if score:
                 self._anomalies.extend(found)
+        self._drop_old_anomalies()
+
+    def _drop_old_anomalies(self) -> None:
+        """Anomalies older than the window's oldest row leave with it: none is shown, counted
+        or recommended from data the window no longer holds."""
         oldest = self._oldest()
         while self._anomalies and self._anomalies[0].timestamp < oldest:
             self._anomalies.popleft()
@@ -474,6 +479,9 @@ class Engine:
         """The rows the first model was fitted on get its verdicts too (in-sample, once)."""
         found = self.detector.score_history()
         self._anomalies = deque(sorted([*found, *self._anomalies], key=lambda a: a.timestamp))
+        # The model's training rows go back further than the window when a source's past
+        # (a log's `--backlog 2d`) is longer than it.
+        self._drop_old_anomalies()
         # The charts' buckets are cached until the next one completes (minutes on a day's
         # window): recompute them now so the history's anomalies are marked at once.
         self._series = None

@@ -386,6 +386,29 @@ def test_one_route_of_two_services_is_two_endpoints() -> None:
     assert slow == ["billing /health"]
 
 
+def test_anomalies_older_than_the_window_are_not_shown_or_recommended() -> None:
+    """Regression: a log read with a backlog longer than the window (apache_combined.log, two
+    days into a 24-hour window) had the first model's in-sample anomalies from before the
+    window in the header's count and the recommendations ("0 samples unlike the rest")."""
+    import time
+
+    from tests.conftest import SHARED
+
+    log = SHARED / "data" / "logs" / "apache_combined.log"
+    opts = DashboardOptions(sources=("log",), logs=(str(log),), backlog_s=2 * 86_400.0)
+    engine = make_engine(opts, Thresholds())
+    now = time.time()
+    for k in range(4):
+        snap = engine.step(now + k)
+        engine.wait_for_background()
+    oldest = engine.window.oldest()
+    assert engine.analysis is not None and snap.live.anomalies
+    assert min(a.timestamp for a in snap.live.anomalies) >= oldest
+    assert min(a.timestamp for a in engine.analysis.anomalies) >= oldest
+    # The detector saw the log's first day (its model trained on it), the window does not hold it.
+    assert engine.detector.train_times[0] < oldest
+
+
 def test_the_view_says_the_windows_own_span_every_tick() -> None:
     """Regression: the panels' "over 24 h" took the oldest time of the charts' series, which is
     kept for a bucket: newest minus a stale oldest flipped "24 h" / "25 h" every tick of a fast
