@@ -39,6 +39,7 @@ import numpy as np
 
 from apm_tui import __version__
 from apm_tui.errors import RecordingError
+from apm_tui.inputs import not_regular
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table, newest_time
 from apm_tui.payload import Strings, decode_batch, encode_batch, jsonable, open_payload
 from apm_tui.salvage import Damaged, Pages
@@ -245,6 +246,8 @@ class Recording:
             raise RecordingError(f"{p}: no such file")
         if p.is_dir():
             raise RecordingError(f"{p}: is a folder, not a recording")
+        if why := not_regular(p):  # (a pipe or /dev/zero has no size: it was "empty")
+            raise RecordingError(f"{p}: {why}")
         if p.stat().st_size == 0:
             raise RecordingError(f"{p}: the file is empty")
         with p.open("rb") as f:

@@ -5,7 +5,8 @@ Writes DIR/metrics.csv (one row per metric sample: `timestamp` in Unix seconds, 
 column; empty where a sample has no value) and DIR/spans.csv (`trace_id, span_id, parent_id,
 service, operation, kind, start, duration_ms, error, attributes` — the attributes as one JSON
 object). The sources' history comes first, as in the recording. DIR is created if needed;
-existing files there are replaced.
+an earlier export there is replaced, any other file of those names (the recording being
+read, someone's data) is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -21,13 +22,35 @@ from apm_tui.model import SPAN_STR_FIELDS
 from apm_tui.recording import Recording
 
 SPAN_COLUMNS = (*SPAN_STR_FIELDS, "start", "duration_ms", "error", "attributes")
+SPAN_HEADER = ",".join(SPAN_COLUMNS)
+
+
+def _replaceable(target: Path, header: str) -> None:
+    """Refuse to replace a file that is not an earlier export (its first line is not the
+    header this command writes there): `export rec.apmrec --csv .` beside a `spans.csv` of
+    someone else's, or a recording named spans.csv, was overwritten without a word."""
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_file():
+        try:
+            with target.open("rb") as f:
+                first = f.readline(4096).decode("utf-8", "replace").rstrip("\r\n")
+        except OSError as exc:
+            raise RecordingError(f"{target}: cannot read it: {exc.strerror}") from None
+        if first == header or (header == "timestamp" and first.startswith("timestamp,")):
+            return
+    raise RecordingError(
+        f"will not write {target}: it exists and is not an earlier export; choose another folder"
+    )
 
 
 def run(path: str, folder: str) -> int:
     if not folder:
         raise UsageError("--csv needs a folder name (it was empty)")
-    rec = Recording.open(path)
     out = Path(folder)
+    for target, header in ((out / "metrics.csv", "timestamp"), (out / "spans.csv", SPAN_HEADER)):
+        _replaceable(target, header)
+    rec = Recording.open(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
         ticks = list(rec.ticks())

@@ -246,8 +246,9 @@ def cut_in_its_history(path: Path) -> None:
         (other_database, "not an apm-tui recording"),
         (newer, "recorded by a newer apm-tui (schema 99"),
         (cut_in_its_history, "cut short before its first complete tick; nothing to read"),
+        (lambda p: os.mkfifo(p), "a named pipe, not a regular file"),  # was "empty"
     ],
-    ids=["missing", "empty", "random", "other-program", "newer", "cut-before-a-tick"],
+    ids=["missing", "empty", "random", "other-program", "newer", "cut-before-a-tick", "fifo"],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "bad.apmrec"
@@ -458,6 +459,29 @@ def test_export_writes_every_sample_and_span_as_csv(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_export_replaces_an_earlier_export_and_refuses_any_other_file(tmp_path: Path) -> None:
+    """Regression: `export` replaced whatever had its CSV names, the recording it was reading
+    too (a recording named spans.csv, exported into its own folder, was lost)."""
+    from apm_tui.commands import export
+    from apm_tui.errors import RecordingError
+
+    path = tmp_path / "spans.csv"  # a recording under an unlucky name
+    record(path, [world_batch()])
+    kept = path.read_bytes()
+    with pytest.raises(RecordingError, match="is not an earlier export"):
+        export.run(str(path), str(tmp_path))
+    assert path.read_bytes() == kept and not (tmp_path / "metrics.csv").exists()
+    out = tmp_path / "out"
+    assert export.run(str(path), str(out)) == 0
+    first = (out / "spans.csv").read_bytes()
+    assert export.run(str(path), str(out)) == 0  # an earlier export: replaced
+    assert (out / "spans.csv").read_bytes() == first
+    (out / "metrics.csv").write_text("date,sales\n2026-01-01,3\n")
+    with pytest.raises(RecordingError, match=r"metrics\.csv: it exists"):
+        export.run(str(path), str(out))
+    assert (out / "metrics.csv").read_text() == "date,sales\n2026-01-01,3\n"
 
 
 def test_the_engine_records_what_it_ingests_and_a_failing_recorder_is_a_notice(
