@@ -142,11 +142,14 @@ def slow_query(
     action = (
         "add an index for its WHERE/ORDER BY columns (check EXPLAIN ANALYZE), or cache its result"
     )
-    target = others_median_ms if math.isfinite(others_median_ms) else th.slow_query_ms / 2
+    if math.isfinite(others_median_ms):
+        target, basis = others_median_ms, "the other statements' median"
+    else:  # no other statement to compare with: half the slow-query threshold
+        target, basis = th.slow_query_ms / 2, "half the slow-query threshold"
     cut = max(0.0, 1.0 - target / q.avg_ms) if q.avg_ms > 0 else 0.0
     outcome = what_if(req, traces, frame.saving(q.rows, cut), None, th)
     impact = (
-        f"at the other statements' median ({target:.0f} ms): overall P95 {p95:.0f} → "
+        f"at {basis} ({target:.0f} ms): overall P95 {p95:.0f} → "
         f"{outcome.p95:.0f} ms, Apdex {overall.score:.3f} → {outcome.apdex:.3f}"
     )
     bottleneck = Bottleneck(

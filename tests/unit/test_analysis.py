@@ -171,6 +171,54 @@ def test_error_heavy_endpoint_and_cpu_saturation_are_found() -> None:
     assert "error rate" in next(r for r in a.recommendations if r.title.startswith("Errors")).impact
 
 
+def test_a_lone_slow_statement_names_the_target_its_impact_assumes() -> None:
+    """Regression: with one statement only, the impact said "at the other statements'
+    median (50 ms)" of statements that do not exist (the 50 ms is half `slow_query_ms`)."""
+    from apm_tui.model import Span
+
+    def spans_with(statements: list[tuple[str, float]]) -> list[Span]:
+        out = []
+        for i in range(40):
+            out.append(
+                Span(
+                    f"t{i}",
+                    f"r{i}",
+                    "",
+                    "web",
+                    "GET /a",
+                    float(i),
+                    400.0,
+                    kind="server",
+                    attributes={"http.route": "/a"},
+                )
+            )
+            for j, (sql, ms) in enumerate(statements):
+                out.append(
+                    Span(
+                        f"t{i}",
+                        f"d{i}-{j}",
+                        f"r{i}",
+                        "pg",
+                        "query",
+                        i + 0.01,
+                        ms,
+                        kind="db",
+                        attributes={"db.statement": sql},
+                    )
+                )
+        return out  # fmt: skip
+
+    def impact(spans: list[Span]) -> str:
+        batch = Batch.of(spans=spans)
+        a = analyse(batch.metrics, batch.spans)
+        return next(r for r in a.recommendations if r.title.startswith("Slow query")).impact
+
+    alone = impact(spans_with([("SELECT * FROM big", 300.0)]))
+    assert alone.startswith("at half the slow-query threshold (50 ms)")
+    beside = impact(spans_with([("SELECT * FROM big", 300.0), ("SELECT 1", 20.0)]))
+    assert beside.startswith("at the other statements' median (20 ms)")
+
+
 def apdex_advice(routes: list[tuple[str, float, bool]]) -> str:
     """The Apdex recommendation's action and impact over requests (route, ms, failed)."""
     from apm_tui.model import Span
