@@ -72,6 +72,7 @@ class ReplaySource:
         self.held = False  # paused: the replay clock stands still
         self.done = False
         self._data_span: tuple[float, float] | None = None
+        self._polled: float | None = None  # the position the last poll played to
 
     @property
     def total(self) -> float:
@@ -98,9 +99,13 @@ class ReplaySource:
 
     def hold(self, held: bool, now: float) -> None:
         """Stop (True) or restart (False) the replay clock. Unlike a live source a file can
-        wait, so a paused replay resumes where it was paused, not minutes later."""
+        wait, so a paused replay resumes where it was paused, not minutes later. It stops
+        where the last poll played to — what the paused view shows — not where the clock has
+        run to since (up to a tick more, which `end` then showed)."""
         if held != self.held:
             self._played = self.position(now)
+            if held and self._polled is not None:
+                self._played = min(self._played, self._polled)
             self._changed_at = now
             self.held = held
 
@@ -144,7 +149,8 @@ class ReplaySource:
     def poll(self, now: float) -> Batch:
         if self._changed_at is None:
             self._changed_at = now
-        until = self.first + self.position(now)
+        self._polled = self.position(now)
+        until = self.first + self._polled
         due: list[RawTick] = []
         while True:
             if not self._pending:

@@ -124,8 +124,11 @@ async def test_a_paused_replay_holds_its_place_and_follows_a_seek(tmp_path: Path
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
         await tick(app, pilot, clock, 5, seconds=1.0, settle=False)
+        before = source_of(app).position(clock())
+        clock.now += 0.7  # pressed between two ticks: held where the view is, not 0.7 s on
         await pilot.press("space")
         held = source_of(app).position(clock())
+        assert held == before
         shown = app.snapshot.live.newest
         await tick(app, pilot, clock, 10, seconds=1.0, settle=False)
         assert source_of(app).position(clock()) == held
