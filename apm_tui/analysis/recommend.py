@@ -47,12 +47,13 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def clock(ts: float, window: tuple[float, float]) -> str:
+def clock(ts: float, window: tuple[float, float], *, seconds: bool = False) -> str:
     """`14:05`, or `05 Dec 14:05` unless the window and the time are all on one UTC day (a
     time alone would not say which of a 48-hour window's days it is, nor when a leak's
-    "full in 60 h" falls)."""
+    "full in 60 h" falls); `14:05:30` with `seconds`."""
     days = {time.gmtime(t)[:3] for t in (ts, *window) if math.isfinite(t)}
-    return time.strftime("%H:%M" if len(days) == 1 else "%d %b %H:%M", time.gmtime(ts))
+    hours = "%H:%M:%S" if seconds else "%H:%M"
+    return time.strftime(hours if len(days) == 1 else f"%d %b {hours}", time.gmtime(ts))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.widgets import DataTable, Input, Static
 
 from apm_tui.ui.screens.traces import TracesScreen
@@ -25,6 +27,13 @@ async def test_t_lists_traces_slowest_first_with_a_waterfall() -> None:
         assert durations == sorted(durations, reverse=True)
         listing = screen.query_one("#traces-list", DataTable)
         assert listing.row_count == len(screen.found)
+        # The window's day of history runs over two UTC days: each time says its day (it
+        # was `09:54:15` alone, a time of either day).
+        assert screen.spans is not None
+        first, last = min(screen.spans["start"]), max(screen.spans["start"])
+        assert time.gmtime(first)[:3] != time.gmtime(last)[:3]
+        when = time.gmtime(screen.found[0].time)
+        assert str(listing.get_row_at(0)[0]) == time.strftime("%d %b %H:%M:%S", when)
         # The waterfall is the slowest trace's, its root first and on the critical path.
         slowest = screen.found[0]
         assert len(screen.rows) == slowest.spans

@@ -7,7 +7,7 @@ spans); the screen shows the window as it was when opened, and `u` reads it agai
 from __future__ import annotations
 
 import json
-import time
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -84,9 +84,17 @@ class TracesScreen(Screen[None]):
         )
         listing = self.query_one("#traces-list", DataTable)
         listing.clear()
+        import numpy as np
+
+        from apm_tui.analysis.recommend import clock  # (not at start: it loads the analysis)
+
+        # A window over more than one UTC day: each time says its day, as the panels' do.
+        starts = np.asarray(spans["start"], dtype=float) if len(spans) else np.empty(0)
+        starts = starts[np.isfinite(starts)]
+        window = (float(starts.min()), float(starts.max())) if starts.size else (math.nan, math.nan)
         for tr in found:
             listing.add_row(
-                time.strftime("%H:%M:%S", time.gmtime(tr.time)),
+                clock(tr.time, window, seconds=True),
                 Text(f"{fmt(tr.duration_ms, '.1f')} ms", justify="right"),
                 Text(str(tr.spans), justify="right"),
                 Text("✗", "bold red") if tr.error else "",
