@@ -96,3 +96,29 @@ def test_a_span_is_said_shortly() -> None:
     said = [span(s) for s in (45, 35 * 60, 5400, 86_340, 86_400, 3 * 86_400, 36 * 3600)]
     assert said == ["45 s", "35 min", "1.5 h", "24 h", "24 h", "3 d", "36 h"]
     assert span(float("nan")) == "" and span(-1) == ""
+
+
+def test_an_otlp_header_at_80_columns_says_what_was_refused_and_ends_in_an_ellipsis() -> None:
+    """Regression (80×24, OTLP): the line was cut at the 80th cell mid-phrase and without an
+    ellipsis — "(1 rejected, 3 requests" read as three requests, "refused" lost."""
+    from apm_tui.ui.widgets.header import StatusHeader, input_counts
+
+    status = {"otlp": {"listen": "127.0.0.1:4318", "received": 5251, "rejected": 1,
+                       "refused_requests": 3}}  # fmt: skip
+    counts = input_counts(status)
+    assert counts.plain == " │ otlp 127.0.0.1:4318: 5,251 spans (1 rejected, 3 requests refused)"
+    parts: list[Part] = [
+        (KEEP, Text(" LIVE "), None),
+        (DROP_PRODUCT, Text(" apm-tui "), None),
+        (KEEP, Text(" │ "), None),
+        (DROP_DATE, Text("2026-12-06 "), None),
+        (KEEP, Text("21:54:51 UTC"), None),
+        (KEEP, counts, input_counts(status, short=True)),
+        (DROP_ANOMALIES, Text(" │ anomalies 0"), Text(" │ anom 0")),
+    ]
+    eighty = fit(parts, 80).plain
+    assert eighty == " LIVE  │ 21:54:51 UTC │ otlp: 5,251 spans (1 rejected, 3 refused) │ anom 0"
+    header = StatusHeader()
+    header._parts = parts
+    drawn = header.wrapped(None, 40)[0]  # type: ignore[arg-type]  # (fit needs no console)
+    assert drawn.cell_len == 40 and drawn.plain.endswith("…")

@@ -56,7 +56,9 @@ class StatusHeader(Line):
         self._parts: list[Part] = []
 
     def wrapped(self, console: Console, width: int) -> Lines:
-        return Lines([fit(self._parts, width)])
+        line = fit(self._parts, width)
+        line.truncate(width, overflow="ellipsis")  # (a Strip is cut at the width, without …)
+        return Lines([line])
 
     def show(self, snap: Snapshot | None, mode: str = "LIVE", behind: float = 0.0) -> None:
         """The header for `snap`; `behind` (paused): how far the newest data is past it."""
@@ -96,7 +98,7 @@ def snapshot_parts(
         h = snap.analysis.health
         score = Text(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
         parts.append((DROP_HEALTH, Text(" │ health ") + score, Text(" │ ") + score))
-    parts.append((KEEP, input_counts(snap.status), None))
+    parts.append((KEEP, input_counts(snap.status), input_counts(snap.status, short=True)))
     count, status = len(snap.live.anomalies), snap.live.detector_status
     anomalies, short = Text(f" │ anomalies {count}"), Text(f" │ anom {count}")
     if status != "ok":
@@ -140,9 +142,10 @@ def shorter(parts: list[Part]) -> list[Part]:
     return [(rank, short or text, None) for rank, text, short in parts]
 
 
-def input_counts(status: dict[str, Any]) -> Text:
+def input_counts(status: dict[str, Any], *, short: bool = False) -> Text:
     """What a log or OTLP source could not use, so it is never silently dropped: lines that
-    did not parse, spans rejected or dropped; and the address OTLP listens on."""
+    did not parse, spans rejected or dropped; and the address OTLP listens on (`short`: not
+    the address, and "3 refused" for "3 requests refused", for 80 columns)."""
     out = Text()
     log = status.get("log")
     if isinstance(log, dict) and log.get("rejected"):
@@ -150,12 +153,14 @@ def input_counts(status: dict[str, Any]) -> Text:
         out.append(f" │ log: {rejected}", "yellow")
     otlp = status.get("otlp")
     if isinstance(otlp, dict):
-        out.append(f" │ otlp {otlp.get('listen', '')}: {otlp.get('received', 0):,} spans")
+        where = "" if short else f" {otlp.get('listen', '')}"
+        out.append(f" │ otlp{where}: {otlp.get('received', 0):,} spans")
         lost = [(otlp.get(k) or 0, k) for k in ("rejected", "dropped")]
         said = ", ".join(f"{n:,} {k}" for n, k in lost if n)
         refused = otlp.get("refused_requests") or 0
         if refused:
-            said += (", " if said else "") + f"{refused:,} requests refused"
+            what = "refused" if short else "requests refused"
+            said += (", " if said else "") + f"{refused:,} {what}"
         if said:
             out.append(f" ({said})", "yellow")
     return out
