@@ -52,15 +52,23 @@ def say_log_counts(batch: Batch) -> None:
     """Each access log's lines, parsed and rejected, on stderr (stdout stays the report)."""
     log = batch.status.get("log")
     for f in log.get("files", []) if isinstance(log, dict) else []:
-        reasons = ", ".join(f"{n:,} {why}" for why, n in f.get("rejected_by_reason", {}).items())
+        reasons = ", ".join(
+            f"{n:,} {'line' if n == 1 else 'lines'} {why}"
+            for why, n in f.get("rejected_by_reason", {}).items()
+        )
         print(
-            f"{f['path']}: {f['format'] or 'format not detected'}, {f['lines']:,} lines, "
-            f"{f['parsed']:,} requests, "
+            f"{f['path']}: {f['format'] or 'format not detected'}, {counted(f['lines'], 'line')}, "
+            f"{counted(f['parsed'], 'request')}, "
             f"{f['rejected']:,} rejected"
             + (f" ({reasons})" if reasons else "")
             + ("; no times in this format" if f.get("times_missing") else ""),
             file=sys.stderr,
         )
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 line`, `2 lines`, `1,234 lines`."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def say_notices(batch: Batch) -> None:

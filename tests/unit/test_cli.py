@@ -431,3 +431,12 @@ def test_replay_records_where_it_is_told(monkeypatch: pytest.MonkeyPatch, tmp_pa
     folder = str(tmp_path / "clips")
     assert cli.main(["replay", str(path), "--recordings-dir", folder]) is seen["o"]
     assert seen["o"].recordings_dir == folder and seen["o"].replay == str(path)
+
+
+def test_a_logs_counts_on_stderr_say_one_line_not_one_lines() -> None:
+    log = SHARED / "data" / "logs" / "combined_bad.log"
+    done = run("report", "--log", str(log))
+    assert done.returncode == 0
+    assert done.stderr.splitlines()[0] == (
+        f"{log}: combined, 3 lines, 2 requests, 1 rejected (1 line does not match the format)"
+    )
