@@ -112,6 +112,8 @@ class Recorder:
     def __init__(
         self, path: str | Path, *, sources: list[str], settings: dict[str, Any], interval_s: float
     ) -> None:
+        if not str(path):  # Path("") is ".", which "already exists"
+            raise RecordingError("the recording needs a file name (it was empty)")
         self.path = Path(path)
         if self.path.exists():
             raise RecordingError(f"{self.path}: already exists; choose another name")

@@ -236,6 +236,8 @@ def replay_target(
         offset = float(m[2]) * UNIT_S[m[3]]
         target = position + (offset if m[1] == "+" else -offset)
     elif m := _PERCENT.fullmatch(text):
+        if float(m[1]) > 100:  # (as -10% is refused: a share of the recording is 0–100 %)
+            raise ValueError(f"{text}: a share of the recording is 0% to 100%")
         target = total * float(m[1]) / 100
     elif m := _CLOCK.fullmatch(text):
         hour, minute, second = int(m[2]), int(m[3]), int(m[4] or 0)

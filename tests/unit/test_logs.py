@@ -295,6 +295,11 @@ def test_an_empty_log_is_an_empty_table(tmp_path: Path) -> None:
 def test_nothing_recognisable_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no known log format"):
         read_log(write(tmp_path, "hello\nworld\n"))
+    # A binary file: its first line quoted shortly (it was ≈ 300 characters of escapes).
+    with pytest.raises(SourceError, match="no known log format") as caught:
+        read_log(write(tmp_path, b"\x7fELF" + bytes(range(1, 10)) * 40 + b"\n", "bin.log"))
+    assert len(str(caught.value)) < 240 and "…" in str(caught.value)
+    assert "matches its only line" in str(caught.value)
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -353,6 +353,8 @@ def test_an_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="already exists"):
         Recorder(existing, sources=[], settings={}, interval_s=1.0)
     assert existing.read_text() == "keep me"
+    with pytest.raises(RecordingError, match=r"needs a file name \(it was empty\)"):
+        Recorder("", sources=[], settings={}, interval_s=1.0)  # was ". already exists"
 
 
 @settings(
@@ -633,9 +635,11 @@ def test_replay_target_forms() -> None:
         ("12:00", "outside the recording (2026-01-01 23:50:00 to 2026-01-02 00:50:00 UTC)"),
         ("2026-13-01 00:00", "not a date"),
         ("", "use a UTC time"),
+        ("150%", "a share of the recording is 0% to 100%"),  # was the end, without a word
     ]:
         with pytest.raises(ValueError, match=re.escape(says)):
             replay_target(bad, **kw)
+    assert replay_target("100%", **kw) == 60
 
 
 def test_a_recording_is_found_by_its_data_clock(tmp_path: Path) -> None:

@@ -364,9 +364,13 @@ def detect(sample: bytes, limit: int = 200) -> LogFormat:
         if count > best_count:
             best, best_count = fmt, count
     if best is None:
-        first = lines[0][:120].decode("utf-8", "replace")
+        # Cut after repr: a binary file's line is mostly escapes (\x00 is four characters).
+        first = repr(lines[0][:120].decode("utf-8", "replace"))
+        first = first if len(first) <= 100 else first[:99] + "…"
+        n = len(lines)
+        which = "its only line (it" if n == 1 else f"the first {n} lines (the first"
         raise SourceError(
-            f"no known log format matches the first {len(lines)} lines (the first is "
-            f"{first!r}); name one with --log-format (an nginx log_format string works)"
+            f"no known log format matches {which} is {first}); name one with --log-format (an "
+            "nginx log_format string works)"
         )
     return best

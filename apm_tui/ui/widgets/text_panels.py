@@ -64,7 +64,7 @@ class HealthPanel(Panel):
 class EndpointsPanel(Panel):
     NAME = "Duration by endpoint"
     HELP = (
-        "P95 latency per endpoint over the window as bars, slowest share of time first. "
+        "P95 latency per endpoint over the window as bars, largest share of request time first. "
         "With the panel "
         "focused, up/down select an endpoint and d (or a click) opens its details: "
         "P50/P95/P99, Apdex, error rate and the slowest traces."
