@@ -293,6 +293,7 @@ def current_values(
                 shares = np.bincount(classes, minlength=6)[1:] / codes.size * 100
                 for k, share in enumerate(shares.tolist(), start=1):
                     out[f"status_{k}xx"] = share
+                out["status_count"] = float(codes.size)
     else:
         out["rt_avg"] = out["rt_sample"]
         out["rt_p95"] = math.nan

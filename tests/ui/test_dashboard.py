@@ -151,6 +151,17 @@ async def test_nine_panels_with_their_titles_at_200x60() -> None:
         # checks that every one is drawn once enough ticks have passed.
         drawn = [c for c in app.query(Chart) if "┤" in "".join(lines_of(c))]
         assert len(drawn) >= CHARTS_PER_TICK
+        # The status mix says of how many requests it is: the synthetic world's error rate is
+        # of all its traffic, the mix of its few traced requests ("0.40 %" beside "5xx 4 %").
+        import re
+
+        mix = re.search(r"· (?:\dxx \d+% )+\((\d+) req\)$", kpi(panel(app, "errorrate")))
+        assert mix is not None, kpi(panel(app, "errorrate"))
+        current = app.snapshot.live.current
+        assert int(mix[1]) == current["status_count"] > 0
+        for k in range(1, 6):  # each share is a whole number of those requests
+            share = current.get(f"status_{k}xx", 0.0) * current["status_count"] / 100
+            assert abs(share - round(share)) < 1e-6
 
 
 # -- 2. values move, the header ---------------------------------------------------------------

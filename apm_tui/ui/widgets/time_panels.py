@@ -222,7 +222,8 @@ class ErrorRatePanel(TimeChartPanel):
     NAME = "Error rate"
     HELP = (
         "Failed requests in % (the newest sample's, the chart's last point), the threshold "
-        "line (1 % by default), and the HTTP status mix of the last minute's requests."
+        "line (1 % by default), and the HTTP status mix of the last minute's requests (of how "
+        "many: the synthetic world traces a few of its requests)."
     )
 
     def update_view(self, snap: Snapshot) -> None:
@@ -236,8 +237,14 @@ class ErrorRatePanel(TimeChartPanel):
         )
         kpi = f"{fmt(cur['error_pct'], '.2f', '%')} · threshold "
         kpi += f"{self.thresholds.error_rate_threshold_pct:g}%"
-        if mix and len(kpi) + 3 + len(mix) <= self.content_size.width:  # whole, or not at all
-            kpi += f" · {mix}"
+        # Of how many, where it fits: beside the synthetic world's error rate (all its traffic)
+        # the mix is of its few traced requests, and "0.40 %" beside "5xx 4 %" read as a
+        # contradiction. Each form whole, or not at all.
+        counted = f"{mix} ({cur.get('status_count', 0):,.0f} req)"
+        for said in (counted, mix) if mix else ():
+            if len(kpi) + 3 + len(said) <= self.content_size.width:
+                kpi += f" · {said}"
+                break
         self.set_kpi(kpi)
         self.summarise(snap, "error_pct")
         self.push_chart(snap)
