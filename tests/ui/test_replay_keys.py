@@ -88,6 +88,10 @@ async def test_go_to_a_time(tmp_path: Path) -> None:
         await pilot.press("g")
         await pilot.pause()
         assert isinstance(app.screen, GoToScreen)
+        # It says which clock each form is on: a synthetic recording's replayed second is a
+        # minute of its data, so "+10m" was read as ten minutes of the header's clock.
+        hints = " ".join(str(w.render()) for w in app.screen.query(".dim"))
+        assert "header's clock" in hints and "move through the recording" in hints
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, GoToScreen)
