@@ -325,23 +325,11 @@ def test_the_request_details_follow_requests_within_a_bucket() -> None:
     assert len(set(seen)) == 3 and seen.index(seen[-1]) <= DETAILS_EVERY + 3
 
 
-class LateServices:
+class LateServices(Flaky):
     """No requests for five ticks, then each tick the same route from two services: a fast
     `web` and a slow `billing` (two OTLP exporters sending to one receiver)."""
 
     name = "late"
-
-    def __init__(self) -> None:
-        self.polls = 0
-
-    def open(self) -> None:
-        pass
-
-    def backfill(self) -> Batch:
-        return Batch()
-
-    def close(self) -> None:
-        pass
 
     def poll(self, now: float) -> Batch:
         from apm_tui.model import Span
