@@ -116,18 +116,17 @@ class _Faster:
     def middle(self, a: FloatArray, kth: list[int], overwrite: bool) -> FloatArray:
         if a.shape[1] < self.WIDE:
             return _partitioned(a, kth, overwrite)
-        sort = self.use_sort
-        if sort is None:
-            sort = self.trials % 2 == 0
-            began = time.perf_counter()
-            out = _sorted(a, overwrite) if sort else _partitioned(a, kth, overwrite)
+        trial = self.use_sort is None
+        sort = self.trials % 2 == 0 if trial else bool(self.use_sort)
+        began = time.perf_counter()
+        out = _sorted(a, overwrite) if sort else _partitioned(a, kth, overwrite)
+        if trial:
             way = 0 if sort else 1
             self.best[way] = min(self.best[way], (time.perf_counter() - began) / a.size)
             self.trials += 1
             if self.trials >= self.TRIALS:
                 self.use_sort = self.best[0] < self.best[1]
-            return out
-        return _sorted(a, overwrite) if sort else _partitioned(a, kth, overwrite)
+        return out
 
 
 def _sorted(a: FloatArray, overwrite: bool) -> FloatArray:
