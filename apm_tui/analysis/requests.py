@@ -167,9 +167,10 @@ def endpoint_labels(
 
 def key_labels(keys: list[Any]) -> list[Any]:
     """`endpoint_labels` of distinct (service, route) keys: the names of grouped endpoints."""
-    if len({service for service, _ in keys}) <= 1:
-        return [route for _, route in keys]
-    return [f"{service} {route}" for service, route in keys]
+    services, routes = np.empty(len(keys), dtype=object), np.empty(len(keys), dtype=object)
+    services[:] = [service for service, _ in keys]
+    routes[:] = [route for _, route in keys]
+    return list(endpoint_labels(routes, services))
 
 
 def endpoint_keys(
