@@ -59,7 +59,8 @@ def say_log_counts(batch: Batch) -> None:
         print(
             f"{f['path']}: {f['format'] or 'format not detected'}, {counted(f['lines'], 'line')}, "
             f"{counted(f['parsed'], 'request')}, "
-            f"{f['rejected']:,} rejected"
+            + (f"{counted(f['messages'], 'server message')}, " if f.get("messages") else "")
+            + f"{f['rejected']:,} rejected"
             + (f" ({reasons})" if reasons else "")
             + ("; no times in this format" if f.get("times_missing") else ""),
             file=sys.stderr,

@@ -298,7 +298,8 @@ def test_report_on_a_log_with_a_route_rule() -> None:
     names = [e["name"] for e in doc["endpoints"]]
     assert any(n.startswith("/presentations/{talk}/") for n in names)
     assert not any(n.startswith("/presentations/logstash") for n in names)  # the talks' names
-    assert doc["log"]["lines"] == doc["log"]["parsed"] + doc["log"]["rejected"]
+    counts = doc["log"]
+    assert counts["lines"] == counts["parsed"] + counts["messages"] + counts["rejected"]
     assert doc["counts"]["requests"] == doc["log"]["parsed"]
     assert done.stderr.startswith(f"{log}: combined, ")
 

@@ -137,6 +137,32 @@ def test_haproxy_without_syslog_header_and_aborted_timer(tmp_path: Path) -> None
     assert got["start"] == utc(2009, 2, 6, 12, 14, 14, ms=655)
 
 
+def test_haproxy_own_lines_are_messages_not_rejects(tmp_path: Path) -> None:
+    """HAProxy's notices, a failed TLS handshake and a TCP frontend's record are counted as the
+    server's messages; a cut HTTP line and a stranger's line are still rejected."""
+    tag = "Feb 25 16:19:38 192.168.4.2 haproxy[7]: "
+    client = "10.0.1.2:33313 [06/Feb/2009:12:12:51.443] "
+    http = (
+        client + "http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "
+        '"GET /index.html HTTP/1.1"'
+    )
+    lines = [
+        tag + "Proxy prod_http_in started.",
+        tag + "Server bk_app/app1 is DOWN, reason: Layer4 timeout.",
+        "[WARNING]  (8) : Server bk/s1 is DOWN, reason: Layer4 connection problem",
+        tag + client + "prod_http_in/sktst2: SSL handshake failure",
+        tag + client + "ssh_frnt bk_git/git1 0/0/5007 212 -- 0/0/0/0/3 0/0",
+        tag + http,
+        http,
+        tag + http[:90],  # an HTTP line cut short
+        "not a log line at all",
+    ]
+    table, stats = read_log(write(tmp_path, "\n".join(lines) + "\n"), "haproxy")
+    assert (len(table), stats.parsed, stats.messages, stats.rejected) == (2, 2, 5, 2)
+    assert stats.lines == len(lines)
+    assert stats.reasons == {NO_MATCH: 2}
+
+
 W3C = """#Software: Microsoft Internet Information Services 10.0
 #Version: 1.0
 #Date: 2024-03-01 00:00:00

@@ -40,7 +40,7 @@ def damaged(fmt: str) -> st.SearchStrategy[bytes]:
 
 def accounted(parser: LogParser, lines: list[bytes]) -> None:
     s = parser.stats
-    assert s.parsed + s.rejected == s.lines
+    assert s.parsed + s.messages + s.rejected == s.lines
     assert s.lines + s.skipped == len(lines)
     assert sum(s.reasons.values()) == s.rejected
     assert len(parser.take()) == s.parsed

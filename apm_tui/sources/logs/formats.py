@@ -50,6 +50,9 @@ class LogFormat:
     w3c: bool = False
     #: W3C: the date of the last `#Date:` directive, for lines that log a time but no date.
     header_date: bytes = b""
+    #: The server's own lines, which are no request and no fault of the log (HAProxy's
+    #: "Proxy … started.", a failed TLS handshake, a TCP connection's record).
+    message: re.Pattern[bytes] | None = None
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -239,11 +242,25 @@ _HAPROXY_HEAD = (
 )
 
 
+_HAPROXY_CLIENT = rb"[^\s\[]++ \[" + CLF_TIME + rb"(?:\.\d++)?\] "
+#: HAProxy's lines besides its HTTP log: messages after the syslog tag that do not start with
+#: a client ("Proxy web started.", "Server app/s1 is DOWN"), the same on stderr ("[WARNING]
+#: (7) : …"), a connection error ("… [date] frontend/bind: SSL handshake failure") and a TCP
+#: frontend's log (three timers, no HTTP status).
+_HAPROXY_MESSAGE = (
+    rb"(?:[^\n]*?\bhaproxy\[\d++\]: (?!" + _HAPROXY_CLIENT + rb")"
+    rb"|\[[A-Z]++\] *+\(\d++\) : "
+    rb"|(?:[^\n]*?\]: )?" + _HAPROXY_CLIENT + rb"(?:[^\s/]++/\S*?: "
+    rb"|\S++ \S++ (?:[+-]?\d{1,9}/){2}\+?-?\d{1,9} \+?\d{1,15} \S\S \d))"
+)
+
+
 def _haproxy() -> LogFormat:
     return LogFormat(
         name="haproxy",
         strict=_compile(_HAPROXY_HEAD + rb'"' + REQ + rb'"'),
         loose=_compile_loose(_HAPROXY_HEAD + rb'"(?P<request>' + QUOTED + rb')"'),
+        message=re.compile(_HAPROXY_MESSAGE),
         time_kind="clf",
         time_is_end=False,  # the accept date: when the request arrived
         dur_ms=1.0,

@@ -302,6 +302,9 @@ class LogParser:
         if m is not None:
             out.append(self._loose_row(m))
             return
+        if fmt.message is not None and fmt.message.match(line):
+            self.stats.messages += 1
+            return
         self.stats.reject(self._reason(line), line)
 
     def _loose_row(self, m: re.Match[bytes]) -> Row:

@@ -21,9 +21,11 @@ NO_FIELDS = "W3C data before any #Fields"
 
 @dataclass
 class LogStats:
-    """Counts for one log file; `lines == parsed + rejected` always holds.
+    """Counts for one log file; `lines == parsed + messages + rejected` always holds.
 
-    Blank lines and W3C directives (`#Fields:` …) are not lines here: they are `skipped`.
+    `messages` are the server's own lines (HAProxy's "Proxy … started."): no request, and no
+    fault of the log either. Blank lines and W3C directives (`#Fields:` …) are not lines here:
+    they are `skipped`.
     `times_missing` says the format logs no time, so requests carry the time they were read
     (throughput, status mix and errors are right; latency-over-time panels are not).
     """
@@ -31,6 +33,7 @@ class LogStats:
     path: str = ""
     format: str = ""
     parsed: int = 0
+    messages: int = 0
     rejected: int = 0
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -43,7 +46,7 @@ class LogStats:
 
     @property
     def lines(self) -> int:
-        return self.parsed + self.rejected
+        return self.parsed + self.messages + self.rejected
 
     def reject(self, reason: str, line: bytes | str = b"", count: int = 1) -> None:
         if count <= 0:
@@ -57,6 +60,7 @@ class LogStats:
     def add(self, other: LogStats) -> None:
         """Count another reader's lines too (a part of the same file read elsewhere)."""
         self.parsed += other.parsed
+        self.messages += other.messages
         self.skipped += other.skipped
         for reason, n in other.reasons.items():
             self.rejected += n
@@ -79,6 +83,7 @@ class LogStats:
             "format": self.format,
             "lines": self.lines,
             "parsed": self.parsed,
+            "messages": self.messages,
             "rejected": self.rejected,
             "skipped": self.skipped,
             "rejected_by_reason": dict(self.reasons),
@@ -99,6 +104,7 @@ def summary(stats: list[LogStats]) -> dict[str, Any]:
     return {
         "lines": sum(s.lines for s in stats),
         "parsed": sum(s.parsed for s in stats),
+        "messages": sum(s.messages for s in stats),
         "rejected": sum(s.rejected for s in stats),
         "rejected_by_reason": reasons,
         "times_missing": any(s.times_missing for s in stats),
