@@ -27,6 +27,7 @@ from textual.widgets import Static
 
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import ConfigError, Thresholds
+from apm_tui.ui.colours import BASIC_THEME, one_colour_theme
 from apm_tui.ui.messages import Ticked, TickFailed
 from apm_tui.ui.screens.endpoint import EndpointScreen
 from apm_tui.ui.screens.goto import GoToScreen
@@ -81,6 +82,7 @@ class ApmApp(App[None]):
         Binding("r", "toggle_record", "Record"),
         Binding("s", "save_png", "Save PNG"),
         Binding("space", "pause", "Pause"),
+        Binding("space", "resume", "Resume"),  # the same key: one of the two shows (`check_action`)
         Binding("left", "step(-1)", "Back", key_display="←", group=STEP),
         Binding("right", "step(1)", "Forward", key_display="→", group=STEP),
         Binding("home", "jump(-1)", "Start", show=False),
@@ -91,7 +93,7 @@ class ApmApp(App[None]):
         Binding("plus", "replay_speed(2)", "Faster", key_display="+", group=SPEED),
         Binding("minus", "replay_speed(0.5)", "Slower", key_display="-", group=SPEED),
         Binding("t", "traces", "Traces"),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("enter", "maximize_panel", "Maximise"),
         Binding("escape", "restore", "Restore"),
         Binding("tab", "focus_next", "Next panel", show=False),
@@ -133,6 +135,12 @@ class ApmApp(App[None]):
         self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
         self._follow_seek = False  # a paused replay was moved: show where it lands
         self._no_color_filters = {True: NoColor(), False: Monochrome()}  # by native ANSI colour
+        self.basic_colours = False  # drawn for a 16-colour terminal (`on_mount`)
+
+    def terminal_colours(self) -> str | None:
+        """The terminal's colour system ("standard" is 16 colours); None off-screen, where
+        `report --png` draws in full colour whatever terminal it was started from."""
+        return None if self.is_headless else self.console.color_system
 
     @property
     def engine(self) -> Engine:
@@ -172,6 +180,12 @@ class ApmApp(App[None]):
     def on_mount(self) -> None:
         if self._initial_theme:
             self.theme = self._initial_theme
+        if self.no_color:  # see apm_tui.ui.colours
+            self.ansi_theme_dark = one_colour_theme((224, 224, 224))
+            self.ansi_theme_light = one_colour_theme((30, 30, 30))
+        elif self.terminal_colours() == "standard":
+            self.basic_colours = True
+            self.ansi_theme_dark = self.ansi_theme_light = BASIC_THEME
         self.header = self.query_one(StatusHeader)  # queried once, like the panels below
         self.header.show(None, mode="REPLAY" if self.replay else "LIVE")
         self.apply_layout(self.size.width, self.size.height)
@@ -277,6 +291,10 @@ class ApmApp(App[None]):
             source.hold(self.paused is not None, self.clock())
         self.refresh_bindings()  # the step keys work (and show) only while paused
 
+    def action_resume(self) -> None:
+        if self.paused is not None:
+            self.action_pause()
+
     def action_step(self, ticks: int) -> None:
         """Paused: one step back or forward through the window — to the time of the previous
         or next tick shown live, or of a sample of the history before them."""
@@ -381,8 +399,11 @@ class ApmApp(App[None]):
                 if isinstance(b, Binding) and b.key not in leave
             ]
 
-        keys = rows(self.BINDINGS, leave=("tab", "shift+tab"))
-        keys = [("q / ctrl+q", text) if key == "q" else (key, text) for key, text in keys]
+        shown = [b for b in self.BINDINGS if isinstance(b, Binding) and b.action != "resume"]
+        keys = rows(shown, leave=("tab", "shift+tab"))
+        said = {"q": ("q / ctrl+q", "Quit"), "?": ("? / f1", "Help"),
+                "space": ("space", "Pause (Resume while paused)")}  # fmt: skip
+        keys = [said.get(key, (key, text)) for key, text in keys]
         keys += [
             ("tab / shift+tab", "move between panels"),
             (
@@ -446,8 +467,10 @@ class ApmApp(App[None]):
         # The speed keys exist only in a replay (hidden from the footer otherwise).
         if action in ("replay_speed", "replay_seek", "replay_goto"):
             return self.replay_source() is not None
-        if action in ("step", "jump"):
+        if action in ("step", "jump", "resume"):
             return self.paused is not None
+        if action == "pause":
+            return self.paused is None
         # One of the two at a time, so the footer fits in 80 columns.
         maximized = self.screen.maximized is not None
         if action == "restore":
@@ -580,9 +603,12 @@ class ApmApp(App[None]):
             yield from self.main_commands()
 
     def main_commands(self) -> Iterable[SystemCommand]:
-        pause = "Resume" if self.paused is not None else "Pause"
-        yield SystemCommand(pause, "Freeze the view; the sources keep filling the window (space)",
-                            self.action_pause)  # fmt: skip
+        if self.paused is None:
+            yield SystemCommand("Pause", "Freeze the view; the sources keep filling the "
+                                "window (space)", self.action_pause)  # fmt: skip
+        else:
+            yield SystemCommand("Resume", "Back to live: the view follows the sources again "
+                                "(space)", self.action_pause)  # fmt: skip
         yield SystemCommand(
             "Stop recording" if self.snapshot is not None and self.snapshot.recording else "Record",
             "Record to a new file in the recordings folder (r)",

@@ -8,6 +8,7 @@ the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import textual.constants
+from rich.color import ColorSystem
 from textual._compositor import LayoutUpdate
 from textual.binding import Binding
 from textual.widgets import Static
@@ -304,6 +306,24 @@ async def test_endpoint_panel_selects_with_arrows_and_opens_details() -> None:
         assert app.screen is app.screen_stack[0] and app.screen.maximized is None
 
 
+async def test_endpoint_details_give_each_trace_its_day_in_a_multi_day_window() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        assert app.snapshot is not None
+        live = app.snapshot.live
+        assert time.gmtime(live.oldest_request)[:3] != time.gmtime(live.newest)[:3]
+        ep = app.query_one("#endpoints", EndpointsPanel)
+        ep.focus()
+        await pilot.press("d")
+        assert isinstance(app.screen, EndpointScreen)
+        listed = re.findall(r"(\d\d [A-Z][a-z]{2} \d\d:\d\d:\d\d)  +\d+\.\d ms", "\n".join(
+            screen_lines(app)))  # fmt: skip
+        assert listed  # "06 Dec 09:54:15", as on the trace screen
+
+
 async def test_a_fast_endpoint_detail_lists_its_slowest_traces() -> None:
     """Regression: the slowest traces were picked among the 250 slowest requests of the whole
     window, so a fast endpoint's detail listed none."""
@@ -400,6 +420,82 @@ async def test_compact_layout_at_80x24_keeps_nine_panels_with_summaries() -> Non
         await pilot.press("enter")
         chart = panel(app, "responsetime").query_one(Chart)
         assert chart.display and BRAILLE.search("\n".join(lines_of(chart)))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_values_lines_drop_whole_fields_rather_than_cut_a_number(
+    size: tuple[int, int],
+) -> None:
+    """ "P95 3…" for 340 ms read as another value: a values line that does not fit shows its
+    leading fields whole."""
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=size) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        cut = 0
+        for p in panels(app):
+            kpi = p.query_one(".kpi", Line)
+            if not kpi.display or kpi.region.area == 0:
+                continue
+            full = kpi.text.plain
+            fields = full.split(" · ")
+            whole = {" · ".join(fields[:k]) for k in range(1, len(fields) + 1)}
+            drawn = lines_of(kpi)[0].rstrip()
+            cut += drawn != full
+            assert drawn in whole or (drawn.endswith("…") and " · " not in drawn), (p.id, drawn)
+        assert cut  # some lines are too long at these sizes: the rule was used
+
+
+async def test_the_selected_endpoint_is_marked_in_the_compact_layout_and_follows_its_name() -> None:
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        ep = app.query_one("#endpoints", EndpointsPanel)
+        ep.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert ep.selected == 2
+        summary = ep.query_one(".summary", Static)
+        top = summary.region.y
+        strips = app.screen._compositor.render_strips()
+        marked = [
+            y - top
+            for y in range(top, summary.region.bottom)
+            for segment in strips[y].crop(summary.region.x, summary.region.right)
+            if segment.style is not None and segment.style.reverse and segment.text.strip()
+        ]
+        assert set(marked) == {2}  # the third row, and only it, is drawn reversed
+
+        # The list's order changes (another moment, another ranking): the selection stays on
+        # its endpoint, not on its old row.
+        name = ep.names[2]
+        snap = app.snapshot
+        assert snap is not None
+        live = dataclasses.replace(snap.live, endpoints=tuple(reversed(snap.live.endpoints)))
+        ep.update_view(dataclasses.replace(snap, live=live))
+        assert ep.names[ep.selected] == name and ep.selected == len(ep.names) - 3
+
+        ep.blur()
+        await pilot.pause()
+        assert "reverse" not in str(ep.query_one(".summary", Static).render())
+
+
+async def test_compact_health_lines_carry_the_breakdowns_decimal() -> None:
+    """Regression: whole points ("-2" for -2.1, "+12" for +11.5) in the compact health panel
+    did not add up to the score shown above them."""
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        assert app.snapshot is not None and app.snapshot.analysis is not None
+        points = {f.factor[:12]: f.points for f in app.snapshot.analysis.health.breakdown}
+        shown = re.findall(r"([+-]\d+\.\d) (.{1,12})", interior(panel(app, "health")))
+        assert len(shown) >= 2
+        for value, factor in shown:
+            assert float(value) == round(points[factor], 1), (value, factor)
 
 
 async def test_tiny_terminal_says_it_is_too_small() -> None:
@@ -690,6 +786,77 @@ async def test_sixteen_colours_and_no_colour(env: str, monkeypatch: pytest.Monke
                 if colour is not None and colour.triplet is not None
             }
             assert colours and all(r == g == b for r, g, b in colours)  # greys only
+
+
+def colours_of(app: ApmApp, widget: Static) -> list[tuple[str, Any]]:
+    """(text, foreground) of each segment where `widget` is, as the terminal receives it."""
+    strips = app.screen._compositor.render_strips()
+    r = widget.region
+    return [
+        (seg.text, seg.style.color if seg.style else None)
+        for y in range(r.y, r.bottom)
+        for seg in strips[y].crop(r.x, r.right)
+        if seg.text.strip()
+    ]
+
+
+async def test_sixteen_colours_keep_severities_and_chart_lines_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: through Textual's Monokai, HIGH's red became magenta and MEDIUM's yellow
+    bright red; the error line, its threshold and the anomaly marks were all bright red."""
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    monkeypatch.setattr(app, "terminal_colours", lambda: "standard")  # as in a terminal
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        seen = colours_of(app, panel(app, "bottlenecks").query_one(".summary", Static))
+        marks = {text.strip(): c.downgrade(ColorSystem.STANDARD).number for text, c in seen
+                 if text.strip() in ("H", "M")}  # fmt: skip
+        assert marks == {"H": 1, "M": 3}  # red and yellow, as in full colour
+        health = colours_of(app, panel(app, "health").query_one(".summary", Static))
+        penalties = {c.downgrade(ColorSystem.STANDARD).number for t, c in health if "-" in t}
+        assert penalties == {1}
+
+        panel(app, "errorrate").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        chart = panel(app, "errorrate").query_one(Chart)
+        drawn: dict[int, set[str]] = {}
+        for text, c in colours_of(app, chart):
+            drawn.setdefault(c.downgrade(ColorSystem.STANDARD).number, set()).update(text)
+        line = {n for n, chars in drawn.items() if any("\u2800" < ch <= "\u28ff" for ch in chars)}
+        threshold = {n for n, chars in drawn.items() if "─" in chars}
+        assert line and threshold and not line & threshold, drawn
+
+
+async def test_no_colour_keeps_the_health_penalties_as_legible_as_the_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: NO_COLOR greys each colour by its luminance, and the red penalty lines and
+    HIGH marks became #3a3a3a on #121212."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        update = app.screen._compositor.render_update(full=True)
+        assert isinstance(update, LayoutUpdate)
+        out = update.render_segments(app.console)
+        runs = re.findall(r"\x1b\[([0-9;]*)m([^\x1b]+)", out)
+        penalty = next(sgr for sgr, text in runs if re.match(r" *-[\d.]+ memory", text))
+        title = next(sgr for sgr, text in runs if text.startswith("Slow Endpoint"))
+        assert foreground(penalty) == foreground(title), (penalty, title)
+
+
+def foreground(sgr: str) -> str:
+    """An SGR sequence's foreground colour: "97", or "38;2;224;224;224"."""
+    found = re.search(r"(?:^|;)(3[0-7]|9[0-7]|38;5;\d+|38;2;\d+;\d+;\d+)(?=;|$)", sgr)
+    assert found, sgr
+    return found.group(1)
 
 
 # -- SVG snapshots ----------------------------------------------------------------------------

@@ -46,3 +46,40 @@ async def test_the_palette_offers_the_dashboards_actions() -> None:
         await pilot.pause()
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Resume" in titles and "Pause" not in titles
+
+
+async def test_space_says_resume_while_paused_and_f1_opens_the_help() -> None:
+    app = dashboard(FakeClock(), window_hours=1.0, isolate_fits=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        assert "space Pause" in screen_lines(app)[-1]
+        await pilot.press("space")
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert app.paused is not None
+        assert "space Resume" in footer and "space Pause" not in footer
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.paused is None and "space Pause" in screen_lines(app)[-1]
+
+        await pilot.press("f1")  # the terminal's usual help key, beside ?
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        lines = screen_lines(app)
+        assert any("? / f1" in line and "Help" in line for line in lines)
+        assert any("space" in line and "Resume while paused" in line for line in lines)
+
+
+async def test_a_maximised_panel_at_80_columns_keeps_its_way_back_in_the_footer() -> None:
+    """The keys that do not fit are left out, but never `esc Restore` in a maximised panel:
+    without a mouse it is the only way back to the nine panels."""
+    app = dashboard(FakeClock(), window_hours=1.0, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        app.query_one("#endpoints").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert app.screen.maximized is not None
+        assert "esc Restore" in footer and "? Help" in footer, footer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -40,8 +39,12 @@ def endpoint_text(snap: Snapshot, name: str) -> Text:
         text.append(f"  {label:<15}", "cyan")
         text.append(f"{value}\n")
     text.append("\nSlowest traces\n", "bold")
+    from apm_tui.analysis.recommend import clock  # loaded with the analysis, after the start
+
+    # A window over more than one UTC day: each time says its day, as on the trace screen.
+    window = (snap.live.oldest_request, snap.live.newest)
     for tr in snap.slowest.get(name, ()):
-        when = time.strftime("%H:%M:%S", time.gmtime(tr.time))
+        when = clock(tr.time, window, seconds=True)
         text.append(f"  {when}  {tr.duration_ms:8.1f} ms  {tr.trace_id[:16]}")
         text.append("  ERROR\n" if tr.error else "\n", "bold red" if tr.error else "")
     return text

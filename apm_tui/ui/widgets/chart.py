@@ -14,6 +14,7 @@ from rich.segment import Segment
 from textual.color import Color
 from textual.strip import Strip
 
+from apm_tui.ui.colours import BASIC_CHART
 from apm_tui.ui.lazy import lazy_module
 from apm_tui.ui.widgets.painted import Painted
 
@@ -83,6 +84,8 @@ class Chart(Painted):
             out[name] = (int(r), int(g), int(b))
         r, g, b = bg.blend(fg, 0.6).rgb  # axes and labels: legible, quieter than the data
         out["muted"] = (int(r), int(g), int(b))
+        if getattr(self.app, "basic_colours", False):
+            out.update(BASIC_CHART)  # see apm_tui.ui.colours
         return out
 
     def notify_style_update(self) -> None:

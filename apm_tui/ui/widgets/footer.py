@@ -14,8 +14,9 @@ from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 #: Left out first, in this order, while the keys are wider than the footer; then the others
 #: from the right, except `KEEP`. Each key stays in the help (`?`).
-DROP_FIRST = ("maximize_panel", "restore", "toggle_record", "traces", "save_png")
-KEEP = frozenset({"quit", "help"})
+DROP_FIRST = ("maximize_panel", "toggle_record", "traces", "save_png")
+#: `restore` shows only in a maximised panel, and is then the only way back without a mouse.
+KEEP = frozenset({"quit", "help", "restore"})
 
 
 class FittedFooter(Footer):

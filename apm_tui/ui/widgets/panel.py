@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.containers import Lines
 from rich.segment import Segment
@@ -82,6 +83,27 @@ class Line(Painted):
 
     def wrapped(self, console: Console, width: int) -> Lines:
         return self.text.wrap(console, width)
+
+
+#: Between the fields of a values line.
+SEPARATOR = " · "
+
+
+class Kpi(Line):
+    """The values line: fields joined by " · ", as many whole ones as fit the width. A value
+    cut short reads as another value ("P95 3…" for 340 ms); a field left out does not."""
+
+    def wrapped(self, console: Console, width: int) -> Lines:
+        text = self.text
+        if text.cell_len > width and SEPARATOR in text.plain:
+            fields = text.plain.split(SEPARATOR)
+            kept = fields[0]
+            for field in fields[1:]:
+                if cell_len(kept + SEPARATOR + field) > width:
+                    break
+                kept += SEPARATOR + field
+            text = text[: len(kept)]  # the first field alone still ends in "…" if too wide
+        return text.wrap(console, width, no_wrap=self.text.no_wrap)
 
 
 class TextBlock(Line):
@@ -174,7 +196,7 @@ class Panel(Vertical, can_focus=True):
         return cls.__name__.removesuffix("Panel").lower()
 
     def compose(self) -> ComposeResult:
-        yield Line(classes="kpi")
+        yield Kpi(classes="kpi")
         yield Static("", classes="summary")
         yield Static("", classes="empty")
         yield from self.body()
@@ -223,7 +245,7 @@ class Panel(Vertical, can_focus=True):
 
     def set_kpi(self, text: Text | str) -> None:
         """The panel's current values, one line under its title."""
-        line = self.child(".kpi", Line)
+        line = self.child(".kpi", Kpi)
         line.text = (
             text if isinstance(text, Text) else Text(text, no_wrap=True, overflow="ellipsis")
         )

@@ -17,6 +17,9 @@ from apm_tui.ui.widgets.header import STATUS_STYLE
 from apm_tui.ui.widgets.panel import NO_DATA, Panel, TextBlock, no_requests
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from apm_tui.analysis.result import EndpointStats
     from apm_tui.engine import Snapshot
 
 
@@ -55,9 +58,9 @@ class HealthPanel(Panel):
         summary = Text(bar(h.score / 100, self.spark_width()) + "\n", style)
         worst = sorted(h.breakdown[1:], key=lambda f: f.points)[: self.spark_height(1)]
         for f in worst:
-            # A fraction of a point keeps its decimal: "-0" would read as no penalty at all.
-            points = f"{f.points:+5.0f}" if abs(f.points) >= 1 else f"{f.points:+5.1f}"
-            summary.append(f"{points} {f.factor}\n", "red" if f.points < 0 else "green")
+            # One decimal, as in the full breakdown: whole points ("-2" for -2.1, "+12" for
+            # +11.5) did not add up to the score above them.
+            summary.append(f"{f.points:+5.1f} {f.factor}\n", "red" if f.points < 0 else "green")
         self.set_summary(summary)
 
 
@@ -83,6 +86,8 @@ class EndpointsPanel(Panel):
     def __init__(self) -> None:
         super().__init__()
         self.selected = 0
+        #: The selection follows its endpoint when the order changes (a step back in time).
+        self.selected_name = ""
         self.names: list[str] = []
         self._snap: Snapshot | None = None
 
@@ -92,6 +97,7 @@ class EndpointsPanel(Panel):
     def action_move(self, delta: int) -> None:
         if self.names:
             self.selected = (self.selected + delta) % len(self.names)
+            self.selected_name = self.names[self.selected]
             if self._snap:
                 self.update_view(self._snap)
 
@@ -104,6 +110,7 @@ class EndpointsPanel(Panel):
         offset = event.get_content_offset(self.query_one(".bars", TextBlock))
         if offset is not None and 0 <= offset.y < len(self.names):
             self.selected = offset.y
+            self.selected_name = self.names[offset.y]
             self.action_details()
 
     def update_view(self, snap: Snapshot) -> None:
@@ -113,6 +120,8 @@ class EndpointsPanel(Panel):
         self.names = [e.name for e in endpoints]
         if not endpoints:
             return
+        if self.selected_name in self.names:
+            self.selected = self.names.index(self.selected_name)
         self.selected = min(self.selected, len(endpoints) - 1)
         width = self.size.width
         # Names get what they need (up to the width left after a short bar and the value):
@@ -139,14 +148,21 @@ class EndpointsPanel(Panel):
         what = "P95" if timed else "requests"
         self.set_kpi(f"{what} by endpoint · {len(endpoints)} endpoints")
         self.set_span(snap.live.newest - snap.live.oldest_request)
+        self.set_summary(lambda: self.compact_rows(endpoints, labels))
+
+    def compact_rows(self, endpoints: Sequence[EndpointStats], labels: list[str]) -> Text:
+        """The compact layout's rows: the selected one reversed while the panel has focus,
+        and always among those shown (they scroll with it)."""
         rows = self.spark_height()
+        first = max(0, self.selected - rows + 1)
         w = max(4, self.spark_width() - 8)
-        self.set_summary(
-            "\n".join(
-                f"{clip(e.name, w)}{label:>8}"
-                for e, label in zip(endpoints[:rows], labels[:rows], strict=True)
-            )
-        )
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i in range(first, min(len(endpoints), first + rows)):
+            style = "reverse" if i == self.selected and self.has_focus else ""
+            text.append(f"{clip(endpoints[i].name, w)}{labels[i]:>8}", style)
+            text.append("\n")
+        text.rstrip()
+        return text
 
     def on_focus(self) -> None:
         if self._snap:
