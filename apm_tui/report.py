@@ -86,6 +86,10 @@ class ReportPrinter:
         self.line(f"  [green]✓[/] {escape(done())}")
 
 
+#: The endpoint table's name column at its widest (longer names end in "…").
+MAX_NAME = 60
+
+
 def print_report(a: Analysis, out: ReportPrinter, *, apdex_target: float) -> None:
     out.line(RULE)
     out.line("[bold]📊 APPLICATION PERFORMANCE MONITORING REPORT[/]")
@@ -113,14 +117,19 @@ def print_report(a: Analysis, out: ReportPrinter, *, apdex_target: float) -> Non
     )
     if a.endpoints:
         out.line()
+        shown = a.endpoints[:12]
+        # As wide as the longest name, up to a limit past which a name ends in "…": a name cut
+        # bare (`/media/core/jquery/jquery-u`) reads as another path.
+        width = min(max(len("Endpoint"), *(len(e.name) for e in shown)), MAX_NAME) + 1
         out.line(
-            f"{'Endpoint':<28}{'Req':>7}{'P50':>8}{'P95':>8}{'P99':>8}{'Apdex':>7}"
+            f"{'Endpoint':<{width}}{'Req':>7}{'P50':>8}{'P95':>8}{'P99':>8}{'Apdex':>7}"
             f"{'Err%':>7}{'Time%':>7}"
         )
-        for e in a.endpoints[:12]:
+        for e in shown:
+            name = e.name if len(e.name) < width else e.name[: width - 2] + "…"
             out.line(
                 escape(
-                    f"{e.name[:27]:<28}{e.requests:>7}{number(e.p50_ms, '.0f'):>8}"
+                    f"{name:<{width}}{e.requests:>7}{number(e.p50_ms, '.0f'):>8}"
                     f"{number(e.p95_ms, '.0f'):>8}{number(e.p99_ms, '.0f'):>8}"
                     f"{number(e.apdex, '.2f'):>7}{number(e.error_rate_pct, '.1f'):>7}"
                     f"{number(e.time_share * 100, '.1f'):>7}"

@@ -136,6 +136,7 @@ class ApmApp(App[None]):
         self._follow_seek = False  # a paused replay was moved: show where it lands
         self._no_color_filters = {True: NoColor(), False: Monochrome()}  # by native ANSI colour
         self.basic_colours = False  # drawn for a 16-colour terminal (`on_mount`)
+        self._focus_after_tiny: Panel | None = None
 
     def terminal_colours(self) -> str | None:
         """The terminal's colour system ("standard" is 16 colours); None off-screen, where
@@ -209,8 +210,16 @@ class ApmApp(App[None]):
         screen = self.screen_stack[0]  # the dashboard, whatever modal is on top of it
         cls = layout_class(width, height)
         changed = not screen.has_class(cls)
+        was_tiny = screen.has_class("-tiny")
+        if cls == "-tiny" and isinstance(self.focused, Panel):
+            self._focus_after_tiny = self.focused  # hidden, it loses the focus
         for name in ("-tiny", "-compact", "-full"):
             screen.set_class(name == cls, name)
+        if was_tiny and cls != "-tiny":
+            # Back from "too small": the panel that had the focus has it again (the footer
+            # offered "⏎ Maximise" for a panel no longer focused, and enter did nothing).
+            panel = self._focus_after_tiny or self.query_one(Panel)
+            self.call_after_refresh(panel.focus)
         if changed and self.snapshot is not None:
             self.show_snapshot(self.snapshot, again=True)
         self.query_one("#too-small", Static).update(
@@ -325,6 +334,7 @@ class ApmApp(App[None]):
         if not (math.isfinite(oldest) and math.isfinite(newest)):
             return
         self.paused = min(max(t, oldest), newest)
+        self._follow_seek = False  # a step of the user's own: the view stays where it went
         self.show_view(self._engine.view_at(self.paused))
 
     def show_view(self, snap: Snapshot) -> None:
@@ -347,7 +357,9 @@ class ApmApp(App[None]):
                 # replay was moved (`[`, `]`, `g`): then the view goes with it, still paused.
                 self.latest = snap
                 if self._follow_seek:
-                    self._follow_seek = False
+                    # Followed until its analysis is in: a replay moved back starts a new
+                    # engine, whose first ticks say "Analysing the window…".
+                    self._follow_seek = snap.analysis is None
                     self.paused = snap.live.newest
                     self.show_view(snap)
                 else:

@@ -13,6 +13,7 @@ import math
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from apm_tui.ui.screens.help import HelpScreen
 from apm_tui.ui.screens.traces import TracesScreen
 from apm_tui.ui.widgets.chart import Chart
 from apm_tui.ui.widgets.header import StatusHeader
-from apm_tui.ui.widgets.panel import TextBlock
+from apm_tui.ui.widgets.panel import NO_TIMES, TextBlock
 from apm_tui.ui.widgets.panels import PANELS, EndpointsPanel, Line, Panel
 from apm_tui.ui.widgets.text_panels import BottlenecksPanel
 from tests.ui.conftest import (
@@ -415,6 +416,12 @@ async def test_compact_layout_at_80x24_keeps_nine_panels_with_summaries() -> Non
         assert re.search(r"CPU \d+% · mem \d+%", interior(panel(app, "resources")))
         assert re.search("[▁▂▃▄▅▆▇█]", interior(panel(app, "throughput")))
         assert "/api/orders/cr" in interior(panel(app, "endpoints"))  # names are cut to fit
+        # Both of the host's lines, each said (the block chart had CPU alone, unnamed), and
+        # which of the response times the chart is.
+        rows = interior(panel(app, "resources")).splitlines()
+        assert [r[:4] for r in rows if r[:4] in ("cpu ", "mem ")] == ["cpu ", "mem "]
+        assert any(re.match(r"cpu [ ▁▂▃▄▅▆▇█]+$", r.rstrip()) for r in rows), rows
+        assert interior(panel(app, "responsetime")).splitlines()[1].startswith("P95 ")
         # enter still shows a panel's full chart
         panel(app, "responsetime").focus()
         await pilot.press("enter")
@@ -509,6 +516,26 @@ async def test_tiny_terminal_says_it_is_too_small() -> None:
         assert not any(p.region.area for p in panels(app))
         await tick(app, pilot, clock, settle=False)
         assert app.is_running and app.ticks_shown == 2
+
+
+async def test_a_panel_keeps_its_focus_through_a_too_small_terminal() -> None:
+    """Regression: shrunk below 40×12 and grown again, no panel had the focus, while the
+    footer still offered "⏎ Maximise" and enter did nothing."""
+    app = dashboard(FakeClock(), window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        errors = panel(app, "errorrate")
+        errors.focus()
+        await pilot.pause()
+        await pilot.resize_terminal(39, 11)
+        await pilot.pause()
+        assert app.screen.has_class("-tiny")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is errors
+        await pilot.press("enter")
+        assert app.screen.maximized is errors
 
 
 async def test_resizing_reflows_the_layout() -> None:
@@ -635,6 +662,25 @@ async def test_a_request_source_with_nothing_yet_says_so_and_does_not_analyse_fo
         for panel_id in ("health", "bottlenecks"):
             shown = " ".join(interior(panel(app, panel_id)).split())
             assert shown == "No data in the window yet: nothing to analyse.", (panel_id, shown)
+
+
+async def test_a_log_without_response_times_says_its_remedy_whole_at_80x24(
+    tmp_path: Path,
+) -> None:
+    """Regression: the message ended at "(nginx: add" in a panel at 80×24."""
+    from apm_tui.sources.logs import LogSource
+    from apm_tui.sources.samples import RequestSamples
+
+    clock = FakeClock()
+    when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(clock.now - 30))
+    log = tmp_path / "access.log"
+    log.write_text(f'1.2.3.4 - - [{when}] "GET /a HTTP/1.1" 200 5\n' * 20)
+    app = metrics_app(RequestSamples(LogSource(log, fmt="common", backlog_s=None)), clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock, 2, seconds=SAMPLE_S)
+        shown = " ".join(interior(panel(app, "responsetime")).split())
+        assert shown == NO_TIMES.replace("  ", " "), shown
 
 
 # -- 6. failing sources -----------------------------------------------------------------------

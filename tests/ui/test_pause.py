@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apm_tui.ui.widgets.header import StatusHeader, duration
-from tests.ui.conftest import FakeClock, dashboard, first_tick, tick
+from tests.ui.conftest import FakeClock, dashboard, first_tick, lines_of, tick
 
 
 def header(app) -> str:  # type: ignore[no-untyped-def]
@@ -81,3 +81,21 @@ async def test_a_paused_header_says_how_far_behind_live_the_view_is() -> None:
         assert further > behind and f"‖ {duration(further)} behind live" in header(app)
         await pilot.press("space")
         assert "behind" not in header(app)
+
+
+async def test_the_window_start_does_not_blame_a_source_for_what_it_has_not_sent_yet() -> None:
+    """Regression: paused at `home` the synthetic world's CPU & memory panel said "No host
+    metrics from this source" (it has them, later in the window), and the distribution counted
+    "1 requests"."""
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=2.0, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        await pilot.press("space", "home")
+        resources = " ".join(lines_of(app.query_one("#resources")))
+        assert "from this source" not in resources
+        assert "No host metrics in view yet." in resources
+        h = app.snapshot.live.histogram
+        assert h is not None and h.requests == 1  # the window's first trace alone
+        shown = " ".join(lines_of(app.query_one("#distribution")))
+        assert "· 1 request " in shown

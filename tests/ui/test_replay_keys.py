@@ -10,7 +10,7 @@ from apm_tui.sources.recorded import ReplaySource
 from apm_tui.ui.app import ApmApp, make_app
 from apm_tui.ui.widgets.header import StatusHeader
 from tests.conftest import WORLD_START
-from tests.ui.conftest import FakeClock, first_tick, tick, worker_tick
+from tests.ui.conftest import FakeClock, first_tick, lines_of, tick, worker_tick
 
 
 def recorded(tmp_path: Path, ticks: int = 200, at: float = WORLD_START + 7200) -> Path:
@@ -196,3 +196,24 @@ async def test_at_80_columns_a_replay_keeps_its_place_health_and_every_key_it_sh
         footer = lines_of(app.query_one("Footer"))[0]
         assert "r Record" in footer and "t Traces ? Help ⏎ Maximise" in footer
         assert lines_of(header)[0].startswith(" REPLAY  apm-tui  │ replay r.apmrec │ 2026-")
+
+
+async def test_a_paused_replay_moved_back_shows_its_analysis_once_it_is_ready(
+    tmp_path: Path,
+) -> None:
+    """Regression: after `[` (or `g`) in a paused replay the view showed the first tick of the
+    rebuilt engine, "Analysing the window…", until the replay was resumed."""
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock, 90, seconds=1.0)
+        await pilot.press("space")
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        for _ in range(4):
+            await worker_tick(app, pilot, clock, 1.0)
+            app.engine.wait_for_background()
+        assert app.paused is not None and app.snapshot is not None
+        assert app.snapshot.analysis is not None
+        health = "\n".join(lines_of(app.query_one("#health")))
+        assert "Analysing" not in health and "/100" in health

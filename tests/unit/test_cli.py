@@ -317,6 +317,25 @@ def test_report_on_a_log_counts_its_last_minute() -> None:
     assert doc["throughput_rps"]["avg"] == pytest.approx(13 / 120)
 
 
+def test_text_report_names_each_endpoint_whole_or_marks_the_cut(tmp_path: Path) -> None:
+    """Regression: names were cut bare at 27 characters (`/media/core/jquery/jquery-u`),
+    which read as other paths."""
+    done = run("report", "--log", str(SHARED / "data" / "logs" / "haproxy.log"))
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("/media/")]
+    assert "/media/core/jquery/jquery-ui-1.12.1.js" in names and len(names) == 5
+
+    long = "/" + "a" * 80
+    log = tmp_path / "access.log"
+    log.write_text(
+        f'1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET {long} HTTP/1.0" 200 2326 "-" "x"\n'
+    )
+    done = run("report", "--log", str(log))
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("/aaa"))
+    assert row.split()[0] == long[:59] + "…"
+
+
 def test_text_report_on_a_log_without_response_times_says_n_a_not_nan() -> None:
     done = run("report", "--log", str(SHARED / "data" / "logs" / "apache_combined.log"))
     assert done.returncode == 0, done.stderr

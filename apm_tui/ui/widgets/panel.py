@@ -258,10 +258,8 @@ NO_REQUESTS = (
     "No request data: this source measures the host, not requests.\n"
     "Add a request source: --source synthetic, --log FILE or --source otlp."
 )
-NO_TIMES = (
-    "The requests have no response times: the log format has no request-time field "
-    "(nginx: add $request_time to log_format; Apache: %D)."
-)
+#: Short enough for a panel at 80×24 (24 × 5 cells): the remedy was cut off there.
+NO_TIMES = "No response times in this log (nginx: add $request_time to log_format; Apache: %D)."
 
 
 #: Sources that give requests (`log access.log`, `otlp`, `synthetic`), or may (a replay).
@@ -291,6 +289,17 @@ NO_DATA = "No data in the window yet: nothing to analyse."
 
 NO_METRICS = "No host metrics from this source."
 
+#: Sources that measure the host (or may: a replay), as `REQUEST_SOURCES` for requests.
+HOST_SOURCES = ("synthetic", "system", "system+pid", "replay", "recording")
+
+
+def no_metrics(snap: Snapshot) -> str:
+    """Why there are no host metrics in view: none yet where a source of them is (the start
+    of the window, paused), or no source measures the host."""
+    if any(name.split()[0] in HOST_SOURCES for name in snap.sources if name):
+        return "No host metrics in view yet."
+    return NO_METRICS
+
 
 class TimeChartPanel(Panel):
     """A panel whose body is one time chart."""
@@ -304,12 +313,30 @@ class TimeChartPanel(Panel):
     def chart_key(self, snap: Snapshot) -> Any:
         return snap.live.series.key
 
-    def summarise(self, snap: Snapshot, series: str, other_lines: int = 0) -> None:
-        """The compact layout's block chart of one series, filling the rows left."""
-        values = snap.live.series.values[series]
-        self.set_summary(
-            lambda: chartmath.sparkline(values, self.spark_width(), self.spark_height(other_lines))
-        )
+    def summarise(
+        self, snap: Snapshot, *series: str, labels: tuple[str, ...] = (), other_lines: int = 0
+    ) -> None:
+        """The compact layout's block chart of each series, sharing the rows left, each
+        labelled where `labels` are given (a panel of two lines, or of a line its title does
+        not name: the response time's P95)."""
+        values = [snap.live.series.values[name] for name in series]
+
+        def charts() -> str:
+            rows = self.spark_height(other_lines)
+            out = []
+            for k, v in enumerate(values):
+                share = rows // len(values) + (k < rows % len(values))
+                if share <= 0:
+                    continue
+                label = f"{labels[k]} " if k < len(labels) else ""
+                chart = chartmath.sparkline(v, self.spark_width() - len(label), share)
+                pad = " " * len(label)
+                out += [
+                    (label if i == 0 else pad) + line for i, line in enumerate(chart.split("\n"))
+                ]
+            return "\n".join(out)
+
+        self.set_summary(charts)
 
     def push_chart(self, snap: Snapshot) -> None:
         self.child(Chart, Chart).show(self.chart_key(snap), snap, snap.tick)

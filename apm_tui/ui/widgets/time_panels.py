@@ -12,9 +12,9 @@ from textual.widgets import Static
 from apm_tui.ui.lazy import lazy_module
 from apm_tui.ui.textfmt import fmt
 from apm_tui.ui.widgets.panel import (
-    NO_METRICS,
     Palette,
     TimeChartPanel,
+    no_metrics,
     no_requests,
     requests_message,
 )
@@ -44,7 +44,7 @@ class ResponseTimePanel(TimeChartPanel):
             f"avg {fmt(cur['rt_avg'], '.0f', ' ms')} · P95 {fmt(cur['rt_p95'], '.0f', ' ms')}"
         )
         key = "rt_p95" if snap.live.has.get("requests") else "rt_avg"
-        self.summarise(snap, key)
+        self.summarise(snap, key, labels=("P95" if key == "rt_p95" else "avg",))
         self.push_chart(snap)
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -122,12 +122,12 @@ class ResourcesPanel(TimeChartPanel):
     def update_view(self, snap: Snapshot) -> None:
         cur = snap.live.current
         has = math.isfinite(cur["cpu"]) or math.isfinite(cur["memory"])
-        self.show_empty(None if has else NO_METRICS)
+        self.show_empty(None if has else no_metrics(snap))
         self.set_kpi(host_line(cur, snap.status))
         detail = process_line(snap.status)
         self.child(".detail", Static).display = bool(detail)
         self.set_text(".detail", detail)
-        self.summarise(snap, "cpu", other_lines=1)
+        self.summarise(snap, "cpu", "memory", labels=("cpu", "mem"), other_lines=int(bool(detail)))
         self.push_chart(snap)
 
     def draw(self, fig: Figure, width: int, height: int, snap: Snapshot, palette: Palette) -> None:
@@ -179,7 +179,8 @@ class DistributionPanel(TimeChartPanel):
         self.show_empty(None if h is not None else requests_message(snap) or no_requests(snap))
         if h is None:
             return
-        self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} requests")
+        noun = "request" if h.requests == 1 else "requests"
+        self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} {noun}")
         self.set_span(snap.live.newest - snap.live.oldest_request)
         self.set_summary(
             lambda: cm.sparkline(h.counts.astype(float), self.spark_width(), self.spark_height())
