@@ -69,6 +69,13 @@ SPEED = Binding.Group("Speed", compact=True)
 STEP = Binding.Group("Step", compact=True)  # shown while paused (`check_action`)
 
 
+def homed(text: str) -> str:
+    """`text` with the home folder said as `~`: a path in a toast at 80 columns fits on one
+    line more often (a shell reads `~/…` as the same path)."""
+    home = str(Path.home())
+    return text.replace(home + os.sep, "~" + os.sep) if len(home) > 1 else text
+
+
 class ApmApp(App[None]):
     # Our `escape` binding restores a maximised panel and updates the footer; Textual's own
     # escape-to-minimise did neither of the latter (the footer kept offering "esc Restore").
@@ -365,7 +372,7 @@ class ApmApp(App[None]):
                 else:
                     self.show_paused_header()
                 for notice in snap.notices:
-                    self.notify(notice, severity="warning", timeout=8, markup=False)
+                    self.notify(homed(notice), severity="warning", timeout=8, markup=False)
                 return
         elif self.paused is not None:  # a resize while paused keeps the paused view
             self.show_view(snap)
@@ -379,7 +386,7 @@ class ApmApp(App[None]):
         else:
             self.redraw_stale_charts(CHARTS_PER_TICK, before=snap.tick - CHART_DELAY_TICKS + 1)
         for notice in () if again else snap.notices:
-            self.notify(notice, severity="warning", timeout=8, markup=False)
+            self.notify(homed(notice), severity="warning", timeout=8, markup=False)
 
     def show_paused_header(self) -> None:
         if self.snapshot is None:
@@ -584,7 +591,7 @@ class ApmApp(App[None]):
         except ExportError as exc:  # (notify is thread-safe)
             self.notify(f"Screenshot not saved: {exc}", severity="error", timeout=8, markup=False)
         else:
-            self.notify(f"Screenshot saved: {path}", timeout=6, markup=False)
+            self.notify(homed(f"Screenshot saved: {path}"), timeout=6, markup=False)
 
     def on_endpoints_panel_selected(self, message: EndpointsPanel.Selected) -> None:
         # A double click selects twice; one detail screen is enough.

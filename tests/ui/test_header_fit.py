@@ -122,3 +122,28 @@ def test_an_otlp_header_at_80_columns_says_what_was_refused_and_ends_in_an_ellip
     header._parts = parts
     drawn = header.wrapped(None, 40)[0]  # type: ignore[arg-type]  # (fit needs no console)
     assert drawn.cell_len == 40 and drawn.plain.endswith("…")
+
+
+def test_the_date_comes_back_where_it_fits_once_the_rest_is_said_shortly() -> None:
+    """Regression: a log's header at 80 columns (`LIVE │ 16:20:14 UTC │ 70 FAIR │ anom 0
+    (warming up)`, 54 cells) had lost its 2019 date on the way to saying the health shortly,
+    though it would have fitted."""
+    parts = [
+        (KEEP, Text(" LIVE "), None),
+        (DROP_PRODUCT, Text(" apm-tui "), None),
+        (DROP_SOURCES, Text(" │ log haproxy.log"), None),
+        (KEEP, Text(" │ "), None),
+        (DROP_DATE, Text("2019-02-25 "), None),
+        (KEEP, Text("16:20:14 UTC"), None),
+        (DROP_HEALTH, Text(" │ health 70 FAIR"), Text(" │ 70 FAIR")),
+        (KEEP, Text(""), None),
+        (
+            DROP_ANOMALIES,
+            Text(" │ anomalies 0 (warming up: 3 / 260 samples, the first model at 260)"),
+            Text(" │ anom 0 (warming up)"),
+        ),
+    ]
+    dated = " LIVE  │ 2019-02-25 16:20:14 UTC │ 70 FAIR │ anom 0 (warming up)"
+    assert fit(parts, 80).plain == dated
+    assert fit(parts, 82).plain == dated.replace(" LIVE  │", " LIVE  │ log haproxy.log │")
+    assert fit(parts, 60).plain == " LIVE  │ 16:20:14 UTC │ 70 FAIR │ anom 0 (warming up)"

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from rich.style import Style
 
@@ -334,3 +335,24 @@ def test_bad_png_options_are_one_line_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "old.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"last night's")
     done = run("--png", str(tmp_path / "old.png"), "--size", "40x12", "--hours", "1")
     assert done.returncode == 0, done.stderr  # a picture is replaced, as a cron job wants
+
+
+async def test_at_80x24_the_notification_gives_the_file_on_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: Textual's toasts take half the screen, and at 80 columns a file's path was
+    folded mid-name (`…apm_dashboard_20261206-2358` / `12.png`); under the home folder it is
+    said with `~`."""
+    home = tmp_path / "home" / "someone-with-a-long-name"
+    monkeypatch.setenv("HOME", str(home))
+    folder = home / "screenshots" / "of-the-dashboard"
+    clock = FakeClock()
+    app = app_saving_to(folder, clock)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await press_and_wait(app, pilot, "s")
+        await pilot.pause()
+        (saved,) = folder.iterdir()
+        said = f"~/screenshots/of-the-dashboard/{saved.name}"
+        assert (f"Screenshot saved: {said}", "information") in notifications(app)
+        assert any(said in line for line in screen_lines(app)), screen_lines(app)[-8:]

@@ -124,18 +124,33 @@ def gist(status: str) -> str:
 
 def fit(parts: list[Part], width: int) -> Text:
     """The parts in order, less the most droppable ones (and said shortly, where they can be,
-    before the anomaly count goes) until the rest fit in `width`; what still does not fit
-    ends in an ellipsis."""
-    kept = [(rank, text) for rank, text, _ in parts]
+    before the anomaly count goes) until the rest fit in `width`; then the date and the sources
+    come back where they still fit (a short header had lost its date on the way to saying the
+    health shortly); what still does not fit ends in an ellipsis."""
+    # (position, rank, text): the position keeps a part that comes back in its place.
+    kept = [(i, rank, text) for i, (rank, text, _) in enumerate(parts)]
+    dropped: list[tuple[int, int, Text]] = []
     for rank in range(DROP_PRODUCT, KEEP, -1):
-        if width <= 0 or sum(p.cell_len for _, p in kept) <= width:
+        if width <= 0 or cells(kept) <= width:
             break
         if rank == DROP_ANOMALIES:
-            kept = [(r, p) for r, p, _ in shorter(parts) if r <= DROP_ANOMALIES]
-            if sum(p.cell_len for _, p in kept) <= width:
+            kept = [(i, r, p) for i, (r, p, _) in enumerate(shorter(parts)) if r <= rank]
+            if cells(kept) <= width:
                 break
-        kept = [(r, p) for r, p in kept if r != rank]
-    return Text("", no_wrap=True, overflow="ellipsis").join(p for _, p in kept)
+        dropped += [k for k in kept if k[1] == rank]
+        kept = [k for k in kept if k[1] != rank]
+    # Not once the health or the anomaly count is gone (they matter more than the date), nor
+    # the product's name (it says nothing new).
+    again = () if any(d[1] <= DROP_ANOMALIES for d in dropped) else (DROP_DATE, DROP_SOURCES)
+    for rank in again:
+        back = sorted(kept + [d for d in dropped if d[1] == rank], key=lambda k: k[0])
+        if cells(back) <= width:
+            kept = back
+    return Text("", no_wrap=True, overflow="ellipsis").join(p for _, _, p in kept)
+
+
+def cells(parts: list[tuple[int, int, Text]]) -> int:
+    return sum(p.cell_len for _, _, p in parts)
 
 
 def shorter(parts: list[Part]) -> list[Part]:
