@@ -72,7 +72,10 @@ STEP = Binding.Group("Step", compact=True)  # shown while paused (`check_action`
 def homed(text: str) -> str:
     """`text` with the home folder said as `~`: a path in a toast at 80 columns fits on one
     line more often (a shell reads `~/…` as the same path)."""
-    home = str(Path.home())
+    try:
+        home = str(Path.home())
+    except RuntimeError:  # no HOME and no passwd entry: the path as it is
+        return text
     return text.replace(home + os.sep, "~" + os.sep) if len(home) > 1 else text
 
 

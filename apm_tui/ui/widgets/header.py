@@ -142,9 +142,9 @@ def fit(parts: list[Part], width: int) -> Text:
     # Not once the health or the anomaly count is gone (they matter more than the date), nor
     # the product's name (it says nothing new).
     again = () if any(d[1] <= DROP_ANOMALIES for d in dropped) else (DROP_DATE, DROP_SOURCES)
-    for rank in again:
+    for rank in again if dropped else ():
         back = sorted(kept + [d for d in dropped if d[1] == rank], key=lambda k: k[0])
-        if cells(back) <= width:
+        if len(back) > len(kept) and cells(back) <= width:
             kept = back
     return Text("", no_wrap=True, overflow="ellipsis").join(p for _, _, p in kept)
 

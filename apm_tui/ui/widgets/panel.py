@@ -330,10 +330,8 @@ class TimeChartPanel(Panel):
                     continue
                 label = f"{labels[k]} " if k < len(labels) else ""
                 chart = chartmath.sparkline(v, self.spark_width() - len(label), share)
-                pad = " " * len(label)
-                out += [
-                    (label if i == 0 else pad) + line for i, line in enumerate(chart.split("\n"))
-                ]
+                lines = chart.split("\n")
+                out += [label + lines[0], *(" " * len(label) + line for line in lines[1:])]
             return "\n".join(out)
 
         self.set_summary(charts)
