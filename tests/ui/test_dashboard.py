@@ -811,7 +811,9 @@ async def test_sixteen_colours_and_no_colour(env: str, monkeypatch: pytest.Monke
         await tick(app, pilot, clock)
         assert [p.border_title for p in panels(app)] == list(TITLES)
         for p in panels(app):
-            assert fully_on_screen(app, p) and f"─ {p.border_title} ─" in lines_of(p)[0]
+            # (a heavy border for the focused panel under NO_COLOR: focus told by shape)
+            title = re.escape(str(p.border_title))
+            assert fully_on_screen(app, p) and re.search(f"[─━] {title} [─━]", lines_of(p)[0])
             assert NO_REQUESTS not in interior(p) and kpi(p), p.id
         if name == "TEXTUAL_COLOR_SYSTEM":
             # What the terminal receives: the 16 ANSI colours, never 256-colour or RGB codes.
@@ -896,6 +898,24 @@ async def test_no_colour_keeps_the_health_penalties_as_legible_as_the_text(
         penalty = next(sgr for sgr, text in runs if re.match(r" *-[\d.]+ memory", text))
         title = next(sgr for sgr, text in runs if text.startswith("Slow Endpoint"))
         assert foreground(penalty) == foreground(title), (penalty, title)
+
+
+async def test_no_colour_tells_the_focused_panel_by_its_border_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under NO_COLOR the focus was told by the border's colour alone, greyed like the rest."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=SHORT, isolate_fits=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        focused = app.focused
+        assert isinstance(focused, Panel)
+        corners = {p.id: lines_of(p)[0][0] for p in panels(app)}
+        assert corners.pop(str(focused.id)) == "┏"
+        assert set(corners.values()) == {"╭"}
+        await pilot.press("tab")
+        assert lines_of(focused)[0][0] == "╭" and lines_of(app.focused)[0][0] == "┏"
 
 
 def foreground(sgr: str) -> str:
