@@ -53,8 +53,7 @@ def say_log_counts(batch: Batch) -> None:
     log = batch.status.get("log")
     for f in log.get("files", []) if isinstance(log, dict) else []:
         reasons = ", ".join(
-            f"{n:,} {'line' if n == 1 else 'lines'} {why}"
-            for why, n in f.get("rejected_by_reason", {}).items()
+            f"{counted(n, 'line')} {why}" for why, n in f.get("rejected_by_reason", {}).items()
         )
         print(
             f"{f['path']}: {f['format'] or 'format not detected'}, {counted(f['lines'], 'line')}, "

@@ -374,8 +374,7 @@ class ApmApp(App[None]):
                     self.show_view(snap)
                 else:
                     self.show_paused_header()
-                for notice in snap.notices:
-                    self.notify(homed(notice), severity="warning", timeout=8, markup=False)
+                self.say_notices(snap.notices)
                 return
         elif self.paused is not None:  # a resize while paused keeps the paused view
             self.show_view(snap)
@@ -388,7 +387,11 @@ class ApmApp(App[None]):
             self.redraw_stale_charts(limit=len(PANELS))
         else:
             self.redraw_stale_charts(CHARTS_PER_TICK, before=snap.tick - CHART_DELAY_TICKS + 1)
-        for notice in () if again else snap.notices:
+            self.say_notices(snap.notices)
+
+    def say_notices(self, notices: Iterable[str]) -> None:
+        """What the sources said this tick, each a warning (the home folder as `~`)."""
+        for notice in notices:
             self.notify(homed(notice), severity="warning", timeout=8, markup=False)
 
     def show_paused_header(self) -> None:

@@ -269,7 +269,7 @@ REQUEST_SOURCES = ("synthetic", "log", "otlp", "replay", "recording")
 def no_requests(snap: Snapshot) -> str:
     """Why there are no requests in view: a source of requests has none here (yet, or at this
     point of a paused look back), or no source gives requests at all."""
-    if not any(name.split()[0] in REQUEST_SOURCES for name in snap.sources if name):
+    if not has_source(snap, REQUEST_SOURCES):
         return NO_REQUESTS
     otlp = snap.status.get("otlp")
     if isinstance(otlp, dict) and not otlp.get("received"):
@@ -296,9 +296,14 @@ HOST_SOURCES = ("synthetic", "system", "system+pid", "replay", "recording")
 def no_metrics(snap: Snapshot) -> str:
     """Why there are no host metrics in view: none yet where a source of them is (the start
     of the window, paused), or no source measures the host."""
-    if any(name.split()[0] in HOST_SOURCES for name in snap.sources if name):
+    if has_source(snap, HOST_SOURCES):
         return "No host metrics in view yet."
     return NO_METRICS
+
+
+def has_source(snap: Snapshot, kinds: tuple[str, ...]) -> bool:
+    """Whether a source of one of these kinds is in the snapshot (`log access.log` is a log)."""
+    return any(name.split()[0] in kinds for name in snap.sources if name)
 
 
 class TimeChartPanel(Panel):
