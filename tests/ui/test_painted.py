@@ -87,3 +87,24 @@ async def test_a_chart_repainted_before_its_turn_keeps_the_data_it_drew() -> Non
         chart.redraw()
         assert [s.text for s in chart.render_lines(region)] != drawn
         assert chart.builds == builds + 1 and not chart.stale_since
+
+
+async def test_a_theme_change_recolours_what_was_painted_before_it() -> None:
+    """The painted widgets keep their style, background and the charts' palette between
+    repaints; a theme change must still reach all three."""
+    app = Demo()
+    async with app.run_test(size=(60, 20)) as pilot:
+        kpi, chart = app.query(Line)[0], app.query_one(Chart)
+        kpi.text = Text("P95 412 ms")
+        chart.show(1, 10.0)
+        chart.redraw()
+        await pilot.pause()
+        before = kpi.looks(), chart.palette(), kpi.strips()[0]
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert kpi.looks() == (kpi.rich_style, kpi.background_colors[1]) != before[0]
+        assert chart.palette() == chart._palette() != before[1]
+        assert kpi.strips()[0] != before[2]
+        app.theme = "textual-dark"
+        await pilot.pause()
+        assert kpi.looks() == before[0] and chart.palette() == before[1]

@@ -28,6 +28,10 @@ else:
 Draw = Callable[["Figure", int, int, Any, dict[str, tuple[int, int, int]]], None]
 
 
+#: `Chart.palette` by (theme name, the app's basic colours): one per theme seen.
+_PALETTES: dict[tuple[str, bool], dict[str, tuple[int, int, int]]] = {}
+
+
 class Chart(Painted):
     DEFAULT_CSS = """
     Chart { height: 1fr; width: 1fr; }
@@ -66,6 +70,15 @@ class Chart(Painted):
         self.refresh()
 
     def palette(self) -> dict[str, tuple[int, int, int]]:
+        """The theme's colours as RGB, worked out once per theme (≈ 90 µs, and at 64× every
+        chart is rebuilt every tick)."""
+        key = (self.app.theme, getattr(self.app, "basic_colours", False))
+        found = _PALETTES.get(key)
+        if found is None:
+            found = _PALETTES[key] = self._palette()
+        return dict(found)
+
+    def _palette(self) -> dict[str, tuple[int, int, int]]:
         theme = self.app.current_theme
         names = {
             "primary": theme.primary,
@@ -102,7 +115,7 @@ class Chart(Painted):
         return self._strips
 
     def _build(self, width: int, height: int) -> list[Strip]:
-        base = self.rich_style
+        base = self.looks()[0]
         payload = self._drawn[1]
         if width < 8 or height < 3 or payload is None:
             return []

@@ -70,7 +70,7 @@ class Line(Painted):
         if width <= 0:  # hidden (the compact layout shows the summary instead)
             return []
         if width != self._strips_key:
-            base = self.rich_style
+            base = self.looks()[0]
             console = self.app.console
             self._strips = [
                 Strip(Segment.apply_style(line.render(console), base)).adjust_cell_length(
