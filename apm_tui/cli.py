@@ -354,6 +354,7 @@ def build_parser() -> Parser:
     report.add_argument(
         "--from",
         dest="recording",
+        action="append",
         metavar="FILE",
         help="analyse a recording (apm-tui record / --record) instead of a source",
     )
@@ -407,9 +408,52 @@ def build_parser() -> Parser:
     return parser
 
 
-def thresholds_from(args: argparse.Namespace) -> Thresholds:
-    th = load_config(args.config) if args.config is not None else Thresholds()
+def thresholds_from(args: argparse.Namespace, recording: str | None = None) -> Thresholds:
+    """A --config file's thresholds, else those `recording` was recorded with (so a replay or
+    report judges its data as the live view did), else the defaults; then --apdex-t and
+    --contamination over them."""
+    if args.config is not None:
+        th = load_config(args.config)
+    elif recording is not None:
+        from apm_tui.recording import Recording
+
+        opened = Recording.open(recording)
+        try:
+            th = opened.thresholds() or Thresholds()
+        finally:
+            opened.close()
+    else:
+        th = Thresholds()
     return th.with_(apdex_t_ms=args.apdex_t, contamination=args.contamination)
+
+
+#: `report`'s options for the sources other than a recording, as (dest, flag).
+OTHER_SOURCE_OPTIONS = (
+    ("source", "--source"),
+    ("log", "--log"),
+    ("log_format", "--log-format"),
+    ("log_rules", "--log-rule"),
+    ("trace_files", "--trace-file"),
+    ("hours", "--hours"),
+    ("interval", "--interval"),
+    ("traces", "--traces"),
+    ("seed", "--seed"),
+)
+
+
+def check_from_alone(args: argparse.Namespace) -> None:
+    """`report --from` analyses one recording as it was recorded: another source's options
+    beside it (or a second --from) would be silently ignored, so they are refused."""
+    if len(args.recording) > 1:
+        raise UsageError("--from takes one recording: report on each file in turn")
+    default = build_parser().parse_args(["report"])
+    given = [f for dest, f in OTHER_SOURCE_OPTIONS if getattr(args, dest) != getattr(default, dest)]
+    if given:
+        them = "it" if len(given) == 1 else "them"
+        raise UsageError(
+            f"--from analyses a recording as it was recorded: {' and '.join(given)} "
+            f"{'is' if len(given) == 1 else 'are'} for other sources; leave {them} out"
+        )
 
 
 def make_source(args: argparse.Namespace) -> Source:
@@ -419,7 +463,8 @@ def make_source(args: argparse.Namespace) -> Source:
     if args.recording:
         from apm_tui.sources.recorded import RecordedSource
 
-        return RecordedSource(args.recording)
+        check_from_alone(args)
+        return RecordedSource(args.recording[0])
     if args.trace_files:
         return trace_files_source(args.trace_files)
     if args.log and args.source in ("synthetic", "log"):  # `--log FILE` alone means the log
@@ -506,11 +551,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.size and not args.png:
                 raise UsageError("--size is the --png picture's size: give --png FILE too")
-            return report.run(args, thresholds_from(args), make_source(args))
+            source = make_source(args)
+            recording = args.recording[0] if args.recording else None
+            return report.run(args, thresholds_from(args, recording), source)
         if args.command == "replay":
             from apm_tui.commands import dashboard
 
-            return dashboard.replay(args, thresholds_from(args))
+            return dashboard.replay(args, thresholds_from(args, args.recording))
         if args.command == "export":
             from apm_tui.commands import export
 

@@ -232,7 +232,7 @@ class Engine:
         # Fit anomaly models in a child process (the dashboard: keeps scikit-learn's memory out).
         self.isolate_fits = isolate_fits
         self.recorder: Recorder | None = None  # attached by `--record` / `apm-tui record`
-        self._recording_request: tuple[Path, float] | None = None
+        self._recording_requests: list[tuple[Path, float]] = []
         self._lock = threading.Lock()  # a tick, or a look at the past (`view_at`), not both
         self.tick = 0
         self.analysis: Analysis | None = None
@@ -299,7 +299,7 @@ class Engine:
             self.start()
         now = time.time() if now is None else now
         self.tick += 1
-        self._apply_recording_request()
+        self._apply_recording_requests()
         batches = []
         for source in list(self.sources):
             try:
@@ -343,14 +343,16 @@ class Engine:
 
     def toggle_recording(self, folder: Path, tick_s: float) -> None:
         """Start recording to a new timestamped file in `folder`, or stop: applied by the next
-        step, on the thread that steps the engine (never while a tick is being written)."""
-        self._recording_request = (folder, tick_s)
+        step, on the thread that steps the engine (never while a tick is being written). Each
+        press counts: two before the next step stop and start again."""
+        self._recording_requests.append((folder, tick_s))
 
-    def _apply_recording_request(self) -> None:
-        request, self._recording_request = self._recording_request, None
-        if request is None:
-            return
-        folder, tick_s = request
+    def _apply_recording_requests(self) -> None:
+        requests, self._recording_requests = self._recording_requests, []
+        for folder, tick_s in requests:
+            self._toggle_recording(folder, tick_s)
+
+    def _toggle_recording(self, folder: Path, tick_s: float) -> None:
         if self.recorder is not None:
             path = getattr(self.recorder, "path", "the recording")
             self.recorder.close()
@@ -360,9 +362,21 @@ class Engine:
         from apm_tui.errors import RecordingError
         from apm_tui.recording import Recorder as FileRecorder
 
-        path = folder / time.strftime("apm-tui-%Y%m%d-%H%M%S.apmrec")
+        if folder.exists() and not folder.is_dir():
+            self._notices.append(f"cannot record: {folder} is not a folder")
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._notices.append(f"cannot record: cannot make the folder {folder}: {exc.strerror}")
+            return
+        stamp = time.strftime("apm-tui-%Y%m%d-%H%M%S")
+        path = folder / f"{stamp}.apmrec"
+        for n in range(2, 100):  # stopped and started again within the second
+            if not path.exists():
+                break
+            path = folder / f"{stamp}-{n}.apmrec"
+        try:
             recorder = FileRecorder(
                 path,
                 sources=[s.name for s in self.sources],

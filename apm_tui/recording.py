@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from apm_tui import __version__
+from apm_tui.config import THRESHOLD_KEYS, ConfigError, Thresholds
 from apm_tui.errors import RecordingError
 from apm_tui.inputs import not_regular
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table, newest_time
@@ -106,6 +107,17 @@ def decode_v1(payload: bytes) -> Batch:
 
 
 # -- writing -------------------------------------------------------------------------------------
+def check_new_path(path: Path) -> None:
+    """A recording is written to a new file in a folder that exists: anything else is one
+    line in words (SQLite's own is "unable to open database file")."""
+    if path.exists():
+        raise RecordingError(f"{path}: already exists; choose another name")
+    folder = path.parent  # (Path("x").parent is ".")
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise RecordingError(f"{path}: cannot write a recording: {folder} {why}")
+
+
 class Recorder:
     """Appends ticks to a new recording, one committed transaction per tick."""
 
@@ -115,8 +127,7 @@ class Recorder:
         if not str(path):  # Path("") is ".", which "already exists"
             raise RecordingError("the recording needs a file name (it was empty)")
         self.path = Path(path)
-        if self.path.exists():
-            raise RecordingError(f"{self.path}: already exists; choose another name")
+        check_new_path(self.path)
         self.ticks = 0
         self.strings: dict[str, int] = {}
         self._new_strings: list[tuple[int, str]] = []
@@ -299,6 +310,28 @@ class Recording:
     @property
     def interval_s(self) -> float:
         return float(self.meta.get("interval_s", "1"))
+
+    def settings(self) -> dict[str, Any]:
+        """The settings it was recorded with ({} when it has none, or none readable)."""
+        try:
+            found = json.loads(self.meta.get("settings", "{}") or "{}")
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def thresholds(self) -> Thresholds | None:
+        """The thresholds it was recorded with, so a replay or report judges the data as the
+        live view did; None when it holds none. Keys this version does not know (a newer
+        one's) are left out; a value that is not a valid threshold is a RecordingError."""
+        table = self.settings().get("thresholds")
+        if not isinstance(table, dict):
+            return None
+        try:
+            return Thresholds(**{k: v for k, v in table.items() if k in THRESHOLD_KEYS})
+        except ConfigError as exc:
+            raise RecordingError(
+                f"{self.path}: its recorded thresholds are unusable ({exc}); give --config"
+            ) from None
 
     @property
     def sources(self) -> list[str]:

@@ -154,13 +154,10 @@ def make_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]
 
 def replay_sources(opts: DashboardOptions) -> tuple[list[Source], float, list[str]]:
     """A recording replayed: its one source, and the data interval it was recorded with."""
-    import json
-
     from apm_tui.sources.recorded import ReplaySource
 
     source = ReplaySource(opts.replay or "", opts.replay_speed)
-    settings = json.loads(source.recording.meta.get("settings", "{}") or "{}")
-    interval = settings.get("data_interval_s") if isinstance(settings, dict) else None
+    interval = source.recording.settings().get("data_interval_s")
     if not isinstance(interval, int | float) or interval <= 0:
         interval = source.recording.interval_s
     return [source], float(interval), []
@@ -229,8 +226,9 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
         logs=tuple(args.log or ()),
         log_rules=tuple(args.log_rules or ()),
         log_format=args.log_format,
-        # `record` has no --backlog: it reads a log whole, then follows it.
-        backlog_s=getattr(args, "backlog", math.inf),
+        # `record` has no --backlog: it reads a log whole, then follows it. (Its namespace
+        # still holds the dashboard's --backlog default: the top-level parser's options.)
+        backlog_s=math.inf if args.command == "record" else args.backlog,
         listen=args.listen,
         pid=args.pid,
         interval=args.interval,
@@ -249,7 +247,7 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
     # cannot even be imported, or a port that cannot be listened on, is one line now, before
     # the terminal switches screens.
     check_sources(opts)
-    if opts.record:
+    if opts.record is not None:
         check_new_file(opts.record)
     return run_app(opts, th, args.theme)
 
@@ -326,13 +324,12 @@ def check_new_file(path: str) -> None:
     """A recording's path must be new and its folder writable: said now, in one line, rather
     than after the screen has switched (the recorder is created with the engine)."""
     from apm_tui.errors import RecordingError
+    from apm_tui.recording import check_new_path
 
+    if not path:
+        raise RecordingError("--record needs a file name (it was empty)")
     p = Path(path)
-    if p.exists():
-        raise RecordingError(f"{p}: already exists; choose another name")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise RecordingError(f"{p}: cannot write a recording: no folder {folder}")
+    check_new_path(p)
     # Made and removed, not `os.access`: root passes that check on /proc and read-only mounts.
     try:
         with open(p, "x"):

@@ -48,6 +48,8 @@ def run(path: str, folder: str) -> int:
     if not folder:
         raise UsageError("--csv needs a folder name (it was empty)")
     out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--csv {out}: not a folder (the CSV files go into a folder)")
     for target, header in ((out / "metrics.csv", "timestamp"), (out / "spans.csv", SPAN_HEADER)):
         _replaceable(target, header)
     rec = Recording.open(path)

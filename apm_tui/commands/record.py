@@ -57,6 +57,7 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
                 print(f"apm-tui: {source.name}: {describe(exc)}", file=sys.stderr)
                 sources.remove(source)
                 continue
+            say_notices(history)
             if history:
                 recorder.append(newest_time(history), history, history=True)
                 kept_history = kept_history or bool(len(history.metrics) or len(history.spans))
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
                     print(f"apm-tui: {source.name}: {describe(exc)}", file=sys.stderr)
                     sources.remove(source)
             for batch in merge_tick(batches):
+                say_notices(batch)
                 if batch:
                     recorder.append(now, batch)
                     stored += 1
@@ -102,6 +104,14 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
         return EXIT_USAGE
     print(f"apm-tui: {said}", file=sys.stderr)
     return 0
+
+
+def say_notices(batch: Batch) -> None:
+    """What a source tells the dashboard's user (a log that does not exist yet, a rotation)
+    goes to stderr here: with no screen, a typo in a path would otherwise record nothing in
+    silence."""
+    for notice in batch.status.get("notices", ()):
+        print(f"apm-tui: {notice}", file=sys.stderr)
 
 
 def recorded_line(ticks: int, stored: int, history: bool) -> str:

@@ -31,6 +31,13 @@ async def test_r_starts_and_stops_a_recording_the_header_and_a_notification_say_
         await tick(app, pilot, clock, 1, settle=False)
         assert "REC" not in header.text.plain
         assert any("recording stopped" in m for m, _ in notifications(app))
+        # Pressed twice before the next tick: each press counts (stop, then start again).
+        await pilot.press("r")
+        await tick(app, pilot, clock, 1, settle=False)
+        await pilot.press("r", "r")
+        await tick(app, pilot, clock, 1, settle=False)
+        assert "● REC" in header.text.plain
+        assert len(list(folder.glob("apm-tui-*.apmrec"))) == 3
     ticks = list(Recording.open(files[0]).ticks())
     assert ticks[0].history and len(ticks[0].batch.metrics) >= 60  # the window so far
     assert sum(not t.history for t in ticks) == 3  # the three ticks between the two presses
@@ -49,6 +56,11 @@ async def test_r_into_an_unwritable_folder_is_a_notification_and_the_dashboard_r
         await first_tick(app, pilot, settle=False)
         await pilot.press("r")
         await tick(app, pilot, clock, 2, settle=False)
-        assert any("cannot record" in m for m, _ in notifications(app))
+        said = [m for m, _ in notifications(app) if "cannot record" in m]
+        assert said == [f"cannot record: cannot make the folder {blocker / 'sub'}: Not a directory"]
         assert "REC" not in app.query_one(StatusHeader).text.plain
         assert app.ticks_shown >= 3
+        app.recordings_dir = blocker  # a file where the folder should be
+        await pilot.press("r")
+        await tick(app, pilot, clock, 1, settle=False)
+        assert f"cannot record: {blocker} is not a folder" in [m for m, _ in notifications(app)]

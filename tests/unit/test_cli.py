@@ -198,6 +198,9 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
             r"bad route template: bad escape \q",
         ),
         (["report", "--trace-file", str(SHARED / "data/traces/logs.json")], "not a trace file"),
+        (["--record", ""], "--record needs a file name (it was empty)"),  # (was: not recording)
+        (["record", "-o", "/nonexistent/x.apmrec"], "/nonexistent does not exist"),
+        (["export", "/nonexistent.apmrec", "--csv", str(ROOT / "README.md")], "not a folder"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -345,9 +345,14 @@ def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(
 
 
 def test_an_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(RecordingError, match="cannot write a recording"):
+    with pytest.raises(
+        RecordingError, match=f"cannot write a recording: {tmp_path}/no/such/dir does not exist"
+    ):  # (was SQLite's "unable to open database file")
         Recorder(tmp_path / "no" / "such" / "dir" / "x.apmrec", sources=[], settings={},
                  interval_s=1.0)  # fmt: skip
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RecordingError, match="file is not a folder"):
+        Recorder(tmp_path / "file" / "x.apmrec", sources=[], settings={}, interval_s=1.0)
     existing = tmp_path / "taken.apmrec"
     existing.write_text("keep me")
     with pytest.raises(RecordingError, match="already exists"):
