@@ -295,7 +295,8 @@ def add_recordings_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--recordings-dir",
         metavar="DIR",
-        help="where the r key records (default ~/.local/share/apm-tui/recordings)",
+        help="where the r key records (default $XDG_DATA_HOME/apm-tui/recordings, "
+        "else ~/.local/share/apm-tui/recordings)",
     )
 
 

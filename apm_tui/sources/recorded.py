@@ -208,10 +208,10 @@ def _joined(ticks: list[Tick], notices: list[str]) -> Batch:
     )
 
 
-_OFFSET = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*([smh]?)")
+_OFFSET = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*([smhd]?)")
 _CLOCK = re.compile(r"(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
-UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
 def replay_target(

@@ -140,10 +140,11 @@ class ApmApp(App[None]):
         self._cannot_start = False
         self._initial_theme = theme
         self.paused: float | None = None  # the data time shown while paused
-        self._replay_from: float | None = None  # `[`: restart the replay at this position
+        #: A replay moved back (`[`, `g`): the next tick starts it afresh and plays it to here.
+        self._replay_from: float | None = None
         self.tick_times: deque[float] = deque(maxlen=200_000)  # newest data time of each tick
         self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
-        self._follow_seek = False  # a paused replay was moved: show where it lands
+        self._follow_seek = False  # a replay was moved: a paused view shows where it lands
         self._no_color_filters = {True: NoColor(), False: Monochrome()}  # by native ANSI colour
         self.basic_colours = False  # drawn for a 16-colour terminal (`on_mount`)
         self._focus_after_tiny: Panel | None = None
@@ -266,16 +267,24 @@ class ApmApp(App[None]):
 
     def _restart_replay(self, position: float) -> None:
         """A fresh engine on the same recording, played up to `position` (on the tick's
-        thread, so the old engine is never stepped while it is replaced)."""
+        thread, so the old engine is never stepped while it is replaced). The old one stays
+        in place while the fresh one reads the recording's history (a second or more), so
+        the replay keys keep working; a seek or speed asked for meanwhile is applied to the
+        fresh one."""
         from apm_tui.sources.recorded import ReplaySource
 
-        self._replay_from = None
-        old, self._engine = self._engine, None
+        assert self._make_engine is not None
+        fresh = self._make_engine()
+        with self._engine_lock:
+            old, self._engine = self._engine, fresh
+            # (`or`: a position of 0 is a seek too)
+            position = self._replay_from if self._replay_from is not None else position
+            self._replay_from = None
         speed: float | None = None
         if old is not None:
             speed = next((s.speed for s in old.sources if isinstance(s, ReplaySource)), None)
             old.close()
-        for source in self.engine.sources:
+        for source in fresh.sources:
             if isinstance(source, ReplaySource):
                 source.speed = speed or source.speed
                 source.seek_forward(position, self.clock())
@@ -323,7 +332,11 @@ class ApmApp(App[None]):
 
         window = self._engine.window
         ends = [window.oldest(), window.newest()]  # `home` and `end` go there
-        stops = np.union1d(window.metrics.column("timestamp"), np.array([*self.tick_times, *ends]))
+        shown = np.array(self.tick_times)
+        samples = window.metrics.column("timestamp")
+        if shown.size:  # (a sample between two ticks is not a step: one press, one tick)
+            samples = samples[samples < shown.min()]
+        stops = np.union1d(samples, np.concatenate([shown, ends]))
         stops = stops[(stops >= ends[0]) & (stops <= ends[1])]
         if not stops.size:
             return
@@ -369,7 +382,7 @@ class ApmApp(App[None]):
                 if self._follow_seek:
                     # Followed until its analysis is in: a replay moved back starts a new
                     # engine, whose first ticks say "Analysing the window…".
-                    self._follow_seek = snap.analysis is None
+                    self._follow_seek = snap.analysis is None or self._replay_from is not None
                     self.paused = snap.live.newest
                     self.show_view(snap)
                 else:
@@ -380,6 +393,8 @@ class ApmApp(App[None]):
             self.show_view(snap)
             return
         self.snapshot = snap
+        if not again and self._replay_from is None and snap.analysis is not None:
+            self._follow_seek = False  # the last seek has landed: a pause from now stays put
         self.header.show(snap)
         for panel in self.panels:
             panel.update_view(snap)
@@ -508,17 +523,24 @@ class ApmApp(App[None]):
         """A minute on or back in a replay."""
         source = self.replay_source()
         if source is not None:
-            self.replay_to(source, max(0.0, source.position(self.clock()) + seconds))
+            target = min(source.total, max(0.0, self.replay_position(source) + seconds))
+            self.replay_to(source, target)
+
+    def replay_position(self, source: ReplaySource) -> float:
+        """Where the replay is, or is going: a seek back still waiting for its fresh engine
+        counts (`[` pressed twice before the next tick goes two minutes back)."""
+        pending = self._replay_from
+        return source.position(self.clock()) if pending is None else pending
 
     def replay_to(self, source: ReplaySource, target: float) -> None:
-        """On: the next tick plays up to `target`. Back: the next tick rebuilds the engine
-        from the recording and plays up to there."""
+        """On: the next tick plays up to `target`. Back, or while a move back is waiting: the
+        next tick rebuilds the engine from the recording and plays up to there."""
         now = self.clock()
-        if target >= source.position(now):
+        if self._replay_from is None and target >= source.position(now):
             source.seek_forward(target, now)
         else:
             self._replay_from = target
-        self._follow_seek = self.paused is not None
+        self._follow_seek = True  # paused now or before it lands: the view goes there
         self.notify(f"replay at {duration(target)}", timeout=2)
 
     def action_replay_goto(self) -> None:
@@ -528,7 +550,7 @@ class ApmApp(App[None]):
             return
         from apm_tui.sources.recorded import replay_target
 
-        where = f"{duration(source.position(self.clock()))} / {duration(source.total)}"
+        where = f"{duration(self.replay_position(source))} / {duration(source.total)}"
 
         def go(text: str | None) -> None:
             if not text:
@@ -537,7 +559,7 @@ class ApmApp(App[None]):
                 target = replay_target(
                     text,
                     total=source.total,
-                    position=source.position(self.clock()),
+                    position=self.replay_position(source),
                     shown=self.shown_time(),
                     data=source.data_span(),
                     locate=source.locate,

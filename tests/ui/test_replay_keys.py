@@ -10,7 +10,7 @@ from apm_tui.sources.recorded import ReplaySource
 from apm_tui.ui.app import ApmApp, make_app
 from apm_tui.ui.widgets.header import StatusHeader
 from tests.conftest import WORLD_START
-from tests.ui.conftest import FakeClock, first_tick, lines_of, tick, worker_tick
+from tests.ui.conftest import TICK_S, FakeClock, first_tick, lines_of, tick, worker_tick
 
 
 def recorded(tmp_path: Path, ticks: int = 200, at: float = WORLD_START + 7200) -> Path:
@@ -27,7 +27,10 @@ def recorded(tmp_path: Path, ticks: int = 200, at: float = WORLD_START + 7200) -
 
 def replay_app(tmp_path: Path, at: float = WORLD_START + 7200) -> tuple[ApmApp, FakeClock]:
     clock = FakeClock()
-    opts = DashboardOptions(sources=(), replay=str(recorded(tmp_path, at=at)), window_hours=2)
+    # (The app's timer at TICK_S never fires: the tests tick it by hand.)
+    opts = DashboardOptions(
+        sources=(), replay=str(recorded(tmp_path, at=at)), window_hours=2, interval=TICK_S
+    )
     return make_app(opts, clock=clock), clock
 
 
@@ -217,3 +220,90 @@ async def test_a_paused_replay_moved_back_shows_its_analysis_once_it_is_ready(
         assert app.snapshot.analysis is not None
         health = "\n".join(lines_of(app.query_one("#health")))
         assert "Analysing" not in health and "/100" in health
+
+
+async def test_seeks_pressed_quickly_all_count_and_keys_work_while_it_rebuilds(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        for _ in range(3):
+            await pilot.press("right_square_bracket")
+            await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        far = source_of(app).position(clock())
+        assert far >= 180
+        # Twice back before the next tick: two minutes back (the second press used to start
+        # from where the replay was, not from where the first was taking it).
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await worker_tick(app, pilot, clock, 1.0)
+        assert far - 120 <= source_of(app).position(clock()) <= far - 118
+
+        # While the fresh engine reads the recording the keys still work, on the old one,
+        # and what they ask for is where the fresh one goes, at the speed asked.
+        build, gate = app._make_engine, threading.Event()
+        assert build is not None
+
+        def slow_build():  # type: ignore[no-untyped-def]
+            gate.wait(30)
+            return build()
+
+        app._make_engine = slow_build
+        here = source_of(app).position(clock())
+        await pilot.press("left_square_bracket")
+        clock.advance(1.0)
+        app.request_tick()  # the worker waits in the build
+        await pilot.pause()
+        await pilot.press("plus", "right_square_bracket")  # the old engine is still there
+        gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert source_of(app).speed == 2
+        assert here <= source_of(app).position(clock()) <= here + 2  # back a minute, on one
+
+
+async def test_paused_right_after_a_seek_the_view_goes_where_it_lands(tmp_path: Path) -> None:
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        for _ in range(2):
+            await pilot.press("right_square_bracket")
+            await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        before = app.snapshot.live.newest  # type: ignore[union-attr]
+        await pilot.press("left_square_bracket", "space")  # paused before the seek landed
+        assert app.paused == before
+        await worker_tick(app, pilot, clock, 1.0)
+        assert app.paused is not None and app.paused < before - 50 * 60  # it went back
+        assert app.paused == app.engine.window.newest()
+
+
+async def test_a_step_back_is_one_tick_back(tmp_path: Path) -> None:
+    import numpy as np
+
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("plus", "plus", "plus")  # 8 recorded ticks a tick
+        await tick(app, pilot, clock, 6, seconds=1.0, settle=False)
+        await pilot.press("space")
+        ticks = sorted(set(app.tick_times))
+        seen = [app.paused]
+        for _ in range(4):
+            await pilot.press("left")
+            seen.append(app.paused)
+        assert seen == ticks[::-1][:5]  # each press the tick before, no sample in between
+        samples = app.engine.window.metrics.column("timestamp")
+        between = samples[(samples > ticks[-5]) & (samples < ticks[-1])]
+        assert np.setdiff1d(between, ticks).size  # (there were samples between them)
+
+
+async def test_a_replay_at_its_end_is_marked_stopped(tmp_path: Path) -> None:
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        header = app.query_one(StatusHeader)
+        assert "▶" in header.text.plain and " end" not in header.text.plain
+        await tick(app, pilot, clock, 2, settle=False)  # an hour a tick: past the end
+        assert "■ 3:19 / 3:19 end" in header.text.plain and "▶" not in header.text.plain

@@ -630,6 +630,7 @@ def test_replay_target_forms() -> None:
     assert replay_target("+10s", **kw) == 20
     assert replay_target("-90s", **kw) == 0  # clamped to the start
     assert replay_target("+2", **kw) == 12  # seconds without a unit
+    assert replay_target("-1d", **kw) == 0 and replay_target("+0.0001d", **kw) == 18.64  # days
     assert replay_target("50%", **kw) == 30
     assert replay_target("23:55", **kw) == 5
     assert replay_target("00:20", **kw) == 30  # on the day shown, or the next, if only that is in
