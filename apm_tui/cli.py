@@ -10,16 +10,20 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from apm_tui import __version__
 from apm_tui.commands.report_png import DEFAULT_SIZE as PNG_SIZE
 from apm_tui.config import ConfigError, Thresholds, load_config
 from apm_tui.errors import EXIT_USAGE, ExportError, RecordingError, UsageError
+from apm_tui.inputs import DURATION_UNITS
 from apm_tui.memory import fixed_mmap_threshold
 from apm_tui.sources.base import Source, SourceError
+
+if TYPE_CHECKING:
+    from apm_tui.recording import Recording  # (numpy: loaded only by the commands that read one)
 
 # Beyond this a synthetic world would not fit comfortably in memory (≈ 100 bytes a sample).
 MAX_SAMPLES = 10_000_000
@@ -29,6 +33,9 @@ MAX_WINDOW_HOURS = 168
 
 
 class Parser(argparse.ArgumentParser):
+    #: The subcommands' parsers by name (set on the top-level parser by `build_parser`).
+    commands: Mapping[str, argparse.ArgumentParser]
+
     def error(self, message: str) -> NoReturn:
         # argparse prints the whole usage block; one line naming the problem is easier to read
         # in a cron mail, and `--help` is there for the rest.
@@ -237,13 +244,12 @@ def log_rule(text: str) -> tuple[str, str]:
 
 def duration_s(text: str) -> float:
     """`90`, `90s`, `15m`, `2h`, `1d` → seconds."""
-    units = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
     number, unit = text.strip()[:-1], text.strip()[-1:]
     if unit.isdigit() or unit == ".":
         number, unit = text.strip(), ""
     bad = argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 15m, 2h)")
     try:
-        value = float(number) * units[unit.lower()]
+        value = float(number) * DURATION_UNITS[unit.lower()]
     except (ValueError, KeyError):
         raise bad from None
     if not math.isfinite(value) or value < 0:
@@ -318,6 +324,7 @@ def build_parser() -> Parser:
     add_dashboard_options(parser)
     add_analysis_options(parser)
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    parser.commands = sub.choices
     report = sub.add_parser(
         "report",
         help="print the whole analysis (text, or --json)",
@@ -354,7 +361,7 @@ def build_parser() -> Parser:
     )
     report.add_argument(
         "--from",
-        dest="recording",
+        dest="from_files",
         action="append",
         metavar="FILE",
         help="analyse a recording (apm-tui record / --record) instead of a source",
@@ -368,6 +375,7 @@ def build_parser() -> Parser:
     add_dashboard_options(record, live=False)
     add_analysis_options(record)
     record.add_argument("-o", "--output", required=True, metavar="FILE", help="the new recording")
+    record.set_defaults(backlog=math.inf)  # no --backlog: a log is read whole, then followed
     record.add_argument(
         "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
     )
@@ -409,22 +417,14 @@ def build_parser() -> Parser:
     return parser
 
 
-def thresholds_from(args: argparse.Namespace, recording: str | None = None) -> Thresholds:
+def thresholds_from(args: argparse.Namespace, recording: Recording | None = None) -> Thresholds:
     """A --config file's thresholds, else those `recording` was recorded with (so a replay or
     report judges its data as the live view did), else the defaults; then --apdex-t and
     --contamination over them."""
     if args.config is not None:
         th = load_config(args.config)
-    elif recording is not None:
-        from apm_tui.recording import Recording
-
-        opened = Recording.open(recording)
-        try:
-            th = opened.thresholds() or Thresholds()
-        finally:
-            opened.close()
     else:
-        th = Thresholds()
+        th = (recording.thresholds() if recording is not None else None) or Thresholds()
     return th.with_(apdex_t_ms=args.apdex_t, contamination=args.contamination)
 
 
@@ -442,18 +442,31 @@ OTHER_SOURCE_OPTIONS = (
 )
 
 
-def check_from_alone(args: argparse.Namespace) -> None:
+def check_from_alone(args: argparse.Namespace, argv: Sequence[str]) -> None:
     """`report --from` analyses one recording as it was recorded: another source's options
-    beside it (or a second --from) would be silently ignored, so they are refused."""
-    if len(args.recording) > 1:
+    given beside it (or a second --from) would be ignored, so they are refused. Given, not
+    different from their defaults: the command line is parsed again with a marker for them."""
+    if not args.from_files:
+        return
+    if len(args.from_files) > 1:
         raise UsageError("--from takes one recording: report on each file in turn")
-    default = build_parser().parse_args(["report"])
-    given = [f for dest, f in OTHER_SOURCE_OPTIONS if getattr(args, dest) != getattr(default, dest)]
+    if not args.from_files[0]:
+        raise UsageError("--from needs a recording's file name (it was empty)")
+    unset = object()
+    probe = build_parser()
+    report = probe.commands["report"]
+    # (An option whose default is None — the repeatable ones — is unset while None.)
+    report.set_defaults(
+        **{d: unset for d, _ in OTHER_SOURCE_OPTIONS if report.get_default(d) is not None}
+    )
+    again = vars(probe.parse_args(argv))
+    given = [flag for dest, flag in OTHER_SOURCE_OPTIONS if again[dest] not in (unset, None)]
     if given:
-        them = "it" if len(given) == 1 else "them"
+        listed = given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
         raise UsageError(
-            f"--from analyses a recording as it was recorded: {' and '.join(given)} "
-            f"{'is' if len(given) == 1 else 'are'} for other sources; leave {them} out"
+            f"--from analyses a recording as it was recorded: {listed} "
+            f"{'is' if len(given) == 1 else 'are'} for other sources; leave "
+            f"{'it' if len(given) == 1 else 'them'} out"
         )
 
 
@@ -461,11 +474,10 @@ def make_source(args: argparse.Namespace) -> Source:
     from apm_tui.sources import load_user_source
     from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 
-    if args.recording:
+    if args.from_files:
         from apm_tui.sources.recorded import RecordedSource
 
-        check_from_alone(args)
-        return RecordedSource(args.recording[0])
+        return RecordedSource(args.from_files[0])
     if args.trace_files:
         return trace_files_source(args.trace_files)
     if args.log and args.source in ("synthetic", "log"):  # `--log FILE` alone means the log
@@ -552,13 +564,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.size and not args.png:
                 raise UsageError("--size is the --png picture's size: give --png FILE too")
+            check_from_alone(args, sys.argv[1:] if argv is None else argv)
             source = make_source(args)
-            recording = args.recording[0] if args.recording else None
+            recording = getattr(source, "recording", None)  # `--from`'s
             return report.run(args, thresholds_from(args, recording), source)
         if args.command == "replay":
             from apm_tui.commands import dashboard
 
-            return dashboard.replay(args, thresholds_from(args, args.recording))
+            return dashboard.replay(args, lambda recording: thresholds_from(args, recording))
         if args.command == "export":
             from apm_tui.commands import export
 

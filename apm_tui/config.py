@@ -59,7 +59,11 @@ class Thresholds:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{f.name} must be a number, got {value!r}")
-            if not math.isfinite(value):  # TOML has nan and inf; no threshold means either
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an integer too large for a float (a damaged recording's)
+                raise ConfigError(f"{f.name} must be a finite number, got one too large") from None
+            if not finite:  # TOML has nan and inf; no threshold means either
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
             if value < 0:
                 raise ConfigError(f"{f.name} must not be negative, got {value}")

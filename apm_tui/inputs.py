@@ -7,6 +7,10 @@ from __future__ import annotations
 import os
 import stat
 
+#: Seconds in each unit a duration may be typed in (`90`, `90s`, `15m`, `2h`, `1d`): the
+#: options' durations (`--backlog`) and the replay's `g` offsets read them alike.
+DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+
 KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a named pipe"),

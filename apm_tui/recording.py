@@ -315,7 +315,7 @@ class Recording:
         """The settings it was recorded with ({} when it has none, or none readable)."""
         try:
             found = json.loads(self.meta.get("settings", "{}") or "{}")
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # damaged, or another program's
             return {}
         return found if isinstance(found, dict) else {}
 

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     # Only for types: the dashboard's first frame is drawn before numpy and the engine load.
     from apm_tui.engine import Engine
     from apm_tui.model import Batch
+    from apm_tui.recording import Recording
     from apm_tui.sources.base import Source
 
 #: Traces per simulated second of the live synthetic world (≈ 8,600 a simulated day).
@@ -226,9 +228,7 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
         logs=tuple(args.log or ()),
         log_rules=tuple(args.log_rules or ()),
         log_format=args.log_format,
-        # `record` has no --backlog: it reads a log whole, then follows it. (Its namespace
-        # still holds the dashboard's --backlog default: the top-level parser's options.)
-        backlog_s=math.inf if args.command == "record" else args.backlog,
+        backlog_s=args.backlog,
         listen=args.listen,
         pid=args.pid,
         interval=args.interval,
@@ -306,10 +306,16 @@ def check_listen(listen: str | None) -> None:
         ) from None
 
 
-def replay(args: argparse.Namespace, th: Thresholds) -> int:
+def replay(args: argparse.Namespace, judged_by: Callable[[Recording], Thresholds]) -> int:
+    """The dashboard on a recording, with the thresholds `judged_by` gives for it."""
     from apm_tui.recording import Recording
 
-    Recording.open(args.recording).close()  # a bad file is one line now, not after the switch
+    # A bad file (or bad recorded thresholds) is one line now, not after the screen switch.
+    recording = Recording.open(args.recording)
+    try:
+        th = judged_by(recording)
+    finally:
+        recording.close()
     opts = DashboardOptions(
         sources=(),
         replay=args.recording,

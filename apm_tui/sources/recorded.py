@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from apm_tui.inputs import DURATION_UNITS
 from apm_tui.model import Batch, Table
 from apm_tui.payload_block import Unsupported, decode_joined
 from apm_tui.recording import DECODE_ERRORS, RawTick, Recording, RecordingError, Tick
@@ -114,6 +115,8 @@ class ReplaySource:
         (Going back needs a fresh engine: the window already holds what was played.)"""
         self._played = min(self.total, max(self.position(now), position))
         self._changed_at = now
+        if self._polled is not None:  # paused before the next poll, it pauses there, not back
+            self._polled = max(self._polled, self._played)
 
     def set_speed(self, speed: float, now: float) -> None:
         self._played = self.position(now)
@@ -208,10 +211,9 @@ def _joined(ticks: list[Tick], notices: list[str]) -> Batch:
     )
 
 
-_OFFSET = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*([smhd]?)")
+_OFFSET = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
 _CLOCK = re.compile(r"(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
-UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
 def replay_target(
@@ -225,7 +227,7 @@ def replay_target(
 ) -> float:
     """Where `g` goes in a replay, as recorded seconds from its start (clamped to the
     recording). `text` is a UTC clock time as the header shows it (`14:05`, `14:05:30`,
-    `2026-01-01 14:05`), an offset from the current position (`+10m`, `-90s`, `-1h`) or a
+    `2026-01-01 14:05`), an offset from the current position (`+10m`, `-90s`, `-1h`, `+1d`) or a
     share of the recording (`50%`). A clock time is on the data's clock, the header's: `shown`
     is the data time shown now, `data` the first and last data time of the recording, and
     `locate` the position where the data reaches a time. Without a date it is on the day shown,
@@ -233,7 +235,7 @@ def replay_target(
     wrong with anything else."""
     text = text.strip()
     if m := _OFFSET.fullmatch(text):
-        offset = float(m[2]) * UNIT_S[m[3]]
+        offset = float(m[2]) * DURATION_UNITS[m[3].lower()]
         target = position + (offset if m[1] == "+" else -offset)
     elif m := _PERCENT.fullmatch(text):
         if float(m[1]) > 100:  # (as -10% is refused: a share of the recording is 0–100 %)
@@ -257,7 +259,7 @@ def replay_target(
             raise ValueError(f"{text} UTC is outside the recording ({held})")
         target = found
     else:
-        raise ValueError(f"{text!r}: use a UTC time (14:05), an offset (+10m, -90s) or 50%")
+        raise ValueError(f"{text!r}: use a UTC time (14:05), an offset (+10m, -90s, -1d) or 50%")
     return min(max(target, 0.0), total)
 
 

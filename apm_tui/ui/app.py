@@ -248,7 +248,7 @@ class ApmApp(App[None]):
     @work(thread=True, exclusive=True, group="tick")
     def run_tick(self) -> None:
         if self._replay_from is not None and self._make_engine is not None:
-            self._restart_replay(self._replay_from)
+            self._restart_replay()
         try:
             engine = self.engine
         except Exception as exc:  # sources that cannot start: say so once, stop ticking
@@ -265,30 +265,40 @@ class ApmApp(App[None]):
         finally:
             self._ticking = False
 
-    def _restart_replay(self, position: float) -> None:
-        """A fresh engine on the same recording, played up to `position` (on the tick's
-        thread, so the old engine is never stepped while it is replaced). The old one stays
-        in place while the fresh one reads the recording's history (a second or more), so
-        the replay keys keep working; a seek or speed asked for meanwhile is applied to the
-        fresh one."""
+    def _restart_replay(self) -> None:
+        """A fresh engine on the same recording, played up to where the replay was sent back
+        to (on the tick's thread, so the old engine is never stepped while it is replaced) —
+        sent again while the file was opened, the newest place. Its source is set — place,
+        speed, pause — before it takes the old one's place, so a key pressed from then on
+        acts on a source that is where it should be. A clip being recorded stops, and says so
+        (its ticks would go back in time). A recording that cannot be opened again (moved,
+        deleted) is a notification and the replay goes on where it was."""
         from apm_tui.sources.recorded import ReplaySource
 
         assert self._make_engine is not None
-        fresh = self._make_engine()
-        with self._engine_lock:
-            old, self._engine = self._engine, fresh
-            # (`or`: a position of 0 is a seek too)
-            position = self._replay_from if self._replay_from is not None else position
+        try:
+            fresh = self._make_engine()
+        except Exception as exc:
             self._replay_from = None
-        speed: float | None = None
-        if old is not None:
-            speed = next((s.speed for s in old.sources if isinstance(s, ReplaySource)), None)
-            old.close()
+            self.post_message(TickFailed(f"cannot move back in the replay: {exc}"))
+            return
+        old, now, target = self._engine, self.clock(), self._replay_from
+        assert target is not None
+        before = [s for s in old.sources if isinstance(s, ReplaySource)] if old else []
         for source in fresh.sources:
             if isinstance(source, ReplaySource):
-                source.speed = speed or source.speed
-                source.seek_forward(position, self.clock())
-                source.hold(self.paused is not None, self.clock())
+                source.speed = before[0].speed if before else source.speed
+                source.seek_forward(target, now)
+                source.hold(self.paused is not None, now)
+        with self._engine_lock:
+            self._engine = fresh
+        if self._replay_from == target:  # (not if sent elsewhere since: the next tick goes)
+            self._replay_from = None
+        if old is not None:
+            if old.recorder is not None:
+                path = getattr(old.recorder, "path", "the recording")
+                self.notify(f"recording stopped: {homed(str(path))} (the replay moved back)")
+            old.close()
 
     def on_ticked(self, message: Ticked) -> None:
         # A tick that finishes while the app is shutting down finds its widgets gone.
@@ -333,6 +343,7 @@ class ApmApp(App[None]):
         window = self._engine.window
         ends = [window.oldest(), window.newest()]  # `home` and `end` go there
         shown = np.array(self.tick_times)
+        shown = shown[np.isfinite(shown)]  # (a tick of an empty window has no time)
         samples = window.metrics.column("timestamp")
         if shown.size:  # (a sample between two ticks is not a step: one press, one tick)
             samples = samples[samples < shown.min()]
@@ -553,7 +564,9 @@ class ApmApp(App[None]):
         where = f"{duration(self.replay_position(source))} / {duration(source.total)}"
 
         def go(text: str | None) -> None:
-            if not text:
+            # The source now: a move back while the question was open replaced the engine.
+            source = self.replay_source()
+            if not text or source is None:
                 return
             try:
                 target = replay_target(

@@ -277,6 +277,33 @@ async def test_paused_right_after_a_seek_the_view_goes_where_it_lands(tmp_path: 
         await worker_tick(app, pilot, clock, 1.0)
         assert app.paused is not None and app.paused < before - 50 * 60  # it went back
         assert app.paused == app.engine.window.newest()
+        back = source_of(app).position(clock())
+        # On: the source is not rebuilt, and pausing used to put it back where it was.
+        await pilot.press("space", "right_square_bracket", "space")
+        await worker_tick(app, pilot, clock, 1.0)
+        assert back + 60 <= source_of(app).position(clock()) <= back + 61
+        assert app.paused == app.engine.window.newest() > before - 50 * 60
+
+
+async def test_a_recording_gone_while_moving_back_is_a_notification(tmp_path: Path) -> None:
+    app, clock = replay_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("right_square_bracket")
+        await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        engine, where = app.engine, source_of(app).position(clock())
+
+        def gone():  # type: ignore[no-untyped-def]
+            raise OSError("r.apmrec: no such file")
+
+        app._make_engine = gone
+        await pilot.press("left_square_bracket")
+        await worker_tick(app, pilot, clock, 1.0)
+        said = [n.message for n in app._notifications]
+        assert "tick failed: cannot move back in the replay: r.apmrec: no such file" in said
+        assert app.engine is engine and app._replay_from is None  # it plays on from there
+        await worker_tick(app, pilot, clock, 1.0)
+        assert source_of(app).position(clock()) >= where + 1
 
 
 async def test_a_step_back_is_one_tick_back(tmp_path: Path) -> None:

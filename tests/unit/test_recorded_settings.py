@@ -4,6 +4,7 @@ whole by `record`, and `report --from` refusing another source's options."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from dataclasses import asdict
@@ -79,9 +80,15 @@ def write_config(tmp_path: Path) -> Path:
     [
         (["--log", "x.log"], "--log is for other sources; leave it out"),
         (["--seed", "7", "--hours", "2"], "--hours and --seed are for other sources"),
+        (["--see", "7"], "--seed is for other sources"),  # (argparse takes a prefix)
         (["--trace-file", "t.json"], "--trace-file is for other sources"),
         (["--source", "system"], "--source is for other sources"),
         (["--from", "b.apmrec"], "--from takes one recording"),
+        # Given, even at their defaults: they would still be ignored.
+        (
+            ["--seed", "42", "--hours", "24", "--log-format", "auto"],
+            "--log-format, --hours and --seed are for other sources; leave them out",
+        ),
     ],
 )
 def test_report_from_refuses_another_sources_options(
@@ -97,10 +104,41 @@ def test_a_replay_takes_the_recorded_thresholds(tmp_path: Path) -> None:
     from apm_tui.cli import build_parser, thresholds_from
 
     path = str(recording(tmp_path / "r.apmrec", asdict(Thresholds(apdex_t_ms=400.0))))
+    recorded = Recording.open(path)
     args = build_parser().parse_args(["replay", path])
-    assert thresholds_from(args, args.recording).apdex_t_ms == 400.0
+    assert thresholds_from(args, recorded).apdex_t_ms == 400.0
     args = build_parser().parse_args(["replay", path, "--apdex-t", "90"])
-    assert thresholds_from(args, args.recording).apdex_t_ms == 90.0
+    assert thresholds_from(args, recorded).apdex_t_ms == 90.0
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ('{"thresholds": {"apdex_t_ms": 1' + "0" * 400 + "}}", "got one too large"),
+        ('{"thresholds": {"apdex_t_ms": "fast"}}', "must be a number, got 'fast'"),
+    ],
+)
+def test_hostile_recorded_thresholds_are_one_line_never_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str, said: str
+) -> None:
+    path = recording(tmp_path / "h.apmrec", None)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (settings,))
+    db.close()
+    assert main(["report", "--from", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
+
+
+def test_unreadable_settings_are_no_settings(tmp_path: Path) -> None:
+    path = recording(tmp_path / "n.apmrec", None)
+    for settings in ("[" * 100_000, "not json", "[1, 2]"):  # nested too deep, damaged, a list
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (settings,))
+        db.close()
+        opened = Recording.open(path)
+        assert opened.settings() == {} and opened.thresholds() is None
+        opened.close()
 
 
 def test_record_reads_a_log_whole_and_says_what_its_sources_say(tmp_path: Path) -> None:

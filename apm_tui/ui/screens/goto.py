@@ -23,7 +23,7 @@ class GoToScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-body"):
             yield Label(f"Go to (now {self.where})")
-            yield Input(placeholder="14:05 UTC, +10m, -90s or 50%", id="goto-input")
+            yield Input(placeholder="14:05 UTC, +10m, -90s, +1d or 50%", id="goto-input")
             # Two clocks: a synthetic recording's second of replay is a minute of its data.
             yield Static(
                 "14:05 is on the header's clock; +10m, -90s and 50% move through the "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from textual.color import Color
 from textual.strip import Strip
+from textual.theme import Theme
 
 from apm_tui.ui.colours import BASIC_CHART
 from apm_tui.ui.lazy import lazy_module
@@ -28,8 +29,8 @@ else:
 Draw = Callable[["Figure", int, int, Any, dict[str, tuple[int, int, int]]], None]
 
 
-#: `Chart.palette` by (theme name, the app's basic colours): one per theme seen.
-_PALETTES: dict[tuple[str, bool], dict[str, tuple[int, int, int]]] = {}
+#: `Chart.palette` by (theme name, the app's basic colours), with the theme it was made for.
+_PALETTES: dict[tuple[str, bool], tuple[Theme, dict[str, tuple[int, int, int]]]] = {}
 
 
 class Chart(Painted):
@@ -72,11 +73,12 @@ class Chart(Painted):
     def palette(self) -> dict[str, tuple[int, int, int]]:
         """The theme's colours as RGB, worked out once per theme (≈ 90 µs, and at 64× every
         chart is rebuilt every tick)."""
+        theme = self.app.current_theme
         key = (self.app.theme, getattr(self.app, "basic_colours", False))
         found = _PALETTES.get(key)
-        if found is None:
-            found = _PALETTES[key] = self._palette()
-        return dict(found)
+        if found is None or found[0] is not theme:  # (a theme registered again: new colours)
+            found = _PALETTES[key] = (theme, self._palette())
+        return dict(found[1])
 
     def _palette(self) -> dict[str, tuple[int, int, int]]:
         theme = self.app.current_theme

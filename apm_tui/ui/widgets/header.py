@@ -90,7 +90,8 @@ def snapshot_parts(
     if replay:
         where = f"{duration(replay['position'])} / {duration(replay['total'])}"
         state = "end" if replay.get("done") else f"×{replay['speed']:g}"
-        mark = "‖" if mode == "PAUSED" else "■" if replay.get("done") else "▶"  # (■: stopped)
+        # Played to its end, the replay has stopped: "▶ … end" read as still playing.
+        mark = "‖" if mode == "PAUSED" else "■" if replay.get("done") else "▶"
         parts.append((KEEP, Text(f" │ {mark} {where} {state}", "bold"), None))
     elif mode == "PAUSED" and behind > 0:
         parts.append((KEEP, Text(f" │ ‖ {duration(behind)} behind live", "bold"), None))
