@@ -145,6 +145,7 @@ class ApmApp(App[None]):
         self.tick_times: deque[float] = deque(maxlen=200_000)  # newest data time of each tick
         self.latest: Snapshot | None = None  # the newest tick's snapshot, while paused
         self._follow_seek = False  # a replay was moved: a paused view shows where it lands
+        self._rebuilding = False  # a replay moved back: its fresh engine's first tick runs
         self._no_color_filters = {True: NoColor(), False: Monochrome()}  # by native ANSI colour
         self.basic_colours = False  # drawn for a 16-colour terminal (`on_mount`)
         self._focus_after_tiny: Panel | None = None
@@ -248,6 +249,9 @@ class ApmApp(App[None]):
     @work(thread=True, exclusive=True, group="tick")
     def run_tick(self) -> None:
         if self._replay_from is not None and self._make_engine is not None:
+            # Until the fresh engine's first step has read the history, a paused view cannot
+            # be moved: `view_at` would wait for that step with the screen frozen.
+            self._rebuilding = True
             self._restart_replay()
         try:
             engine = self.engine
@@ -263,7 +267,7 @@ class ApmApp(App[None]):
         else:
             self.post_message(Ticked(snapshot))
         finally:
-            self._ticking = False
+            self._ticking = self._rebuilding = False
 
     def _restart_replay(self) -> None:
         """A fresh engine on the same recording, played up to where the replay was sent back
@@ -336,7 +340,7 @@ class ApmApp(App[None]):
     def action_step(self, ticks: int) -> None:
         """Paused: one step back or forward through the window — to the time of the previous
         or next tick shown live, or of a sample of the history before them."""
-        if self.paused is None or self._engine is None:
+        if self.paused is None or self._engine is None or self._still_rebuilding():
             return
         import numpy as np
 
@@ -356,10 +360,15 @@ class ApmApp(App[None]):
 
     def action_jump(self, end: int) -> None:
         """Paused: to the start (-1) or the end (1) of the window."""
-        if self.paused is None or self._engine is None:
+        if self.paused is None or self._engine is None or self._still_rebuilding():
             return
         window = self._engine.window
         self.move_to(window.newest() if end > 0 else window.oldest())
+
+    def _still_rebuilding(self) -> bool:
+        if self._rebuilding:
+            self.notify("Moving back in the replay: the arrows work once it is there.", timeout=3)
+        return self._rebuilding
 
     def move_to(self, t: float) -> None:
         assert self._engine is not None
@@ -382,6 +391,8 @@ class ApmApp(App[None]):
     def show_snapshot(self, snap: Snapshot, *, again: bool = False) -> None:
         if not again:
             self.ticks_shown += 1
+            if snap.tick == 1:  # a replay moved back: the fresh engine's ticks, not the old's
+                self.tick_times.clear()
             self.tick_times.append(snap.live.newest)
             if self.ticks_shown == 1:
                 self.refresh_bindings()  # the replay keys appear once the engine exists

@@ -257,11 +257,20 @@ async def test_seeks_pressed_quickly_all_count_and_keys_work_while_it_rebuilds(
         app.request_tick()  # the worker waits in the build
         await pilot.pause()
         await pilot.press("plus", "right_square_bracket")  # the old engine is still there
+        # Paused meanwhile, the arrows say why they wait (they froze the screen until the
+        # fresh engine had read the recording).
+        await pilot.press("space", "left")
+        assert "Moving back in the replay: the arrows work once it is there." in [
+            n.message for n in app._notifications
+        ]
         gate.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert source_of(app).speed == 2
         assert here <= source_of(app).position(clock()) <= here + 2  # back a minute, on one
+        assert app.paused == app.engine.window.newest()  # the paused view went there too
+        await pilot.press("left")
+        assert app.paused is not None and app.paused < app.engine.window.newest()
 
 
 async def test_paused_right_after_a_seek_the_view_goes_where_it_lands(tmp_path: Path) -> None:
@@ -277,6 +286,13 @@ async def test_paused_right_after_a_seek_the_view_goes_where_it_lands(tmp_path: 
         await worker_tick(app, pilot, clock, 1.0)
         assert app.paused is not None and app.paused < before - 50 * 60  # it went back
         assert app.paused == app.engine.window.newest()
+        # A step back goes through the fresh engine's history, not to a tick shown before.
+        samples = app.engine.window.metrics.column("timestamp")
+        landed = app.paused
+        await pilot.press("left")
+        assert app.paused == samples[samples < landed].max()
+        await pilot.press("right")
+        assert app.paused == landed
         back = source_of(app).position(clock())
         # On: the source is not rebuilt, and pausing used to put it back where it was.
         await pilot.press("space", "right_square_bracket", "space")
