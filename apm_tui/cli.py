@@ -566,7 +566,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError("--size is the --png picture's size: give --png FILE too")
             check_from_alone(args, sys.argv[1:] if argv is None else argv)
             source = make_source(args)
-            recording = getattr(source, "recording", None)  # `--from`'s
+            from apm_tui.sources.recorded import RecordedSource
+
+            recording = source.recording if isinstance(source, RecordedSource) else None
             return report.run(args, thresholds_from(args, recording), source)
         if args.command == "replay":
             from apm_tui.commands import dashboard
