@@ -468,9 +468,10 @@ def generate_traces(
             error=failed,
             attributes=[
                 {
+                    # OpenTelemetry's stable HTTP names, as the logs' spans have them.
                     "http.route": endpoint.route,
-                    "http.method": endpoint.method,
-                    "http.status_code": int(code),
+                    "http.request.method": endpoint.method,
+                    "http.response.status_code": int(code),
                 }
                 for code in status
             ],
