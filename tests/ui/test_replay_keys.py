@@ -241,8 +241,8 @@ async def test_seeks_pressed_quickly_all_count_and_keys_work_while_it_rebuilds(
         await worker_tick(app, pilot, clock, 1.0)
         assert far - 120 <= source_of(app).position(clock()) <= far - 118
 
-        # While the fresh engine reads the recording the keys still work, on the old one,
-        # and what they ask for is where the fresh one goes, at the speed asked.
+        # While the fresh engine opens the recording (slow for a salvaged file) the keys still
+        # work, on the old one, and what they ask for is where the fresh one goes.
         build, gate = app._make_engine, threading.Event()
         assert build is not None
 

@@ -43,7 +43,7 @@ def test_a_recording_is_judged_by_the_thresholds_it_was_recorded_with(
     recorded["a_newer_versions_key"] = 1.0  # left out, not an error
     path = str(recording(tmp_path / "t500.apmrec", recorded))
     doc = report_json(capsys, "--from", path)
-    assert doc["thresholds"] == {**asdict(Thresholds(apdex_t_ms=500.0, slow_query_ms=50.0))}
+    assert doc["thresholds"] == asdict(Thresholds(apdex_t_ms=500.0, slow_query_ms=50.0))
     # An option given now wins over the recorded value; a --config file replaces them all.
     doc = report_json(capsys, "--from", path, "--apdex-t", "200")
     assert doc["thresholds"]["apdex_t_ms"] == 200.0  # type: ignore[index]
@@ -52,7 +52,7 @@ def test_a_recording_is_judged_by_the_thresholds_it_was_recorded_with(
     config.write_text("[thresholds]\nslow_query_ms = 70\n")
     doc = report_json(capsys, "--from", path, "--config", str(config))
     assert doc["thresholds"] == asdict(Thresholds(slow_query_ms=70.0))
-    # A recording without thresholds (an older one) is judged by the defaults.
+    # A recording without thresholds in its settings is judged by the defaults.
     doc = report_json(capsys, "--from", str(recording(tmp_path / "old.apmrec", None)))
     assert doc["thresholds"] == asdict(Thresholds())
 
