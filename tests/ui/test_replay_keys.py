@@ -222,6 +222,13 @@ async def test_a_paused_replay_moved_back_shows_its_analysis_once_it_is_ready(
         assert "Analysing" not in health and "/100" in health
 
 
+async def minutes_on(app: ApmApp, pilot, clock: FakeClock, minutes: int) -> None:  # type: ignore[no-untyped-def]
+    """`]` pressed `minutes` times, a one-second tick after each."""
+    for _ in range(minutes):
+        await pilot.press("right_square_bracket")
+        await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+
+
 async def test_seeks_pressed_quickly_all_count_and_keys_work_while_it_rebuilds(
     tmp_path: Path,
 ) -> None:
@@ -230,9 +237,7 @@ async def test_seeks_pressed_quickly_all_count_and_keys_work_while_it_rebuilds(
     app, clock = replay_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
-        for _ in range(3):
-            await pilot.press("right_square_bracket")
-            await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        await minutes_on(app, pilot, clock, 3)
         far = source_of(app).position(clock())
         assert far >= 180
         # Twice back before the next tick: two minutes back (the second press used to start
@@ -277,9 +282,7 @@ async def test_paused_right_after_a_seek_the_view_goes_where_it_lands(tmp_path: 
     app, clock = replay_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
-        for _ in range(2):
-            await pilot.press("right_square_bracket")
-            await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        await minutes_on(app, pilot, clock, 2)
         before = app.snapshot.live.newest  # type: ignore[union-attr]
         await pilot.press("left_square_bracket", "space")  # paused before the seek landed
         assert app.paused == before
@@ -305,8 +308,7 @@ async def test_a_recording_gone_while_moving_back_is_a_notification(tmp_path: Pa
     app, clock = replay_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await first_tick(app, pilot, settle=False)
-        await pilot.press("right_square_bracket")
-        await tick(app, pilot, clock, 1, seconds=1.0, settle=False)
+        await minutes_on(app, pilot, clock, 1)
         engine, where = app.engine, source_of(app).position(clock())
 
         def gone():  # type: ignore[no-untyped-def]
