@@ -470,6 +470,31 @@ def check_from_alone(args: argparse.Namespace, argv: Sequence[str]) -> None:
         )
 
 
+def check_nothing_before(command: str, argv: Sequence[str]) -> None:
+    """`apm-tui --seed 7 report`: argparse gives a command its own defaults over the options
+    before it, so those would be dropped in silence; they are refused. Found as
+    `check_from_alone` finds options: the top-level options parsed again with a marker for
+    each, the command and what follows it taken whole."""
+    unset = object()
+    probe = Parser(prog="apm-tui", add_help=False)
+    add_dashboard_options(probe)
+    add_analysis_options(probe)
+    # (An option whose default is None — the repeatable ones — is unset while None.)
+    probe.set_defaults(**{a.dest: unset for a in probe._actions if a.default is not None})
+    probe.add_argument("rest", nargs=argparse.REMAINDER)
+    found, _ = probe.parse_known_args(argv)
+    given = [
+        a.option_strings[-1]
+        for a in probe._actions
+        if a.option_strings and getattr(found, a.dest) not in (unset, None)
+    ]
+    if given:
+        raise UsageError(
+            f"{given[0]} was given before the command {command!r}: a command's options go "
+            f"after it (apm-tui {command} {given[0]} …)"
+        )
+
+
 def make_source(args: argparse.Namespace) -> Source:
     from apm_tui.sources import load_user_source
     from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
@@ -550,6 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command:
+            check_nothing_before(args.command, sys.argv[1:] if argv is None else argv)
         if args.command == "detect":
             from apm_tui.commands import detect as detect_command
 

@@ -201,6 +201,12 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["--record", ""], "--record needs a file name (it was empty)"),  # (was: not recording)
         (["record", "-o", "/nonexistent/x.apmrec"], "/nonexistent does not exist"),
         (["export", "/nonexistent.apmrec", "--csv", str(ROOT / "README.md")], "not a folder"),
+        # Before a command, argparse would drop them in silence (the command's defaults win).
+        (["--seed", "7", "report"], "--seed was given before the command 'report'"),
+        (["--see", "7", "report", "--json"], "--seed was given before"),  # (a prefix)
+        (["--log", "report", "report"], "--log was given before the command 'report'"),
+        (["--theme", "nord", "replay", "x.apmrec"], "(apm-tui replay --theme …)"),
+        (["--record", "r.apmrec", "export", "x.apmrec", "--csv", "d"], "--record was given before"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
