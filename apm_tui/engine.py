@@ -155,6 +155,8 @@ def utc(t: float) -> str:
 class Recorder(Protocol):
     def append(self, t: float, batch: Batch, *, history: bool = False) -> None: ...
 
+    def mark(self, t: float) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -306,9 +308,12 @@ class Engine:
                 batches.append(self._seen(source, source.poll(now)))
             except Exception as exc:  # one broken source must not freeze the others
                 self._source_failed(source, describe(exc))
-        for batch in merge_tick(batches):
+        merged = merge_tick(batches)
+        for batch in merged:
             self._record(batch, now=now)
             self._ingest(batch, score=True)
+        if not any(merged):
+            self._record(None, now=now)
         self._say_outside()
         self._collect_background()
         self._schedule_background()
@@ -397,13 +402,20 @@ class Engine:
         self.recorder = recorder
         self._notices.append(f"recording to {path}")
 
-    def _record(self, batch: Batch, *, now: float | None = None, history: bool = False) -> None:
-        """Hand what the engine ingests to the recorder, if one is attached; a recorder that
-        fails (disk full, file gone) is a notice and the dashboard carries on without it."""
-        if self.recorder is None or not batch:
+    def _record(
+        self, batch: Batch | None, *, now: float | None = None, history: bool = False
+    ) -> None:
+        """Hand what the engine ingests to the recorder, if one is attached (None: a tick with
+        nothing new, whose time it notes); a recorder that fails (disk full, file gone) is a
+        notice and the dashboard carries on without it."""
+        if self.recorder is None or (batch is not None and not batch):
             return
-        when = now if now is not None else newest_time(batch)
         try:
+            if batch is None:
+                if now is not None:
+                    self.recorder.mark(now)
+                return
+            when = now if now is not None else newest_time(batch)
             self.recorder.append(when, batch, history=history)
         except Exception as exc:  # the recording must never take the dashboard down
             self._notices.append(f"recording stopped: {exc}")

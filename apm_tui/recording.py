@@ -7,7 +7,8 @@ replay feeds the same pipeline and every panel and analysis replays.
 The file (schema version 2):
 
     meta(key TEXT PRIMARY KEY, value TEXT)   format, schema_version, apm_tui_version, sources,
-                                             settings (JSON), started_at, interval_s, ticks
+                                             settings (JSON), started_at, interval_s, ticks,
+                                             first_tick_t, last_tick_t
     ticks(seq INTEGER PRIMARY KEY, t REAL, history INTEGER, payload BLOB)   + an index on t
     strings(id INTEGER PRIMARY KEY, value TEXT)   the payloads' repeated strings
 
@@ -129,6 +130,7 @@ class Recorder:
         self.path = Path(path)
         check_new_path(self.path)
         self.ticks = 0
+        self._live = False  # a live tick (stored or only noted by `mark`) was seen
         self.strings: dict[str, int] = {}
         self._new_strings: list[tuple[int, str]] = []
         try:
@@ -178,6 +180,9 @@ class Recorder:
             self.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('ticks', ?)", (str(self.ticks + 1),)
             )
+            first = not history and not self._live
+            if first:
+                self._note_first(t)
             self.db.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -186,6 +191,28 @@ class Recorder:
                 del self.strings[text]
             raise RecordingError(f"{self.path}: recording stopped: {exc}") from None
         self.ticks += 1
+        self._live = self._live or first
+
+    def mark(self, t: float) -> None:
+        """A live tick with nothing new to store (a quiet log): its time is noted in `meta`,
+        so a replay lasts as long as the recording did, not from its first busy tick to its
+        last (a quiet stretch at either end was lost: a minute recorded, 0:00 replayed)."""
+        try:
+            self.db.execute("BEGIN")
+            if not self._live:
+                self._note_first(t)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('last_tick_t', ?)", (repr(float(t)),)
+            )
+            self.db.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise RecordingError(f"{self.path}: recording stopped: {exc}") from None
+        self._live = True
+
+    def _note_first(self, t: float) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('first_tick_t', ?)", (repr(float(t)),))
 
     def close(self) -> None:
         # Best effort: every tick is already committed.
@@ -411,15 +438,30 @@ class Recording:
         return max(0, recorded - max(seq, 0))
 
     def span(self) -> tuple[float, float]:
-        """(first, last) tick time of the live part (history excluded); NaN when empty."""
+        """(first, last) tick time of the live part (history excluded), quiet ticks (noted
+        in `meta`, not stored) included; NaN when empty."""
         # By seq (the primary key), not a scan: history rows come first, live ticks in order.
         first = self.db.execute(
             "SELECT t FROM ticks WHERE history = 0 ORDER BY seq LIMIT 1"
         ).fetchone()
-        last = self.db.execute("SELECT t FROM ticks ORDER BY seq DESC LIMIT 1").fetchone()
-        if first is None or last is None:
+        last = self.db.execute(
+            "SELECT t FROM ticks WHERE history = 0 ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        firsts = [float(first[0])] if first else []
+        lasts = [float(last[0])] if last else []
+        firsts += self._meta_time("first_tick_t")
+        lasts += self._meta_time("last_tick_t")
+        if not firsts or not lasts:
             return math.nan, math.nan
-        return float(first[0]), float(last[0])
+        return min(firsts), max(lasts)
+
+    def _meta_time(self, key: str) -> list[float]:
+        """A time noted in `meta`, as a list of it (empty when absent or unusable)."""
+        try:
+            t = float(self.meta.get(key, "nan"))
+        except ValueError:
+            return []
+        return [t] if math.isfinite(t) else []
 
     def seek(self, t: float) -> int | None:
         """The seq of the last live tick at or before time `t` (None before the first)."""

@@ -74,11 +74,14 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
                 except Exception as exc:
                     print(f"apm-tui: {source.name}: {describe(exc)}", file=sys.stderr)
                     sources.remove(source)
-            for batch in merge_tick(batches):
+            merged = merge_tick(batches)
+            for batch in merged:
                 say_notices(batch)
                 if batch:
                     recorder.append(now, batch)
                     stored += 1
+            if not any(merged):
+                recorder.mark(now)
             tick += 1
             wake = started + tick * opts.interval
             if args.duration is not None:  # not an --interval past the end of --duration

@@ -171,7 +171,8 @@ class ReplaySource:
             "position": self.position(now),
             "total": self.total,
             "speed": self.speed,
-            "done": self.done and not self._pending,
+            # (A quiet stretch at the end was not stored: the clock plays through it too.)
+            "done": self.done and not self._pending and self._polled >= self.total,
         }
         return Batch(metrics=batch.metrics, spans=batch.spans, status=status)
 

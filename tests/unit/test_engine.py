@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -422,3 +423,20 @@ def test_the_request_panels_span_only_the_requests_the_window_holds() -> None:
     assert len(requests) == 500 and snap.live.oldest_request == requests[0]
     held = snap.live.newest - snap.live.oldest_request
     assert 0 < held < 0.5 * (snap.live.newest - snap.live.oldest)
+
+
+def test_a_recording_of_a_quiet_source_notes_its_quiet_ticks(tmp_path: Path) -> None:
+    from apm_tui.recording import Recorder, Recording
+
+    path = tmp_path / "quiet.apmrec"
+    engine = Engine([QuietLog()], interval_s=1.0)
+    engine.recorder = Recorder(path, sources=["quiet-log"], settings={}, interval_s=1.0)
+    for i in range(30):
+        engine.step(1000.0 + i)
+    engine.close()
+    # No tick had anything new, so only the history is stored: the quiet ticks' times still
+    # give the recording its length.
+    recording = Recording.open(path)
+    assert recording.span() == (1000.0, 1029.0)
+    assert [t.history for t in recording.ticks()] == [True]
+    recording.close()

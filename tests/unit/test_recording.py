@@ -133,6 +133,36 @@ def test_kill_9_while_recording_loses_at_most_the_tick_in_flight(tmp_path: Path)
     assert ticks[0].history and not ticks[-1].history
 
 
+def test_quiet_ticks_are_noted_so_a_replay_lasts_as_long_as_the_recording(
+    tmp_path: Path,
+) -> None:
+    from apm_tui.sources.recorded import ReplaySource
+
+    path = tmp_path / "q.apmrec"
+    one = Batch.of(samples=[MetricSample(timestamp=5.0, cpu_pct=1.0)])
+    rec = Recorder(path, sources=["log"], settings={}, interval_s=1.0)
+    rec.append(0.0, one, history=True)
+    for t in (100.0, 101.0):  # quiet from the start: nothing new to store
+        rec.mark(t)
+    rec.append(102.0, one)
+    for t in range(103, 160):
+        rec.mark(float(t))
+    rec.close()
+    recording = Recording.open(path)
+    assert recording.span() == (100.0, 159.0)  # was (102.0, 102.0): a replay of 0:00
+    assert [t.t for t in recording.ticks()] == [0.0, 102.0]  # quiet ticks take no rows
+    replay = ReplaySource(path, speed=10.0)
+    replay.backfill()
+    assert replay.total == 59.0
+    status = replay.poll(1000.0).status["replay"]
+    assert not status["done"]  # every stored tick is out, but the clock has 59 s to play
+    assert replay.poll(1001.0).metrics["cpu_pct"].tolist() == [1.0]  # at 2 s, 102.0's tick
+    assert not replay.poll(1005.0).status["replay"]["done"]
+    assert replay.poll(1006.0).status["replay"]["done"]
+    recording.close()
+    replay.close()
+
+
 def test_headless_record_ends_by_itself_and_reports(tmp_path: Path) -> None:
     path = tmp_path / "short.apmrec"
     done = subprocess.run(
