@@ -353,9 +353,13 @@ class Engine:
         self._recording_requests.append((folder, tick_s))
 
     def _apply_recording_requests(self) -> None:
-        requests, self._recording_requests = self._recording_requests, []
-        for folder, tick_s in requests:
+        for folder, tick_s in self.take_recording_requests():
             self._toggle_recording(folder, tick_s)
+
+    def take_recording_requests(self) -> list[tuple[Path, float]]:
+        """The `toggle_recording` presses not applied yet, now no longer this engine's."""
+        requests, self._recording_requests = self._recording_requests, []
+        return requests
 
     def _toggle_recording(self, folder: Path, tick_s: float) -> None:
         if self.recorder is not None:

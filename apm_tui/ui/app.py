@@ -299,6 +299,12 @@ class ApmApp(App[None]):
         if self._replay_from == target:  # (not if sent elsewhere since: the next tick goes)
             self._replay_from = None
         if old is not None:
+            # `r` pressed while the fresh engine was built went to the old one: each press
+            # toggles, and the move back has stopped a clip already, so the fresh engine
+            # records if the presses leave recording on.
+            presses = old.take_recording_requests()
+            if presses and (old.recorder is not None) != (len(presses) % 2 == 1):
+                fresh.toggle_recording(*presses[-1])
             if old.recorder is not None:
                 path = getattr(old.recorder, "path", "the recording")
                 self.notify(f"recording stopped: {homed(str(path))} (the replay moved back)")

@@ -352,3 +352,49 @@ async def test_a_replay_at_its_end_is_marked_stopped(tmp_path: Path) -> None:
         assert "▶" in header.text.plain and " end" not in header.text.plain
         await tick(app, pilot, clock, 2, settle=False)  # an hour a tick: past the end
         assert "■ 3:19 / 3:19 end" in header.text.plain and "▶" not in header.text.plain
+
+
+async def test_r_pressed_while_moving_back_still_counts(tmp_path: Path) -> None:
+    import threading
+
+    app, clock = replay_app(tmp_path)
+    app.recordings_dir = tmp_path / "clips"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await minutes_on(app, pilot, clock, 2)
+        build = app._make_engine
+        assert build is not None
+
+        async def back_pressing(keys: tuple[str, ...]) -> None:
+            """`[`, then `keys` while the fresh engine is being built (on the old one)."""
+            gate = threading.Event()
+
+            def slow_build():  # type: ignore[no-untyped-def]
+                gate.wait(30)
+                return build()
+
+            app._make_engine = slow_build
+            old = app.engine
+            await pilot.press("left_square_bracket")
+            clock.advance(1.0)
+            app.request_tick()
+            await pilot.pause()
+            await pilot.press(*keys)
+            gate.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.engine is not old
+
+        await back_pressing(("r",))  # not recording: r starts a clip, on the fresh engine
+        assert app.engine.recorder is not None
+        clips = list((tmp_path / "clips").glob("*.apmrec"))
+        assert len(clips) == 1
+        # Recording: the move back stops the clip, and an r meanwhile asked for that too.
+        await back_pressing(("r",))
+        assert app.engine.recorder is None
+        said = [n.message for n in app._notifications]
+        assert any("(the replay moved back)" in m for m in said)
+        # Not recording: r twice is on and off again.
+        await back_pressing(("r", "r"))
+        assert app.engine.recorder is None
+        assert len(list((tmp_path / "clips").glob("*.apmrec"))) == 1
