@@ -5,23 +5,34 @@ throughput, errors, DB time per interval), as APM agents report them. This wrapp
 minute's requests and, once the minute is over, yields its sample beside the requests: mean
 response time (of the requests that have one), requests per second, error rate and mean DB span
 time. A minute without requests is a sample too (throughput 0): traffic that stops is news.
-Minutes are complete when the newest request (history) or the clock (live, after a grace for
-late lines and traces still being assembled) has passed their end.
+Minutes are complete when the newest request (history) or, live, a watermark has passed their
+end: the later of the clock less how long after they began requests have lately arrived, and
+the newest request seen less how far behind it requests have lately arrived, each less a grace
+for late lines and traces still being assembled (`Watermark`). A writer that flushes every 30 s,
+a request logged when it ends a minute after it began, or an old log appended line by line
+(whose minutes pass on its own clock, in seconds) would otherwise have its minutes reported
+before their requests all arrived, which then were left out of the samples: until 2026-12-07
+minutes closed on the clock alone, and such a log read 1 request a minute where it had 120.
+A request that still comes after its minute was reported is in the requests, not in that
+minute's sample; a notice says so once.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from apm_tui.analysis.requests import request_rows
-from apm_tui.model import Batch, Table
+from apm_tui.model import Batch, FloatArray, Table
 from apm_tui.sources.base import Source
 
 #: Requests may be logged or exported this long after their minute ended.
 GRACE_S = 10.0
+#: How long a lag seen live holds (`Watermark`): the largest seen in this long counts.
+LAG_MEMORY_S = 600.0
 #: Quiet minutes between two minutes with requests are samples of zero traffic, up to a day of
 #: them: a longer silence is a gap in the log (rotated away, not written, years apart), and a
 #: run of zeros across it would swamp the averages and bury the rest as anomalies.
@@ -43,6 +54,7 @@ class _Minutes:
     bucket_s: float
     open: dict[int, _Minute] = field(default_factory=dict)
     next_out: int | None = None  # the first minute not yet emitted
+    late: int = 0  # requests that came after their minute was reported
 
     def add(self, spans: Table) -> None:
         if len(spans) == 0:
@@ -54,7 +66,8 @@ class _Minutes:
         durations, errors = spans["duration_ms"][rows], spans["error"][rows]
         for key, ms, err in zip(keys.tolist(), durations.tolist(), errors.tolist(), strict=True):
             if self.next_out is not None and key < self.next_out:
-                continue  # a late request for a minute already reported
+                self.late += 1  # its minute was reported: in the requests, not the sample
+                continue
             m = self.open.setdefault(key, _Minute())
             m.requests += 1
             m.errors += bool(err)
@@ -119,6 +132,40 @@ def quiet_between(reported: int | None, key: int) -> list[int]:
     return list(range(reported + 1, key))
 
 
+class Watermark:
+    """Where live minutes are over: the later of
+
+    - the clock less the grace and the largest lag of the last `LAG_MEMORY_S` (a poll's lag:
+      how long before it the oldest request it brought began), which moves on in silence;
+    - the newest request's start less the grace and the largest disorder (how far behind the
+      newest seen so far a poll's oldest request began), which follows a log's own clock.
+
+    A writer 30 s behind has a lag of 30 s and little disorder; an old log appended line by
+    line, a lag of years and the disorder of one poll's lines."""
+
+    def __init__(self, grace_s: float) -> None:
+        self.grace_s = grace_s
+        self.newest = -math.inf
+        self._seen: deque[tuple[float, float, float]] = deque()  # (poll, lag, disorder)
+
+    def saw(self, now: float, starts: FloatArray) -> None:
+        """The request start times a poll at `now` brought (history too: its disorder)."""
+        starts = np.asarray(starts, dtype=float)
+        starts = starts[np.isfinite(starts)]
+        if not starts.size:
+            return
+        first, last = float(starts.min()), float(starts.max())
+        self.newest = max(self.newest, last)
+        self._seen.append((now, max(0.0, now - first), self.newest - first))
+
+    def at(self, now: float) -> float:
+        while self._seen and self._seen[0][0] < now - LAG_MEMORY_S:
+            self._seen.popleft()
+        lag = max((lag for _, lag, _ in self._seen), default=0.0)
+        disorder = max((d for _, _, d in self._seen), default=0.0)
+        return max(now - lag, self.newest - disorder) - self.grace_s
+
+
 class RequestSamples:
     """A request source with per-minute samples of its requests (see the module docstring)."""
 
@@ -127,6 +174,8 @@ class RequestSamples:
         self.name = source.name
         self.grace_s = grace_s
         self.minutes = _Minutes(bucket_s)
+        self.watermark = Watermark(grace_s)
+        self._said_late = False
 
     def open(self) -> None:
         self.source.open()
@@ -140,8 +189,22 @@ class RequestSamples:
 
     def poll(self, now: float) -> Batch:
         batch = self.source.poll(now)
+        if len(batch.spans):
+            self.watermark.saw(now, batch.spans["start"][request_rows(batch.spans)])
+        late = self.minutes.late
         self.minutes.add(batch.spans)
-        return self._with_samples(batch, self.minutes.complete(now - self.grace_s, live=True))
+        samples = self.minutes.complete(self.watermark.at(now), live=True)
+        if self.minutes.late > late and not self._said_late:
+            self._said_late = True
+            notice = (
+                f"{self.name}: some requests came after their minute's sample was out (they "
+                "are in the requests, not in that minute's throughput and errors); later "
+                "minutes wait for such lags"
+            )
+            status = dict(batch.status)
+            status["notices"] = [*status.get("notices", ()), notice]
+            batch = Batch(metrics=batch.metrics, spans=batch.spans, status=status)
+        return self._with_samples(batch, samples)
 
     def finish(self) -> Batch:
         """The minutes still open, the last one too: the input is whole (a report reads a log

@@ -59,14 +59,16 @@ def test_minutes_become_samples_with_quiet_minutes_filled() -> None:
     assert m["error_rate_pct"].tolist() == [50, 0, 0, 0]  # a quiet minute has no errors
     assert m["db_query_ms"][0] == 100 and m["db_query_ms"][3] == 25
 
-    # Live: minute 4 is reported once the clock is past its end and the grace; a source gone
-    # quiet still gives its empty minutes.
+    # Live: minute 4 is reported once the clock is past its end, the grace and the lag seen
+    # (request 5 came 1 s after it began); a source gone quiet still gives its empty minutes.
     assert len(source.poll(T0 + 245).metrics) == 0
     feed.queue = request(5, T0 + 270, 90.0)
-    live = source.poll(T0 + 310).metrics
+    assert len(source.poll(T0 + 271).metrics) == 0
+    assert len(source.poll(T0 + 310).metrics) == 0  # 10 s of grace, and 1 s of lag
+    live = source.poll(T0 + 311).metrics
     assert live["timestamp"].tolist() == [T0 + 240]
     assert live["response_time_ms"][0] == 80 and live["throughput_rps"][0] == 2 / 60
-    quiet = source.poll(T0 + 430).metrics
+    quiet = source.poll(T0 + 431).metrics
     assert quiet["timestamp"].tolist() == [T0 + 300, T0 + 360]
     assert quiet["throughput_rps"].tolist() == [0.0, 0.0]
 
@@ -77,8 +79,15 @@ def test_a_late_request_for_a_reported_minute_is_not_double_counted() -> None:
     assert len(source.backfill().metrics) == 1
     feed.queue = request(3, T0 + 10, 500.0)  # minute 0 again, after it was reported
     out = source.poll(T0 + 200)
-    assert out.metrics["timestamp"].tolist() == [T0 + 60, T0 + 120]
     assert len(out.spans) == 2  # the request itself still reaches the window
+    assert len(out.metrics) == 0  # it came 190 s after it began: minutes wait that long now
+    (said,) = out.status["notices"]
+    assert "some requests came after their minute's sample was out" in said
+    later = source.poll(T0 + 400)
+    assert later.metrics["timestamp"].tolist() == [T0 + 60, T0 + 120]
+    assert later.metrics["throughput_rps"].tolist() == [1 / 60, 0.0]  # not counted twice
+    feed.queue = request(4, T0 + 15, 500.0)  # late again: said once
+    assert "notices" not in source.poll(T0 + 401).status
 
 
 def test_old_lines_followed_live_do_not_fill_years_of_minutes() -> None:
@@ -103,12 +112,14 @@ def test_an_empty_history_then_live_requests() -> None:
     source = RequestSamples(feed)
     first = source.backfill()
     assert len(first.metrics) == 0 and len(first.spans) == 0
-    feed.queue = request(1, T0 + 5, 40.0) + request(2, T0 + 70, 60.0)
-    assert len(source.poll(T0 + 50).metrics) == 0  # no minute is over yet
-    out = source.poll(T0 + 190).metrics  # the two minutes with requests
-    assert out["timestamp"].tolist() == [T0, T0 + 60]
-    assert out["response_time_ms"].tolist() == [40.0, 60.0]
-    quiet = source.poll(T0 + 250).metrics  # then quiet minutes are samples too
+    feed.queue = request(1, T0 + 5, 40.0)
+    assert len(source.poll(T0 + 6).metrics) == 0  # no minute is over yet
+    feed.queue = request(2, T0 + 70, 60.0)
+    out = source.poll(T0 + 71).metrics  # minute 0, 10 s of grace and 1 s of lag after it
+    assert out["timestamp"].tolist() == [T0] and out["response_time_ms"].tolist() == [40.0]
+    out = source.poll(T0 + 131).metrics
+    assert out["timestamp"].tolist() == [T0 + 60] and out["response_time_ms"].tolist() == [60.0]
+    quiet = source.poll(T0 + 251).metrics  # then quiet minutes are samples too
     assert quiet["timestamp"].tolist() == [T0 + 120, T0 + 180]
     assert quiet["throughput_rps"].tolist() == [0.0, 0.0]
 
@@ -140,5 +151,52 @@ def test_a_source_silent_for_over_a_day_is_a_gap_when_live() -> None:
     # Minute 1 and the quiet ones after it, up to the one still in its grace (minute 179).
     assert hours_later == [T0 + 60 * m for m in range(1, 179)]
     feed.queue = request(3, T0 + 3 * 86_400 + 5, 10.0)
+    assert len(source.poll(T0 + 3 * 86_400 + 6).metrics) == 0
     days_later = source.poll(T0 + 3 * 86_400 + 120).metrics["timestamp"].tolist()
     assert days_later == [T0 + 3 * 86_400]  # the new minute; not three days of zeros
+
+
+def follow(
+    source: RequestSamples, feed: Feed, arrivals: list[tuple[float, float]]
+) -> list[tuple[int, int]]:
+    """Requests (arrival, start) polled once a wall second as they arrive, then a quiet
+    quarter of an hour: each minute's (request count from its sample, the poll it came at)."""
+    counts: list[tuple[int, int]] = []
+    first, last = int(arrivals[0][0]), int(arrivals[-1][0]) + 900
+    pending = sorted(arrivals)
+    for now in range(first, last):
+        while pending and pending[0][0] <= now:
+            _, start = pending.pop(0)
+            feed.queue += request(len(pending), start, 20.0)
+        samples = source.poll(float(now)).metrics
+        if len(samples):
+            counts += [(round(v * 60), now) for v in samples["throughput_rps"].tolist()]
+    return counts
+
+
+def test_a_writer_that_lags_half_a_minute_keeps_every_request_in_its_minute() -> None:
+    # 20 requests a second for three minutes, each written 30 s after it began (a buffered
+    # writer): minutes used to be reported 10 s after their end, without a third of theirs.
+    source = RequestSamples(Feed([]))
+    source.backfill()
+    arrivals = [(T0 + 30 + i / 20, T0 + i / 20) for i in range(3 * 60 * 20)]
+    counts = follow(source, source.source, arrivals)  # type: ignore[arg-type]
+    assert [n for n, _ in counts[:3]] == [1200, 1200, 1200]
+    # Each 40 s after its end: 30 s of lag, the 10 s of grace, and the lag's own second.
+    assert [int(at - T0) for _, at in counts[:3]] == [101, 161, 221]
+    assert source.minutes.late == 0
+
+
+def test_an_old_log_appended_line_by_line_has_its_minutes_whole() -> None:
+    # A 2015 log, 120 requests a minute for ten minutes, appended at 40 lines a second (its
+    # minutes pass every 3 s): each minute's sample held one request.
+    old = T0 - 3.3e8
+    source = RequestSamples(Feed([]))
+    source.backfill()
+    arrivals = [(T0 + i / 40, old + i / 2) for i in range(1200)]
+    counts = follow(source, source.source, arrivals)  # type: ignore[arg-type]
+    assert [n for n, _ in counts[:10]] == [120] * 10
+    # As its own clock passes them (a minute in 3 s), not when the clock has: all but the
+    # last two are out before the last line is, 30 s on.
+    assert max(at for _, at in counts[:8]) - T0 < 30
+    assert source.minutes.late == 0
