@@ -188,6 +188,8 @@ def test_a_protobuf_request_file(tmp_path: Path) -> None:
     table, stats = read_trace_file(path)
     assert (stats.format, len(table), stats.rejected) == ("otlp-protobuf", 1, 1)
     assert table["kind"].tolist() == ["server"]
+    # Said as for JSON (it was "1 span rejected: 1 span rejected: duplicate span id (1) (1)").
+    assert stats.reason == "1 span rejected: duplicate span id (1)"
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,9 @@ def _protobuf(raw: bytes, sink: SpanSink, path: Path) -> str:
         raise TraceFileError(f"{path}: not a trace file (neither JSON nor OTLP protobuf)")
     # Re-feed the decoded columns so duplicates and stats go through one sink.
     spans = decoded.spans
-    sink.reject(decoded.reason or "rejected", decoded.rejected)
+    for why, count in decoded.reasons:
+        sink.reject(why, count)
+    sink.notes += [n for n in decoded.notes if n not in sink.notes]
     for i in range(len(spans)):
         sink.add(
             spans["trace_id"][i],

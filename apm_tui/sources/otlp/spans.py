@@ -152,6 +152,9 @@ class Decoded:
     #: A short summary of why spans were rejected (or a warning, e.g. "no spans: OTLP logs");
     #: "" when there is nothing to say.
     reason: str = ""
+    #: What `reason` sums up: each reason's count, and the notes.
+    reasons: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> int:
@@ -256,4 +259,6 @@ class SpanSink:
 
     def result(self) -> Decoded:
         spans = self.table()  # first: it rejects the spans with impossible times
-        return Decoded(spans, self.rejected, self.reason())
+        return Decoded(
+            spans, self.rejected, self.reason(), tuple(self.reasons.items()), tuple(self.notes)
+        )

@@ -34,10 +34,8 @@ def media_type(content_type: str | None) -> str:
         return JSON
     if kind in PROTOBUF_TYPES:
         return PROTOBUF
-    shown = kind or "none"
-    raise UnsupportedMedia(
-        f"unsupported content type {shown[:80]!r}: send {JSON} or {PROTOBUF} (OTLP/HTTP)"
-    )
+    said = f"unsupported content type {kind[:80]!r}" if kind else "no content type"
+    raise UnsupportedMedia(f"{said}: send {JSON} or {PROTOBUF} (OTLP/HTTP)")
 
 
 def is_gzip(content_encoding: str | None) -> bool:
