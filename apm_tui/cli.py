@@ -560,7 +560,8 @@ def trace_files_source(paths: list[str]) -> Source:
         table, stats = read_trace_file(path)  # a TraceFileError is a SourceError: one line
         rejected = f", {stats.rejected:,} rejected ({stats.reason})" if stats.rejected else ""
         print(
-            f"{path}: {stats.format}, {stats.spans:,} spans in {stats.traces:,} traces{rejected}",
+            f"{path}: {stats.format}, {stats.spans:,} span{'s' if stats.spans != 1 else ''} "
+            f"in {stats.traces:,} trace{'s' if stats.traces != 1 else ''}{rejected}",
             file=sys.stderr,
         )
         tables.append(table)

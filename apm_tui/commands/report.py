@@ -53,7 +53,9 @@ def say_log_counts(batch: Batch) -> None:
     log = batch.status.get("log")
     for f in log.get("files", []) if isinstance(log, dict) else []:
         reasons = ", ".join(
-            f"{counted(n, 'line')} {why}" for why, n in f.get("rejected_by_reason", {}).items()
+            # (Reason first: "3 lines does not match the format" read wrongly.)
+            f"{why}: {counted(n, 'line')}"
+            for why, n in f.get("rejected_by_reason", {}).items()
         )
         print(
             f"{f['path']}: {f['format'] or 'format not detected'}, {counted(f['lines'], 'line')}, "

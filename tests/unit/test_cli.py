@@ -366,8 +366,8 @@ def test_report_on_trace_files() -> None:
     assert doc["source"] == "2 trace files"
     said = done.stderr.strip().splitlines()
     assert said == [
-        f"{traces / 'zipkin_yelp.json'}: zipkin-v2, 16 spans in 1 traces",
-        f"{traces / 'trace.json'}: otlp-json, 1 spans in 1 traces",
+        f"{traces / 'zipkin_yelp.json'}: zipkin-v2, 16 spans in 1 trace",
+        f"{traces / 'trace.json'}: otlp-json, 1 span in 1 trace",
     ]
 
 
@@ -467,5 +467,5 @@ def test_a_logs_counts_on_stderr_say_one_line_not_one_lines() -> None:
     done = run("report", "--log", str(log))
     assert done.returncode == 0
     assert done.stderr.splitlines()[0] == (
-        f"{log}: combined, 3 lines, 2 requests, 1 rejected (1 line does not match the format)"
+        f"{log}: combined, 3 lines, 2 requests, 1 rejected (does not match the format: 1 line)"
     )

@@ -170,7 +170,8 @@ def input_counts(status: dict[str, Any], *, short: bool = False) -> Text:
     otlp = status.get("otlp")
     if isinstance(otlp, dict):
         where = "" if short else f" {otlp.get('listen', '')}"
-        out.append(f" │ otlp{where}: {otlp.get('received', 0):,} spans")
+        received = otlp.get("received", 0)
+        out.append(f" │ otlp{where}: {received:,} span{'s' if received != 1 else ''}")
         lost = [(otlp.get(k) or 0, k) for k in ("rejected", "dropped")]
         said = ", ".join(f"{n:,} {k}" for n, k in lost if n)
         refused = otlp.get("refused_requests") or 0

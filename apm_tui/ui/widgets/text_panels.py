@@ -146,7 +146,8 @@ class EndpointsPanel(Panel):
             text.append(f"{label if math.isfinite(v) else '—':>9}\n", style)
         self.set_block(".bars", text)
         what = "P95" if timed else "requests"
-        self.set_kpi(f"{what} by endpoint · {len(endpoints)} endpoints")
+        n = len(endpoints)
+        self.set_kpi(f"{what} by endpoint · {n} endpoint{'s' if n != 1 else ''}")
         self.set_span(snap.live.newest - snap.live.oldest_request)
         self.set_summary(lambda: self.compact_rows(endpoints, labels))
 
