@@ -641,7 +641,8 @@ class Engine:
                 "data": bool(len(metrics) or len(requests)),
             },
             oldest=oldest,
-            oldest_request=float(requests["time"][0]) if len(requests) else math.nan,
+            # (The smallest, not the first: a log's lines need not be in time order.)
+            oldest_request=float(requests["time"].min()) if len(requests) else math.nan,
         )
 
     def _snapshot(self) -> Snapshot:

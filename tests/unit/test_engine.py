@@ -440,3 +440,20 @@ def test_a_recording_of_a_quiet_source_notes_its_quiet_ticks(tmp_path: Path) -> 
     assert recording.span() == (1000.0, 1029.0)
     assert [t.history for t in recording.ticks()] == [True]
     recording.close()
+
+
+def test_the_oldest_request_is_the_earliest_not_the_first_read() -> None:
+    # A log's lines need not be in time order (Apache logs a request's start when it ends):
+    # the endpoint panel said "over 27 s" of requests that spanned 54 s.
+    from apm_tui.model import Span
+    from apm_tui.sources.batch import BatchSource
+
+    starts = [NOW + 27, NOW + 1, NOW + 54, NOW + 30]
+    spans = [
+        Span(f"t{i}", f"s{i}", "", "web", "GET /x", at, 20.0, kind="server")
+        for i, at in enumerate(starts)
+    ]
+    engine = Engine([BatchSource(Batch.of(spans=spans), "log")], interval_s=1.0)
+    snap = engine.step(NOW + 60)
+    assert snap.live.oldest_request == NOW + 1
+    engine.close()
