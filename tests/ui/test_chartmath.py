@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from apm_tui.ui.chartmath import fit_factor, merge_buckets, sparkline, time_ticks
@@ -75,3 +77,17 @@ def test_a_cut_name_ends_in_an_ellipsis_and_keeps_a_gap() -> None:
     assert clip("/api/orders/create", 19) == "/api/orders/create "
     assert clip("/api/orders/create", 12) == "/api/order… "
     assert clip("/x", 6) == "/x    " and len(clip("/a/very/long/name", 5)) == 5
+
+
+def test_a_histogram_fills_its_compact_panel_from_its_first_bin() -> None:
+    from apm_tui.ui.chartmath import rebinned
+
+    counts = np.array([0.0, 50.0, 20.0] + [1.0] * 27)  # 30 bins, the fast ones full
+    spread = rebinned(counts, 24)
+    assert spread.size == 24 and math.isclose(spread.sum(), counts.sum())
+    assert spread[0] > 0 and spread[:3].sum() > 0.5 * counts.sum()  # fast: on the left
+    line = sparkline(spread, 24)
+    assert len(line) == 24 and line[0] != " " and line[-1] != " "  # no blank side
+    assert np.allclose(rebinned(counts, 30), counts)  # as many columns as bins: the same
+    wide = rebinned(counts, 60)
+    assert wide.size == 60 and math.isclose(wide.sum(), counts.sum())

@@ -183,7 +183,9 @@ class DistributionPanel(TimeChartPanel):
         self.set_kpi(f"P95 {fmt(h.p95, '.0f', ' ms')} · {h.requests:,} {noun}")
         self.set_span(snap.live.newest - snap.live.oldest_request)
         self.set_summary(
-            lambda: cm.sparkline(h.counts.astype(float), self.spark_width(), self.spark_height())
+            lambda: cm.sparkline(
+                cm.rebinned(h.counts, self.spark_width()), self.spark_width(), self.spark_height()
+            )
         )
         self.push_chart(snap)
 
