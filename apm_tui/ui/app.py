@@ -462,10 +462,16 @@ class ApmApp(App[None]):
 
         def rows(bindings: Iterable[object], leave: tuple[str, ...] = ()) -> list[tuple[str, str]]:
             return [
-                ((b.key_display or b.key).replace(",", " / "), b.description)
+                ((b.key_display or b.key).replace(",", " / "), b.description + only(b.action))
                 for b in bindings
                 if isinstance(b, Binding) and b.key not in leave
             ]
+
+        def only(action: str) -> str:
+            """Where a key works, for those that do not work everywhere."""
+            if action.startswith(("step(", "jump(")):
+                return " (while paused)"
+            return " (in a replay)" if action.startswith("replay_") else ""
 
         shown = [b for b in self.BINDINGS if isinstance(b, Binding) and b.action != "resume"]
         keys = rows(shown, leave=("tab", "shift+tab"))

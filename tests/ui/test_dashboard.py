@@ -393,6 +393,11 @@ async def test_help_separates_every_key_from_its_description() -> None:
                 continue  # a section's title
             row = re.compile(rf"{re.escape(key)}\s+{re.escape(description)}")
             assert any(row.search(line) for line in lines), (key, description)
+        # Keys that do not work everywhere say where they do (a user tried `[` live).
+        keys = dict(app.key_descriptions())
+        assert keys["["] == "-1 min (in a replay)" and keys["g"] == "Go to (in a replay)"
+        assert keys["←"] == "Back (while paused)" and keys["home"] == "Start (while paused)"
+        assert keys["t"] == "Traces"
 
 
 # -- 4. layouts -------------------------------------------------------------------------------
