@@ -21,6 +21,8 @@ from apm_tui.analysis.result import Anomaly, EndpointStats
 from apm_tui.config import Thresholds
 from apm_tui.model import HOST_PREFIX, FloatArray, Grouping, Table, factorize
 
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
 #: Bucket widths a chart may use, in seconds.
 NICE_BUCKETS = (
     1,
@@ -286,7 +288,7 @@ def current_values(
         if not math.isfinite(out["error_pct"]):
             out["error_pct"] = float(errors.mean() * 100)
         if "status" in requests:
-            codes = _col(requests, "status")[recent]
+            codes = _col(requests, "status")[_of_error_sample(metrics, r_time, recent_s, recent)]
             codes = codes[np.isfinite(codes)]
             if codes.size:  # the status mix: share of 1xx … 5xx among the requests with a code
                 classes = np.clip(np.floor(codes / 100), 1, 5).astype(np.int64)
@@ -298,6 +300,22 @@ def current_values(
         out["rt_avg"] = out["rt_sample"]
         out["rt_p95"] = math.nan
         out["apdex"] = math.nan
+    return out
+
+
+def _of_error_sample(
+    metrics: Table, r_time: FloatArray, recent_s: float, recent: BoolArray
+) -> BoolArray:
+    """The requests the status mix is of: those of the newest sample with an error rate — the
+    error rate shown beside the mix — from its time to the next sample's (a minute for a log,
+    traces or the synthetic world); the `recent` ones without such a sample. (Of the last
+    minute's requests, a burst of 5xx read "0.00 % · 5xx 5 %" until its minute's sample came.)"""
+    t = _col(metrics, "timestamp")[np.isfinite(_col(metrics, "error_rate_pct"))]
+    if not t.size:
+        return recent
+    gap = float(t[-1] - t[-2]) if t.size >= 2 else 0.0
+    width = min(gap, recent_s) if gap > 0 else recent_s
+    out: BoolArray = (r_time >= t[-1]) & (r_time < t[-1] + width)
     return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import Thresholds
 from tests.conftest import SHARED
@@ -52,8 +54,11 @@ def test_the_status_mix_and_rejected_lines_are_shown(tmp_path: Path) -> None:
     try:
         snap = engine.step(1.7e9)
         requests = engine.window.requests.view()
-        recent = requests["time"] >= snap.live.newest - 60  # the title's "last minutes"
-        codes = requests["status"][recent]
+        # Of the minute of the newest sample, whose error rate the mix is beside.
+        samples = engine.window.metrics.view()
+        minute = samples["timestamp"][np.isfinite(samples["error_rate_pct"])][-1]
+        of_it = (requests["time"] >= minute) & (requests["time"] < minute + 60)
+        codes = requests["status"][of_it]
     finally:
         engine.close()
     cur = snap.live.current
@@ -105,3 +110,31 @@ def test_the_otlp_receiver_starts_with_no_history() -> None:
         assert snap.notices == (f"OTLP: receiving traces at http://127.0.0.1:{port}/v1/traces",)
     finally:
         engine.close()
+
+
+def test_the_status_mix_is_of_the_minute_of_the_error_rate_beside_it() -> None:
+    """A burst of 5xx after a clean minute read "0.00 % · threshold 1 % · 2xx 95 % 5xx 5 %":
+    the rate was the clean minute's sample, the mix the last 60 s of requests."""
+    from apm_tui.analysis.live import current_values
+    from apm_tui.model import Table
+
+    t0 = 1_767_225_600.0
+    metrics = Table({"timestamp": np.array([t0 - 60, t0]), "error_rate_pct": np.array([0.0, 0.0])})
+    times = np.concatenate([t0 + np.arange(20.0), t0 + 60 + np.arange(20.0)])
+    status = np.array([200.0] * 20 + [500.0] * 4 + [200.0] * 16)
+    requests = Table(
+        {
+            "time": times,
+            "duration_ms": np.full(40, 10.0),
+            "error": status >= 500,
+            "status": status,
+        }
+    )
+    cur = current_values(metrics, requests, t0 + 80, 60.0, Thresholds())
+    assert cur["error_pct"] == 0.0
+    assert cur["status_2xx"] == 100.0 and cur["status_count"] == 20  # the sample's minute
+    assert cur.get("status_5xx", 0.0) == 0.0
+    # Without a sample's error rate, the mix is of the last minute's requests.
+    bare = Table({"timestamp": np.array([t0])})
+    cur = current_values(bare, requests, t0 + 80, 60.0, Thresholds())
+    assert cur["status_5xx"] == 20.0 and cur["status_count"] == 20  # t0 + 20 on

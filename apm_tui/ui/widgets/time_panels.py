@@ -225,8 +225,8 @@ class ErrorRatePanel(TimeChartPanel):
     NAME = "Error rate"
     HELP = (
         "Failed requests in % (the newest sample's, the chart's last point), the threshold "
-        "line (1 % by default), and the HTTP status mix of the last minute's requests (of how "
-        "many: the synthetic world traces a few of its requests)."
+        "line (1 % by default), and the HTTP status mix of the requests of that sample's "
+        "minute (of how many: the synthetic world traces a few of its requests)."
     )
 
     def update_view(self, snap: Snapshot) -> None:
