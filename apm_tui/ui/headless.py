@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from apm_tui.ui.app import ApmApp
 from apm_tui.ui.screenshot import grab
+from apm_tui.ui.widgets.footer import FittedFooter
 from apm_tui.ui.widgets.panels import PANELS
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ async def _capture(engine: Engine, now: float, size: tuple[int, int]) -> Screen:
             engine.wait_for_background()
             app.show_snapshot(engine.step(now))
             await pilot.pause()
+        # A picture of a report takes no keys: its last row goes to the panels.
+        app.query_one(FittedFooter).display = False
         app.redraw_stale_charts(limit=len(PANELS))
         await pilot.pause()
         return grab(app)

@@ -356,3 +356,25 @@ async def test_at_80x24_the_notification_gives_the_file_on_one_line(
         said = f"~/screenshots/of-the-dashboard/{saved.name}"
         assert (f"Screenshot saved: {said}", "information") in notifications(app)
         assert any(said in line for line in screen_lines(app)), screen_lines(app)[-8:]
+
+
+def test_a_reports_picture_has_no_keys_row() -> None:
+    # A picture of a report takes no keys: the live footer ("q Quit r Record …") was drawn.
+    from apm_tui.analysis.full import analyse
+    from apm_tui.commands.report_png import report_engine
+    from apm_tui.config import Thresholds
+    from apm_tui.model import newest_time
+    from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
+    from apm_tui.ui.headless import dashboard_screen
+    from tests.conftest import WORLD_START
+
+    batch = SyntheticSource(WorldSettings(hours=2, traces=80, start=WORLD_START)).backfill()
+    engine = report_engine(batch, analyse(batch.metrics, batch.spans), Thresholds(), "report")
+    try:
+        screen = dashboard_screen(engine, newest_time(batch), (100, 30))
+    finally:
+        engine.close()
+    rows = ["".join(segment.text for segment in line) for line in screen.lines]
+    assert len(rows) == 30 and "Health" in "".join(rows)
+    assert not any("Quit" in row or "Save PNG" in row for row in rows)
+    assert rows[-1].startswith("╰")  # the panels reach the last row
