@@ -31,7 +31,7 @@ from apm_tui.sources.base import Source
 
 #: Requests may be logged or exported this long after their minute ended.
 GRACE_S = 10.0
-#: How long a lag seen live holds (`Watermark`): the largest seen in this long counts.
+#: How long a lag seen live holds (`Watermark`): the polls of this long count.
 LAG_MEMORY_S = 600.0
 #: Quiet minutes between two minutes with requests are samples of zero traffic, up to a day of
 #: them: a longer silence is a gap in the log (rotated away, not written, years apart), and a
@@ -135,13 +135,17 @@ def quiet_between(reported: int | None, key: int) -> list[int]:
 class Watermark:
     """Where live minutes are over: the later of
 
-    - the clock less the grace and the largest lag of the last `LAG_MEMORY_S` (a poll's lag:
-      how long before it the oldest request it brought began), which moves on in silence;
-    - the newest request's start less the grace and the largest disorder (how far behind the
-      newest seen so far a poll's oldest request began), which follows a log's own clock.
+    - the clock less the grace and the lag of the last `LAG_MEMORY_S` (a poll's lag: how long
+      before it the oldest request it brought began), which moves on in silence;
+    - the newest request's start less the grace and the disorder (how far behind the newest
+      seen so far a poll's oldest request began), which follows a log's own clock.
 
     A writer 30 s behind has a lag of 30 s and little disorder; an old log appended line by
-    line, a lag of years and the disorder of one poll's lines."""
+    line, a lag of years and the disorder of one poll's lines. Each is the `QUANTILE` of the
+    polls' (the polls that brought requests): one line with a wrong date (the year 2000 in
+    a live log) makes one poll's lag decades, and as the largest it held every sample back."""
+
+    QUANTILE = 90
 
     def __init__(self, grace_s: float) -> None:
         self.grace_s = grace_s
@@ -149,7 +153,7 @@ class Watermark:
         self._seen: deque[tuple[float, float, float]] = deque()  # (poll, lag, disorder)
 
     def saw(self, now: float, starts: FloatArray) -> None:
-        """The request start times a poll at `now` brought (history too: its disorder)."""
+        """The request start times a poll at `now` brought."""
         starts = np.asarray(starts, dtype=float)
         starts = starts[np.isfinite(starts)]
         if not starts.size:
@@ -161,9 +165,11 @@ class Watermark:
     def at(self, now: float) -> float:
         while self._seen and self._seen[0][0] < now - LAG_MEMORY_S:
             self._seen.popleft()
-        lag = max((lag for _, lag, _ in self._seen), default=0.0)
-        disorder = max((d for _, _, d in self._seen), default=0.0)
-        return max(now - lag, self.newest - disorder) - self.grace_s
+        if not self._seen:
+            return max(now, self.newest) - self.grace_s
+        _, lags, disorders = zip(*self._seen, strict=True)
+        lag, disorder = np.percentile([lags, disorders], self.QUANTILE, axis=1, method="higher")
+        return max(now - float(lag), self.newest - float(disorder)) - self.grace_s
 
 
 class RequestSamples:

@@ -200,3 +200,15 @@ def test_an_old_log_appended_line_by_line_has_its_minutes_whole() -> None:
     # last two are out before the last line is, 30 s on.
     assert max(at for _, at in counts[:8]) - T0 < 30
     assert source.minutes.late == 0
+
+
+def test_a_line_with_a_wrong_date_does_not_hold_the_samples_back() -> None:
+    # A live log, a request a second, one of them dated 2000: its lag of decades must not
+    # become the lag every minute waits for.
+    source = RequestSamples(Feed([]))
+    source.backfill()
+    arrivals = [(T0 + i + 0.5, T0 + i) for i in range(300)]
+    arrivals[100] = (T0 + 100.5, 946_684_800.0)
+    counts = follow(source, source.source, arrivals)  # type: ignore[arg-type]
+    assert [n for n, _ in counts[:4]] == [60, 59, 60, 60]  # (the odd one is in no minute here)
+    assert [int(at - T0) for _, at in counts[:4]] == [71, 131, 191, 251]
