@@ -135,5 +135,8 @@ async def test_below_80_columns_the_trace_screen_says_so_and_comes_back() -> Non
         await pilot.pause()
         assert not screen.has_class("-narrow") and not note.display
         assert screen.query_one("#traces-waterfall", DataTable).display
+        # The list has the focus again: without it, the footer offered the dashboard's
+        # "⏎ Maximise" and enter did nothing here.
+        assert app.focused is screen.query_one("#traces-list", DataTable)
         await pilot.press("escape")
         assert not isinstance(app.screen, TracesScreen)

@@ -16,6 +16,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from apm_tui.ui.textfmt import fmt
@@ -47,6 +48,7 @@ class TracesScreen(Screen[None]):
         self.found: list[TraceSummary] = []
         self.rows: list[WaterfallRow] = []
         self.errors_only = False
+        self._focus_after_narrow: Widget | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="traces-too-small")
@@ -160,7 +162,15 @@ class TracesScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
         narrow = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        was_narrow = self.has_class("-narrow")
+        if narrow and not was_narrow:
+            self._focus_after_narrow = self.focused
         self.set_class(narrow, "-narrow")  # (the waterfall collapsed into two rules)
+        if was_narrow and not narrow:
+            # Hidden while narrow, the focused table lost the focus: without it the footer
+            # offered the dashboard's "⏎ Maximise", and enter did nothing here.
+            again = self._focus_after_narrow or self.query_one("#traces-list", DataTable)
+            self.call_after_refresh(again.focus)
         if narrow:
             self.query_one("#traces-too-small", Static).update(
                 f"The trace screen needs {MIN_SIZE[0]}×{MIN_SIZE[1]}; the terminal is "
