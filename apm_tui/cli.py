@@ -21,6 +21,7 @@ from apm_tui.errors import EXIT_USAGE, ExportError, RecordingError, UsageError
 from apm_tui.inputs import DURATION_UNITS
 from apm_tui.memory import fixed_mmap_threshold
 from apm_tui.sources.base import Source, SourceError
+from apm_tui.words import counted
 
 if TYPE_CHECKING:
     from apm_tui.recording import Recording  # (numpy: loaded only by the commands that read one)
@@ -442,6 +443,15 @@ OTHER_SOURCE_OPTIONS = (
 )
 
 
+def marked(parser: argparse.ArgumentParser, dests: Sequence[str]) -> object:
+    """Give these options of `parser` a fresh marker as their default, and return it: parsed
+    again, an option still at the marker was not given (at its default value, it was). An
+    option whose default is None — the repeatable ones — keeps it: unset while None."""
+    unset = object()
+    parser.set_defaults(**{d: unset for d in dests if parser.get_default(d) is not None})
+    return unset
+
+
 def check_from_alone(args: argparse.Namespace, argv: Sequence[str]) -> None:
     """`report --from` analyses one recording as it was recorded: another source's options
     given beside it (or a second --from) would be ignored, so they are refused. Given, not
@@ -452,13 +462,8 @@ def check_from_alone(args: argparse.Namespace, argv: Sequence[str]) -> None:
         raise UsageError("--from takes one recording: report on each file in turn")
     if not args.from_files[0]:
         raise UsageError("--from needs a recording's file name (it was empty)")
-    unset = object()
     probe = build_parser()
-    report = probe.commands["report"]
-    # (An option whose default is None — the repeatable ones — is unset while None.)
-    report.set_defaults(
-        **{d: unset for d, _ in OTHER_SOURCE_OPTIONS if report.get_default(d) is not None}
-    )
+    unset = marked(probe.commands["report"], [d for d, _ in OTHER_SOURCE_OPTIONS])
     again = vars(probe.parse_args(argv))
     given = [flag for dest, flag in OTHER_SOURCE_OPTIONS if again[dest] not in (unset, None)]
     if given:
@@ -475,12 +480,10 @@ def check_nothing_before(command: str, argv: Sequence[str]) -> None:
     before it, so those would be dropped in silence; they are refused. Found as
     `check_from_alone` finds options: the top-level options parsed again with a marker for
     each, the command and what follows it taken whole."""
-    unset = object()
     probe = Parser(prog="apm-tui", add_help=False)
     add_dashboard_options(probe)
     add_analysis_options(probe)
-    # (An option whose default is None — the repeatable ones — is unset while None.)
-    probe.set_defaults(**{a.dest: unset for a in probe._actions if a.default is not None})
+    unset = marked(probe, [a.dest for a in probe._actions])
     probe.add_argument("rest", nargs=argparse.REMAINDER)
     found, _ = probe.parse_known_args(argv)
     given = [
@@ -560,8 +563,8 @@ def trace_files_source(paths: list[str]) -> Source:
         table, stats = read_trace_file(path)  # a TraceFileError is a SourceError: one line
         rejected = f", {stats.rejected:,} rejected ({stats.reason})" if stats.rejected else ""
         print(
-            f"{path}: {stats.format}, {stats.spans:,} span{'s' if stats.spans != 1 else ''} "
-            f"in {stats.traces:,} trace{'s' if stats.traces != 1 else ''}{rejected}",
+            f"{path}: {stats.format}, {counted(stats.spans, 'span')} in "
+            f"{counted(stats.traces, 'trace')}{rejected}",
             file=sys.stderr,
         )
         tables.append(table)
@@ -574,10 +577,11 @@ def trace_files_source(paths: list[str]) -> Source:
 def main(argv: Sequence[str] | None = None) -> int:
     fixed_mmap_threshold()
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:
         if args.command:
-            check_nothing_before(args.command, sys.argv[1:] if argv is None else argv)
+            check_nothing_before(args.command, argv)
         if args.command == "detect":
             from apm_tui.commands import detect as detect_command
 
@@ -592,7 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.size and not args.png:
                 raise UsageError("--size is the --png picture's size: give --png FILE too")
-            check_from_alone(args, sys.argv[1:] if argv is None else argv)
+            check_from_alone(args, argv)
             source = make_source(args)
             from apm_tui.sources.recorded import RecordedSource
 

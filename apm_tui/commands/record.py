@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 
+from apm_tui.commands import say_notices
 from apm_tui.commands.dashboard import make_sources, options_from
 from apm_tui.config import Thresholds
 from apm_tui.engine import describe, merge_tick
@@ -107,14 +108,6 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
         return EXIT_USAGE
     print(f"apm-tui: {said}", file=sys.stderr)
     return 0
-
-
-def say_notices(batch: Batch) -> None:
-    """What a source tells the dashboard's user (a log that does not exist yet, a rotation)
-    goes to stderr here: with no screen, a typo in a path would otherwise record nothing in
-    silence."""
-    for notice in batch.status.get("notices", ()):
-        print(f"apm-tui: {notice}", file=sys.stderr)
 
 
 def recorded_line(ticks: int, stored: int, history: bool) -> str:

@@ -15,13 +15,14 @@ import time
 from rich.markup import escape
 
 from apm_tui.analysis.result import Analysis
-from apm_tui.commands import report_png
+from apm_tui.commands import report_png, say_notices
 from apm_tui.commands.report_png import DEFAULT_SIZE
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Table
 from apm_tui.report import ReportPrinter, print_report, print_summary, to_json
 from apm_tui.sources.base import Source, SourceError
 from apm_tui.sources.checked import BadBatch
+from apm_tui.words import counted
 
 
 def collect(source: Source) -> Batch:
@@ -66,18 +67,6 @@ def say_log_counts(batch: Batch) -> None:
             + ("; no times in this format" if f.get("times_missing") else ""),
             file=sys.stderr,
         )
-
-
-def counted(n: int, noun: str) -> str:
-    """`1 line`, `2 lines`, `1,234 lines`."""
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
-def say_notices(batch: Batch) -> None:
-    """What the source said while it was read (ticks of a recording it could not read, say),
-    on stderr."""
-    for notice in batch.status.get("notices", ()):
-        print(f"apm-tui: {notice}", file=sys.stderr)
 
 
 def read(source: Source) -> Batch:

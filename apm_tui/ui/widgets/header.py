@@ -11,6 +11,7 @@ from rich.containers import Lines
 from rich.text import Text
 
 from apm_tui.ui.widgets.panel import Line
+from apm_tui.words import counted
 
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
@@ -170,8 +171,7 @@ def input_counts(status: dict[str, Any], *, short: bool = False) -> Text:
     otlp = status.get("otlp")
     if isinstance(otlp, dict):
         where = "" if short else f" {otlp.get('listen', '')}"
-        received = otlp.get("received", 0)
-        out.append(f" │ otlp{where}: {received:,} span{'s' if received != 1 else ''}")
+        out.append(f" │ otlp{where}: {counted(otlp.get('received', 0), 'span')}")
         lost = [(otlp.get(k) or 0, k) for k in ("rejected", "dropped")]
         said = ", ".join(f"{n:,} {k}" for n, k in lost if n)
         refused = otlp.get("refused_requests") or 0

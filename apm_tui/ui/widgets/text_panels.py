@@ -15,6 +15,7 @@ from textual.message import Message
 from apm_tui.ui.textfmt import bar, clip, fmt
 from apm_tui.ui.widgets.header import STATUS_STYLE
 from apm_tui.ui.widgets.panel import NO_DATA, Panel, TextBlock, no_requests
+from apm_tui.words import counted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,8 +147,7 @@ class EndpointsPanel(Panel):
             text.append(f"{label if math.isfinite(v) else '—':>9}\n", style)
         self.set_block(".bars", text)
         what = "P95" if timed else "requests"
-        n = len(endpoints)
-        self.set_kpi(f"{what} by endpoint · {n} endpoint{'s' if n != 1 else ''}")
+        self.set_kpi(f"{what} by endpoint · {counted(len(endpoints), 'endpoint')}")
         self.set_span(snap.live.newest - snap.live.oldest_request)
         self.set_summary(lambda: self.compact_rows(endpoints, labels))
 
