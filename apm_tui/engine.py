@@ -15,6 +15,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -313,7 +314,7 @@ class Engine:
             self._record(batch, now=now)
             self._ingest(batch, score=True)
         if not any(merged):
-            self._record(None, now=now)
+            self._record_quiet(now)
         self._say_outside()
         self._collect_background()
         self._schedule_background()
@@ -406,21 +407,23 @@ class Engine:
         self.recorder = recorder
         self._notices.append(f"recording to {path}")
 
-    def _record(
-        self, batch: Batch | None, *, now: float | None = None, history: bool = False
-    ) -> None:
-        """Hand what the engine ingests to the recorder, if one is attached (None: a tick with
-        nothing new, whose time it notes); a recorder that fails (disk full, file gone) is a
-        notice and the dashboard carries on without it."""
-        if self.recorder is None or (batch is not None and not batch):
-            return
-        try:
-            if batch is None:
-                if now is not None:
-                    self.recorder.mark(now)
-                return
+    def _record(self, batch: Batch, *, now: float | None = None, history: bool = False) -> None:
+        """Hand what the engine ingests to the recorder, if one is attached."""
+        if self.recorder is not None and batch:
             when = now if now is not None else newest_time(batch)
-            self.recorder.append(when, batch, history=history)
+            self._to_recorder(lambda r: r.append(when, batch, history=history))
+
+    def _record_quiet(self, now: float) -> None:
+        """A tick with nothing new: the recorder notes its time (a replay lasts as long)."""
+        if self.recorder is not None:
+            self._to_recorder(lambda r: r.mark(now))
+
+    def _to_recorder(self, write: Callable[[Recorder], None]) -> None:
+        """A recorder that fails (disk full, file gone) is a notice and the dashboard carries
+        on without it."""
+        assert self.recorder is not None
+        try:
+            write(self.recorder)
         except Exception as exc:  # the recording must never take the dashboard down
             self._notices.append(f"recording stopped: {exc}")
             self.recorder = None

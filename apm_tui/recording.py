@@ -171,48 +171,46 @@ class Recorder:
             # One transaction per tick, with the strings it is the first to use. The count in
             # `meta` lives on an early page, so a copy cut short still says how many ticks
             # there were (and so how many were lost).
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT INTO strings VALUES (?, ?)", new)
-            self.db.execute(
-                "INSERT INTO ticks (t, history, payload) VALUES (?, ?, ?)",
-                (float(t), int(history), payload),
-            )
-            self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('ticks', ?)", (str(self.ticks + 1),)
-            )
-            first = not history and not self._live
-            if first:
-                self._note_first(t)
-            self.db.execute("COMMIT")
-        except (sqlite3.Error, OSError) as exc:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
+            with self._transaction(first_live=None if history else t):
+                self.db.executemany("INSERT INTO strings VALUES (?, ?)", new)
+                self.db.execute(
+                    "INSERT INTO ticks (t, history, payload) VALUES (?, ?, ?)",
+                    (float(t), int(history), payload),
+                )
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('ticks', ?)", (str(self.ticks + 1),)
+                )
+        except RecordingError:
             for _, text in new:  # not written: a later tick must write them again
                 del self.strings[text]
-            raise RecordingError(f"{self.path}: recording stopped: {exc}") from None
+            raise
         self.ticks += 1
-        self._live = self._live or first
 
     def mark(self, t: float) -> None:
         """A live tick with nothing new to store (a quiet log): its time is noted in `meta`,
         so a replay lasts as long as the recording did, not from its first busy tick to its
         last (a quiet stretch at either end was lost: a minute recorded, 0:00 replayed)."""
+        with self._transaction(first_live=t):
+            self._note("last_tick_t", t)
+
+    @contextlib.contextmanager
+    def _transaction(self, *, first_live: float | None) -> Iterator[None]:
+        """One committed transaction, or a RecordingError with nothing written. `first_live`:
+        a live tick's time, noted as `first_tick_t` in the first one's transaction."""
         try:
             self.db.execute("BEGIN")
-            if not self._live:
-                self._note_first(t)
-            self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('last_tick_t', ?)", (repr(float(t)),)
-            )
+            yield
+            if first_live is not None and not self._live:
+                self._note("first_tick_t", first_live)
             self.db.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
             raise RecordingError(f"{self.path}: recording stopped: {exc}") from None
-        self._live = True
+        self._live = self._live or first_live is not None
 
-    def _note_first(self, t: float) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('first_tick_t', ?)", (repr(float(t)),))
+    def _note(self, key: str, t: float) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, repr(float(t))))
 
     def close(self) -> None:
         # Best effort: every tick is already committed.
