@@ -178,7 +178,6 @@ class RequestSamples:
     def __init__(self, source: Source, bucket_s: float = 60.0, grace_s: float = GRACE_S) -> None:
         self.source = source
         self.name = source.name
-        self.grace_s = grace_s
         self.minutes = _Minutes(bucket_s)
         self.watermark = Watermark(grace_s)
         self._said_late = False
