@@ -284,7 +284,10 @@ def current_values(
         weights = apdex_values(d, errors, th.apdex_t_ms)[timed]
         out["apdex"] = float(weights.mean()) if weights.size else math.nan
         if not math.isfinite(out["throughput"]):
-            out["throughput"] = d.size / recent_s
+            # No sample yet (a new log or OTLP receiver, its first minute): over the time its
+            # requests cover, up to `recent_s` — 10 s of them over 60 s read a sixth of the rate.
+            covered = min(recent_s, newest - float(np.nanmin(r_time)))
+            out["throughput"] = d.size / max(covered, 1.0)
         if not math.isfinite(out["error_pct"]):
             out["error_pct"] = float(errors.mean() * 100)
         if "status" in requests:

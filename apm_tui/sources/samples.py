@@ -47,6 +47,7 @@ class _Minute:
     errors: int = 0
     db_spans: int = 0
     db_ms: float = 0.0
+    first: float = math.inf  # the earliest request's start
 
 
 @dataclass
@@ -55,6 +56,9 @@ class _Minutes:
     open: dict[int, _Minute] = field(default_factory=dict)
     next_out: int | None = None  # the first minute not yet emitted
     late: int = 0  # requests that came after their minute was reported
+    #: When a source without history began to be watched (the data's clock, live): its first
+    #: minute was seen only from then.
+    began: float | None = None
 
     def add(self, spans: Table) -> None:
         if len(spans) == 0:
@@ -64,12 +68,15 @@ class _Minutes:
         times = np.asarray(spans["start"][rows], dtype=float)
         keys = np.floor(times / self.bucket_s).astype(np.int64)
         durations, errors = spans["duration_ms"][rows], spans["error"][rows]
-        for key, ms, err in zip(keys.tolist(), durations.tolist(), errors.tolist(), strict=True):
+        for key, at, ms, err in zip(
+            keys.tolist(), times.tolist(), durations.tolist(), errors.tolist(), strict=True
+        ):
             if self.next_out is not None and key < self.next_out:
                 self.late += 1  # its minute was reported: in the requests, not the sample
                 continue
             m = self.open.setdefault(key, _Minute())
             m.requests += 1
+            m.first = min(m.first, at)
             m.errors += bool(err)
             if math.isfinite(ms):
                 m.timed += 1
@@ -105,6 +112,7 @@ class _Minutes:
         self.next_out = rows[-1] + 1
         minutes = [self.open.pop(k, _Minute()) for k in rows]
         per_s = self.bucket_s
+        seen = [self._seen_s(k, m) for k, m in zip(rows, minutes, strict=True)]
         nan = math.nan
         return Table(
             {
@@ -112,7 +120,9 @@ class _Minutes:
                 "response_time_ms": np.array(
                     [m.total_ms / m.timed if m.timed else nan for m in minutes]
                 ),
-                "throughput_rps": np.array([m.requests / per_s for m in minutes]),
+                "throughput_rps": np.array(
+                    [m.requests / s for m, s in zip(minutes, seen, strict=True)]
+                ),
                 # No requests, no errors: 0 %, so a quiet minute is still a complete sample.
                 "error_rate_pct": np.array(
                     [m.errors / m.requests * 100 if m.requests else 0.0 for m in minutes]
@@ -122,6 +132,16 @@ class _Minutes:
                 ),
             }
         )
+
+    def _seen_s(self, key: int, minute: _Minute) -> float:
+        """How long minute `key` was watched: all of it, but for the minute a source without
+        history began in (a new OTLP receiver, a new log), from then on, or from its first
+        request if that began earlier (a writer running behind) — at least a second, as one
+        request a moment after the start is no rate."""
+        if self.began is None or math.floor(self.began / self.bucket_s) != key:
+            return self.bucket_s
+        since = min(self.began, minute.first)
+        return max((key + 1) * self.bucket_s - since, 1.0)
 
 
 def quiet_between(reported: int | None, key: int) -> list[int]:
@@ -181,6 +201,7 @@ class RequestSamples:
         self.minutes = _Minutes(bucket_s)
         self.watermark = Watermark(grace_s)
         self._said_late = False
+        self._fresh = False  # no requests in the history: the first poll starts the watch
 
     def open(self) -> None:
         self.source.open()
@@ -189,10 +210,14 @@ class RequestSamples:
         batch = self.source.backfill()
         self.minutes.add(batch.spans)
         newest = float(np.nanmax(batch.spans["start"])) if len(batch.spans) else -math.inf
+        self._fresh = not self.minutes.open
         # The history's last minute may still be filling: it is reported by a later poll.
         return self._with_samples(batch, self.minutes.complete(newest))
 
     def poll(self, now: float) -> Batch:
+        if self._fresh:
+            self._fresh = False
+            self.minutes.began = now
         batch = self.source.poll(now)
         if len(batch.spans):
             self.watermark.saw(now, batch.spans["start"][request_rows(batch.spans)])

@@ -138,3 +138,21 @@ def test_the_status_mix_is_of_the_minute_of_the_error_rate_beside_it() -> None:
     bare = Table({"timestamp": np.array([t0])})
     cur = current_values(bare, requests, t0 + 80, 60.0, Thresholds())
     assert cur["status_5xx"] == 20.0 and cur["status_count"] == 20  # t0 + 20 on
+
+
+def test_before_the_first_sample_throughput_is_over_the_time_the_requests_cover() -> None:
+    """A receiver 10 s old at 20 requests a second read 3.3 req/s (its requests over 60 s)
+    beside a chart of 20."""
+    from apm_tui.analysis.live import current_values
+    from apm_tui.model import Table
+
+    t0 = 1_767_225_600.0
+    times = t0 + np.arange(200) / 20
+    requests = Table({"time": times, "duration_ms": np.full(200, 10.0), "error": times < 0})
+    cur = current_values(Table({}), requests, float(times[-1]), 60.0, Thresholds())
+    assert 19.5 < cur["throughput"] < 20.5
+    # A minute and more of them: the last 60 s, as before.
+    times = t0 + np.arange(3000) / 20
+    requests = Table({"time": times, "duration_ms": np.full(3000, 10.0), "error": times < 0})
+    cur = current_values(Table({}), requests, float(times[-1]), 60.0, Thresholds())
+    assert 19.9 < cur["throughput"] < 20.1

@@ -212,3 +212,23 @@ def test_a_line_with_a_wrong_date_does_not_hold_the_samples_back() -> None:
     counts = follow(source, source.source, arrivals)  # type: ignore[arg-type]
     assert [n for n, _ in counts[:4]] == [60, 59, 60, 60]  # (the odd one is in no minute here)
     assert [int(at - T0) for _, at in counts[:4]] == [71, 131, 191, 251]
+
+
+def test_a_new_sources_first_minute_is_a_rate_over_the_part_watched() -> None:
+    # An OTLP receiver started 50 s into a minute, 20 requests a second from then: its first
+    # sample read 200 requests over 60 s, 3.3 a second, then 20 from the next minute on.
+    source = RequestSamples(Feed([]))
+    source.backfill()
+    arrivals = [(T0 + 50 + i / 20, T0 + 50 + i / 20) for i in range(130 * 20)]
+    counts = follow(source, source.source, arrivals)  # type: ignore[arg-type]
+    rates = [n / 60 for n, _ in counts[:3]]  # (follow gives rate × 60)
+    assert rates[0] == 20.0 and rates[1] == 20.0 and rates[2] == 20.0
+
+
+def test_a_log_with_history_keeps_whole_minutes() -> None:
+    # With history the first minute is the log's own, and when it began is not known.
+    feed = Feed(request(1, T0 + 50, 10.0) + request(2, T0 + 65, 10.0))
+    source = RequestSamples(feed)
+    assert source.backfill().metrics["throughput_rps"].tolist() == [1 / 60]
+    out = source.poll(T0 + 200).metrics
+    assert out["throughput_rps"][0] == 1 / 60
