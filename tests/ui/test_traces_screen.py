@@ -140,3 +140,23 @@ async def test_below_80_columns_the_trace_screen_says_so_and_comes_back() -> Non
         assert app.focused is screen.query_one("#traces-list", DataTable)
         await pilot.press("escape")
         assert not isinstance(app.screen, TracesScreen)
+
+
+async def test_at_80x24_a_picked_traces_waterfall_shows_all_its_spans() -> None:
+    """The list kept 40 % of the screen and the waterfall showed 3 of a trace's 7 spans."""
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        screen = await open_traces(app, pilot)
+        listing = screen.query_one("#traces-list", DataTable)
+        waterfall = screen.query_one("#traces-waterfall", DataTable)
+        browsing = listing.region.height
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is waterfall and len(screen.rows) == 7
+        assert waterfall.region.height >= 1 + 1 + 7  # its rule, its header, every span
+        assert listing.region.height >= 4  # the list keeps a few rows
+        assert screen.query_one("#traces-attributes", Static).region.height >= 4
+        await pilot.press("tab")  # off the waterfall, the list has its rows back
+        await pilot.pause()
+        assert listing.region.height == browsing

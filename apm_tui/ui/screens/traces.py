@@ -177,6 +177,11 @@ class TracesScreen(Screen[None]):
                 f"{width}×{height}.\nMake it larger, or escape to go back."
             )
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # At 80×24 the list's 40 % left the waterfall 3 of a trace's 7 spans; while the list
+        # is browsed its height stays put (the waterfall's would change with every trace).
+        self.set_class(event.widget.id == "traces-waterfall", "-reading")
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "traces-list" and 0 <= event.cursor_row < len(self.found):
             self.load_waterfall(self.found[event.cursor_row].trace_id)
