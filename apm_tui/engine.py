@@ -218,6 +218,7 @@ class Engine:
         refit_every: int = 240,
         interval_s: float = 1.0,
         isolate_fits: bool = False,
+        whole: bool = False,
     ) -> None:
         self.sources = list(sources)
         self.th = th or Thresholds()
@@ -232,6 +233,8 @@ class Engine:
         self._details_at: float = math.inf
         self._details_tick, self._details_rows = 0, 0  # when the details were made, of what
         self.interval_s = interval_s  # data seconds per sample (simulated for synthetic)
+        #: The data is whole (a report's picture): its last time bucket is complete too.
+        self.whole = whole
         # Fit anomaly models in a child process (the dashboard: keeps scikit-learn's memory out).
         self.isolate_fits = isolate_fits
         self.recorder: Recorder | None = None  # attached by `--record` / `apm-tui record`
@@ -602,7 +605,7 @@ class Engine:
             oldest = self.window.oldest()  # rows up to `t` start where the window does
             status = dict(self.status)
             sources = tuple(s.name for s in self.sources)
-        series = time_series(m, r, anomalies, t, self.interval_s, self.th)
+        series = time_series(m, r, anomalies, t, self.interval_s, self.th, whole=self.whole)
         details = request_details(r, self.th, self._endpoints)
         live = self._live_view(m, r, anomalies, t, oldest, series, details, self.detector.status)
         return Snapshot(
@@ -678,7 +681,13 @@ class Engine:
         )
         if self._series is None or (stamp != self._series[0] and not details_due):
             series = time_series(
-                metrics, requests, tuple(self._anomalies), newest, self.interval_s, self.th
+                metrics,
+                requests,
+                tuple(self._anomalies),
+                newest,
+                self.interval_s,
+                self.th,
+                whole=self.whole,
             )
             self._series = (stamp, series)
             self._details_at = self.tick + 1

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from apm_tui.analysis.result import Analysis, Severity, Status
+from apm_tui.words import rate_spec
 
 RULE = "=" * 80
 SUBRULE = "-" * 80
@@ -107,8 +108,8 @@ def print_report(a: Analysis, out: ReportPrinter, *, apdex_target: float) -> Non
     out.field("P50 Response Time", number(a.latency.p50, ".2f", " ms"))
     out.field("P95 Response Time", number(a.latency.p95, ".2f", " ms"))
     out.field("P99 Response Time", number(a.latency.p99, ".2f", " ms"))
-    rps = a.throughput_rps  # a quiet log's 0.0026 req/s is not "0.00"
-    out.field("Average Throughput", number(rps, ".2g" if 0 < abs(rps) < 0.1 else ".2f", " req/sec"))
+    rps = a.throughput_rps
+    out.field("Average Throughput", number(rps, rate_spec(rps, ".2f"), " req/sec"))
     apdex_style = "green" if a.apdex.score >= apdex_target else "yellow"
     out.field(
         "Average Apdex Score",

@@ -200,7 +200,12 @@ def time_series(
     newest: float,
     interval_s: float,
     th: Thresholds,
+    *,
+    whole: bool = False,
 ) -> Series:
+    """The charts' buckets: complete ones only (the current one is still filling), but for
+    `whole` data (a report), whose last bucket is as complete as it will be — a report of a
+    short log drew empty charts."""
     oldest_candidates = [
         float(t[0]) for t in (_col(metrics, "timestamp"), _col(requests, "time")) if t.size
     ]
@@ -209,7 +214,7 @@ def time_series(
     width = bucket_width(span, interval_s)
     current = math.floor(newest / width)
     first = current - max(math.ceil(span / width), MIN_POINTS)
-    n = current - first  # complete buckets only: [first, current)
+    n = current - first + whole  # complete buckets: [first, current), or [first, current]
     t = np.asarray((first + np.arange(n)) * width, dtype=np.float64)
     values: dict[str, FloatArray] = {}
     m_idx = (np.floor(_col(metrics, "timestamp") / width) - first).astype(np.int64)

@@ -77,6 +77,7 @@ def report_engine(batch: Batch, analysis: Analysis, th: Thresholds, name: str) -
         max_samples=len(metrics) + 16,
         max_spans=max(len(batch.spans) + 16, 1024),
         interval_s=interval,
+        whole=True,
     )
     engine.adopt(analysis)  # the report's health, findings and anomalies, not new ones
     return engine

@@ -156,3 +156,29 @@ def test_before_the_first_sample_throughput_is_over_the_time_the_requests_cover(
     requests = Table({"time": times, "duration_ms": np.full(3000, 10.0), "error": times < 0})
     cur = current_values(Table({}), requests, float(times[-1]), 60.0, Thresholds())
     assert 19.9 < cur["throughput"] < 20.1
+
+
+def test_a_reports_picture_draws_the_last_bucket_of_its_whole_data() -> None:
+    """`report --png` of a short log drew empty time charts: the charts plot complete buckets
+    only, and live the newest bucket is still filling, but a report's data is whole."""
+    from apm_tui.analysis.full import analyse
+    from apm_tui.commands.report_png import report_engine
+    from apm_tui.model import Batch, Span
+    from apm_tui.sources.batch import BatchSource
+    from apm_tui.sources.samples import RequestSamples
+
+    t0 = 1_767_225_600.0
+    one = Span("t1", "s1", "", "web", "GET /a", t0 + 5, 120.0, kind="server")
+    samples = RequestSamples(BatchSource(Batch.of(spans=[one]), "log"))
+    first = samples.backfill()
+    batch = Batch(metrics=samples.finish().metrics, spans=first.spans)
+    assert len(batch.metrics) == 1  # the request's minute, as `report --log` makes it
+    engine = report_engine(batch, analyse(batch.metrics, batch.spans), Thresholds(), "log")
+    try:
+        series = engine.step(t0 + 5).live.series
+    finally:
+        engine.close()
+    throughput, rt = series.values["throughput"], series.values["rt_avg"]
+    assert np.isfinite(throughput).sum() == 1 and throughput[-1] == 1 / 60
+    assert rt[-1] == 120.0
+    assert series.t[-1] <= t0 + 5 < series.t[-1] + series.bucket_s

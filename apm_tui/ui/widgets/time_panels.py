@@ -18,6 +18,7 @@ from apm_tui.ui.widgets.panel import (
     no_requests,
     requests_message,
 )
+from apm_tui.words import rate_spec
 
 if TYPE_CHECKING:
     from apm_tui.engine import Snapshot
@@ -208,7 +209,8 @@ class ThroughputPanel(TimeChartPanel):
         cur = snap.live.current
         has = math.isfinite(cur["throughput"]) or snap.live.has.get("requests")
         self.show_empty(None if has else no_requests(snap))
-        self.set_kpi(f"{fmt(cur['throughput'], '.1f', ' req/s')}")
+        rps = cur["throughput"]
+        self.set_kpi(fmt(rps, rate_spec(rps, ".1f"), " req/s"))
         self.summarise(snap, "throughput")
         self.push_chart(snap)
 
