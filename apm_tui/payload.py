@@ -1,4 +1,4 @@
-"""A recorded tick's payload: one batch in compact, lossless, pickle-free bytes (schema 2).
+"""A recorded tick's payload: one batch in compact, lossless, pickle-free bytes (schemas 2, 3).
 
 Schema 1 wrote every string and id as JSON text and every number as float64 (≈ 65 bytes a
 span, 8.7 MB for an hour of the default world). Schema 2 (≈ a quarter of that) keeps the same
@@ -15,10 +15,12 @@ values bit for bit, only smaller:
   same float64s, checked before choosing this; otherwise it stays float64. NaN-only columns
   take no bytes.
 
-Layout inside zlib (with `ZDICT`, the usual header text, as its preset dictionary): a 4-byte
-length, a JSON header (the encodings, the status), then the columns' bytes in header order,
-each numeric column's bytes shuffled (all first bytes, then all second bytes …) so the mostly
-zero high bytes compress. Decoding checks every length and index.
+Layout inside zlib: a 4-byte length, a header (the encodings, the status), then the columns'
+bytes in header order, each numeric column's bytes shuffled (all first bytes, then all second
+bytes …) so the mostly zero high bytes compress. Schema 2's header is JSON (with `ZDICT`, the
+usual header text, as zlib's preset dictionary); schema 3's is the same fields packed
+(`payload_header`, with its own dictionary), and its payloads are decoded by
+`payload_block.decode_joined`. Decoding checks every length and index.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from apm_tui.model import Batch, Table, factorize
+from apm_tui.payload_header import PACKED_ZDICT, TYPES, packed
 
 #: A tick's payload may not inflate beyond this (a damaged or hostile file must not eat memory).
 MAX_PAYLOAD = 64 * 1024 * 1024
@@ -117,7 +120,7 @@ def _unshuffled(raw: np.ndarray[Any, Any], dtype: str, rows: int) -> np.ndarray[
 
 
 #: The stored types of a float column.
-FLOAT_DTYPES = ("<i1", "<i2", "<i4", "<i8", "<f8")
+FLOAT_DTYPES = TYPES
 
 
 def float_encoding(how: Any) -> tuple[str | None, int, int]:
@@ -150,8 +153,10 @@ def unpack_floats(how: Any, rows: int, take: Callable[[int, str], Any]) -> Any:
 
 
 # -- encoding ------------------------------------------------------------------------------------
-def encode_batch(batch: Batch, intern: Intern) -> bytes:
-    """The payload of one batch; `intern(text)` numbers a string in the recording's table."""
+def encode_batch(batch: Batch, intern: Intern, *, schema: int = 3) -> bytes:
+    """The payload of one batch; `intern(text)` numbers a string in the recording's table.
+    Schema 3 packs the header (`payload_header`); schema 2 (JSON) is written for tests of its
+    reader."""
     metrics, spans = batch.metrics, batch.spans
     parts: list[bytes] = []
     columns = []
@@ -166,8 +171,12 @@ def encode_batch(batch: Batch, intern: Intern) -> bytes:
     }
     if len(spans):
         header["spans"].update(_encode_spans(spans, intern, parts))
-    head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
-    packer = zlib.compressobj(6, zdict=ZDICT)
+    if schema == 2:
+        head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+        packer = zlib.compressobj(6, zdict=ZDICT)
+    else:
+        head = packed(header, intern)
+        packer = zlib.compressobj(6, zdict=PACKED_ZDICT)
     raw = len(head).to_bytes(4, "little") + head + b"".join(parts)
     return packer.compress(raw) + packer.flush()
 
@@ -306,9 +315,8 @@ class Reader:
             raise ValueError("payload has trailing bytes")
 
 
-def open_payload(payload: bytes, zdict: bytes | None = ZDICT) -> tuple[dict[str, Any], Reader]:
-    """A payload's JSON header and a reader of the columns after it (schema 1 has no preset
-    dictionary: `zdict=None`); the inflated size is capped at `MAX_PAYLOAD`."""
+def split_payload(payload: bytes, zdict: bytes | None) -> tuple[bytes, memoryview]:
+    """A payload inflated (capped at `MAX_PAYLOAD`): its header's bytes and its body."""
     inflater = zlib.decompressobj(zdict=zdict) if zdict else zlib.decompressobj()
     raw = inflater.decompress(payload, MAX_PAYLOAD)
     if inflater.unconsumed_tail:
@@ -316,13 +324,22 @@ def open_payload(payload: bytes, zdict: bytes | None = ZDICT) -> tuple[dict[str,
     if len(raw) < 4:
         raise ValueError("payload too short")
     size = int.from_bytes(raw[:4], "little")
+    if 4 + size > len(raw):
+        raise ValueError("payload header truncated")
+    return raw[4 : 4 + size], memoryview(raw)[4 + size :]
+
+
+def open_payload(payload: bytes, zdict: bytes | None = ZDICT) -> tuple[dict[str, Any], Reader]:
+    """A schema-1 or 2 payload's JSON header and a reader of the columns after it (schema 1
+    has no preset dictionary: `zdict=None`)."""
+    head, body = split_payload(payload, zdict)
     try:
-        header = json.loads(raw[4 : 4 + size])
+        header = json.loads(head)
     except RecursionError:
         raise ValueError("header nested too deeply") from None
     if not isinstance(header, dict):
         raise ValueError("bad header")
-    return header, Reader(memoryview(raw)[4 + size :])
+    return header, Reader(body)
 
 
 def check_rows(rows: int, body: int) -> int:

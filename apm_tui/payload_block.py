@@ -1,6 +1,7 @@
-"""Many schema-2 payloads decoded in one pass into one batch: what decoding each payload
+"""Many payloads decoded in one pass into one batch: for schema 2, what decoding each payload
 (`payload.decode_batch`) and stacking the batches (`Table.concat`, statuses merged in order,
-later wins) gives, value for value, with the numpy work done once for the block.
+later wins) gives, value for value, with the numpy work done once for the block. Schema 3
+(packed headers, `payload_header`) has only this decoder: one payload is a block of one.
 
 A 64× replay decodes 64 ticks a second; one at a time, each tick's ≈ 20 small numpy calls
 (unshuffling, scaling, range checks) cost more than the data in them. Here each payload is
@@ -18,6 +19,8 @@ caller then decodes the payloads one by one, which also decides which tick is da
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +40,22 @@ from apm_tui.payload import (
     float_encoding,
     index_dtype,
     open_payload,
+    split_payload,
+)
+from apm_tui.payload_header import (
+    COLUMN,
+    COUNTS,
+    EXTRA,
+    F8,
+    HEX,
+    HEX_IDS,
+    ID_TYPES,
+    NAN,
+    PACKED_ZDICT,
+    ROWS,
+    TEXT,
+    TEXT_TYPES,
+    TIMES,
 )
 
 Array = np.ndarray[Any, Any]
@@ -44,7 +63,6 @@ Array = np.ndarray[Any, Any]
 #: The stored value types, numbered: a piece's type travels as a number in an int64 array.
 TYPES = FLOAT_DTYPES
 WIDTHS = (1, 2, 4, 8, 8, 0)  # bytes per value, by type number (NAN: none)
-F8, NAN = 4, 5  # a float64 column; a NaN-only column (no bytes)
 FLOAT_TYPES = {dtype: i for i, dtype in enumerate(TYPES)}
 INDEX_TYPES = {dtype: i for i, dtype in enumerate(TYPES[:F8])}  # indexes are integers
 #: 10.0**places by places, computed as `payload.unpack_floats` computes it.
@@ -57,16 +75,24 @@ class Unsupported(Exception):
     """The payloads differ in a way only the one-by-one path reproduces."""
 
 
-def decode_joined(payloads: Sequence[bytes], strings: Strings) -> Batch:
-    """The payloads' batches as one; see the module docstring."""
+def decode_joined(payloads: Sequence[bytes], strings: Strings, schema: int = 2) -> Batch:
+    """The payloads' batches as one; see the module docstring. Schema 3's headers are
+    packed (`payload_header`); its payloads are decoded one by one as a block of one."""
     walk = _Walk()
     bodies = []
     at = 0
     for payload in payloads:
-        header, reader = open_payload(payload)
-        walk.payload(header, at, at + len(reader.body))
-        bodies.append(reader.body)
-        at += len(reader.body)
+        if schema >= 3:
+            head, body = split_payload(payload, PACKED_ZDICT)
+            walk.packed(head, at, at + len(body))
+        else:
+            header, reader = open_payload(payload)
+            body = reader.body
+            walk.payload(header, at, at + len(body))
+        bodies.append(body)
+        at += len(body)
+    if schema >= 3:
+        walk.name_columns(strings)
     return walk.batch(np.frombuffer(b"".join(bodies), dtype=np.uint8), strings)
 
 
@@ -79,6 +105,39 @@ def _float_how(how: Any) -> tuple[int, int, int]:
 
 def _index_type(dtype: Any) -> int:
     return INDEX_TYPES[index_dtype(dtype)]
+
+
+def _checked_enc(number: int, places: int, base: int) -> tuple[int, int, int]:
+    """(type number, base, places) of a packed float column's encoding, checked as
+    `payload.float_encoding` checks a JSON one."""
+    if number in (F8, NAN):
+        return number, 0, 0
+    if number > NAN:
+        raise ValueError(f"bad column type {number}")
+    if places not in PLACES:
+        raise ValueError("bad column scale")
+    return number, base, places
+
+
+def _checked_index_type(number: int) -> int:
+    if number >= F8:
+        raise ValueError(f"bad index type {number}")
+    return number
+
+
+def _json(text: bytes) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("header nested too deeply") from None
+
+
+def _names(numbers: list[int], strings: Strings) -> list[str]:
+    """Column names from their string-table numbers."""
+    values = strings.values
+    if any(i >= len(values) or values[i] is None for i in numbers):
+        raise ValueError("missing string")  # (lost with a damaged page, or not yet read)
+    return [str(values[i]) for i in numbers]
 
 
 class _Walk:
@@ -105,6 +164,9 @@ class _Walk:
         #: (section, offset of the lengths, count, offset of the bytes, their size)
         self.hex_ids: list[int] = []
         self.text_ids: list[tuple[int, list[Any]]] = []  # (section, the ids)
+        #: Schema 3: the metric and extra span columns' names as string-table numbers.
+        self.metric_ids: list[int] | None = None
+        self.extra_ids: list[int] | None = None
 
     def payload(self, header: dict[str, Any], at: int, end: int) -> None:
         at = self._metrics(header["metrics"], at, end)
@@ -192,6 +254,121 @@ class _Walk:
         self.id_counts.append(count)
         return at
 
+    # -- schema 3 -----------------------------------------------------------------------------
+    def packed(self, head: bytes, at: int, end: int) -> None:
+        """`payload` for a packed header."""
+        try:
+            pos, at = self._packed_metrics(head, at, end)
+            (rows,) = ROWS.unpack_from(head, pos)
+            pos += ROWS.size
+            rows = check_rows(rows, end - at)
+            if rows:
+                pos, at = self._packed_spans(head, pos, rows, at)
+            (size,) = ROWS.unpack_from(head, pos)
+            pos += ROWS.size
+        except struct.error:
+            raise ValueError("payload header truncated") from None
+        text = head[pos : pos + size]
+        if pos + size != len(head):
+            raise ValueError("bad payload header length")
+        if at != end:
+            raise ValueError("payload truncated" if at > end else "payload has trailing bytes")
+        if size:
+            self.status.update(checked_status({"status": _json(text)}))
+
+    def _packed_metrics(self, head: bytes, at: int, end: int) -> tuple[int, int]:
+        rows, columns = COUNTS.unpack_from(head, 0)
+        pos = COUNTS.size
+        n = check_rows(rows, end - at)
+        names: list[int] = []
+        pieces: list[int] = []
+        for _ in range(columns):
+            name, number, places, base = COLUMN.unpack_from(head, pos)
+            pos += COLUMN.size
+            number, base, places = _checked_enc(number, places, base)
+            pieces += (at, n, number, base, places)
+            at += n * WIDTHS[number]
+            names.append(name)
+        if n:
+            if self.metric_ids is None:
+                if len(set(names)) != len(names):
+                    raise ValueError("a metric column twice")
+                self.metric_ids = names
+            elif names != self.metric_ids:
+                raise Unsupported("metric columns differ between ticks")
+            self.metric_rows.append(n)
+            self.metric_floats += pieces
+        return pos, at
+
+    def _packed_spans(self, head: bytes, pos: int, rows: int, at: int) -> tuple[int, int]:
+        section = len(self.span_rows)
+        indexes = self.indexes
+        *id_types, form = ID_TYPES.unpack_from(head, pos)
+        pos += ID_TYPES.size
+        for number in id_types:
+            number = _checked_index_type(number)
+            indexes += (at, number)
+            at += rows * WIDTHS[number]
+        if form == HEX:
+            count, nbytes = HEX_IDS.unpack_from(head, pos)
+            pos += HEX_IDS.size
+            self.hex_ids += (section, at, count, at + count, nbytes)
+            self.id_counts.append(count)
+            at += count + nbytes
+        elif form == TEXT:
+            (size,) = ROWS.unpack_from(head, pos)
+            pos += ROWS.size
+            distinct = _json(head[pos : pos + size])
+            pos += size
+            if not isinstance(distinct, list) or not all(isinstance(i, str) for i in distinct):
+                raise ValueError("bad ids")
+            self.text_ids.append((section, distinct))
+            self.id_counts.append(len(distinct))
+        else:
+            raise ValueError(f"bad id form {form}")
+        for number in TEXT_TYPES.unpack_from(head, pos):
+            number = _checked_index_type(number)
+            indexes += (at, number)
+            at += rows * WIDTHS[number]
+        pos += TEXT_TYPES.size
+        times = TIMES.unpack_from(head, pos)
+        pos += TIMES.size
+        floats = self.span_floats
+        for enc in (times[:3], times[3:]):
+            number, base, places = _checked_enc(*enc)
+            floats += (at, rows, number, base, places)
+            at += rows * WIDTHS[number]
+        self.errors.append(at)
+        at += rows
+        (count,) = EXTRA.unpack_from(head, pos)
+        pos += EXTRA.size
+        names: list[int] = []
+        for _ in range(count):
+            name, number, places, base = COLUMN.unpack_from(head, pos)
+            pos += COLUMN.size
+            number, base, places = _checked_enc(number, places, base)
+            floats += (at, rows, number, base, places)
+            at += rows * WIDTHS[number]
+            names.append(name)
+        if len(set(names)) != len(names):
+            raise ValueError("bad span column")
+        if self.extra_ids is None:
+            self.extra_ids = names
+        elif names != self.extra_ids:
+            raise Unsupported("span columns differ between ticks")
+        self.span_rows.append(rows)
+        return pos, at
+
+    def name_columns(self, strings: Strings) -> None:
+        """The packed headers' column names, from the recording's string table."""
+        if self.metric_ids is not None:
+            self.metric_names = _names(self.metric_ids, strings)
+        if self.extra_ids is not None:
+            self.extra_names = _names(self.extra_ids, strings)
+            if any(name in KNOWN_SPAN_COLUMNS for name in self.extra_names):
+                raise ValueError("bad span column")
+
+    # -- both ---------------------------------------------------------------------------------
     def batch(self, blob: Array, strings: Strings) -> Batch:
         metrics: dict[str, Array] = {}
         if self.metric_names:

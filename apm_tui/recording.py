@@ -4,7 +4,7 @@ What is recorded is what the engine ingests — each tick's merged batches (metr
 the sources' status) and the sources' history before the first tick — not what was drawn, so a
 replay feeds the same pipeline and every panel and analysis replays.
 
-The file (schema version 2):
+The file (schema version 3):
 
     meta(key TEXT PRIMARY KEY, value TEXT)   format, schema_version, apm_tui_version, sources,
                                              settings (JSON), started_at, interval_s, ticks,
@@ -16,7 +16,8 @@ Each tick is one row, committed as it is written (write-ahead log, folded back i
 when the recording closes): a `kill -9` loses at most the tick in flight, and the file opens and
 replays where it lies (its `-wal` file beside it holds the last ticks until it is next opened).
 A payload is one batch, compact and lossless (`apm_tui.payload`). A tick's new strings are
-written in its transaction. Schema-1 files (every value in the payload) are still read.
+written in its transaction. Schema-1 files (every value in the payload) and schema-2 files
+(the same columns as 3 behind a JSON header) are still read.
 Reading never executes anything from the file: no pickle, no eval; every length is checked.
 """
 
@@ -44,6 +45,7 @@ from apm_tui.errors import RecordingError
 from apm_tui.inputs import not_regular
 from apm_tui.model import SPAN_STR_FIELDS, Batch, Table, newest_time
 from apm_tui.payload import Strings, decode_batch, encode_batch, jsonable, open_payload
+from apm_tui.payload_block import Unsupported, decode_joined
 from apm_tui.salvage import Damaged, Pages
 
 __all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
@@ -51,7 +53,7 @@ __all__ = ["Recorder", "Recording", "RecordingError", "Tick"]
 FORMAT = "apm-tui recording"
 #: What a payload that does not decode raises (a damaged or hostile file).
 DECODE_ERRORS = (ValueError, KeyError, TypeError, OverflowError, zlib.error)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Ticks read at most to find one with data, from a point of a recording: every source gives
 #: a sample a minute at least (a quiet log's is a minute of zero traffic), 60 ticks at 1 s.
 DATA_PROBE = 256
@@ -271,11 +273,19 @@ class Recording:
         if self.version < 2:
             return decode_v1(payload)
         try:
-            return decode_batch(payload, self.strings)
+            return self._decode(payload)
         except ValueError:
             # A recording still being written may have added strings since it was opened.
             self._load_strings()
+            return self._decode(payload)
+
+    def _decode(self, payload: bytes) -> Batch:
+        if self.version < 3:
             return decode_batch(payload, self.strings)
+        try:
+            return decode_joined([payload], self.strings, self.version)
+        except Unsupported as exc:  # (never written: a block of one is always alike)
+            raise ValueError(str(exc)) from None
 
     @classmethod
     def open(cls, path: str | Path) -> Recording:

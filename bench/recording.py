@@ -31,8 +31,9 @@ RESULTS = ROOT / "bench" / "results" / "recording.json"
 from apm_tui.commands.dashboard import DashboardOptions, make_sources  # noqa: E402
 from apm_tui.engine import merge_tick  # noqa: E402
 from apm_tui.model import newest_time  # noqa: E402
-from apm_tui.payload import open_payload  # noqa: E402
+from apm_tui.payload import split_payload  # noqa: E402
 from apm_tui.payload_block import _Walk  # noqa: E402
+from apm_tui.payload_header import PACKED_ZDICT  # noqa: E402
 from apm_tui.recording import Recorder, Recording  # noqa: E402
 
 START = 1767225600.0
@@ -60,14 +61,14 @@ def record(path: Path, ticks: int) -> list[float]:
 def split_ids(payload: bytes) -> tuple[bytes, bytes]:
     """(the payload's random id bytes, everything else inflated: header and columns). Where
     the id bytes lie comes from the block decoder's own walk of the payload's layout."""
-    header, reader = open_payload(payload)
-    body = bytes(reader.body)
+    head, view = split_payload(payload, PACKED_ZDICT)
+    body = bytes(view)
     walk = _Walk()
-    walk.payload(header, 0, len(body))
+    walk.packed(head, 0, len(body))
     if not walk.hex_ids:
-        return b"", json.dumps(header).encode() + body
+        return b"", head + body
     _, _, _, at, size = walk.hex_ids  # (section, lengths' offset, count, bytes' offset, size)
-    return body[at : at + size], json.dumps(header).encode() + body[:at] + body[at + size :]
+    return body[at : at + size], head + body[:at] + body[at + size :]
 
 
 def lossless_floor(path: Path) -> dict[str, float]:

@@ -186,7 +186,7 @@ def _decoded(recording: Recording, raws: list[RawTick]) -> Batch:
     counting as lost."""
     if raws and recording.version >= 2:
         try:
-            return decode_joined([r.payload for r in raws], recording.strings)
+            return decode_joined([r.payload for r in raws], recording.strings, recording.version)
         except (Unsupported, *DECODE_ERRORS):
             pass  # one by one finds the damaged tick, or reloads the strings
     ticks = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import struct
 import zlib
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from apm_tui.model import Batch, MetricSample, Span, Table
 from apm_tui.payload import ZDICT, Strings, decode_batch, encode_batch
 from apm_tui.payload_block import Unsupported, decode_joined
+from apm_tui.payload_header import COLUMN, COUNTS, PACKED_ZDICT
 from apm_tui.recording import DECODE_ERRORS, RawTick, Recorder, Recording, Tick
 from apm_tui.sources.recorded import ReplaySource, _decoded, _joined
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
@@ -73,14 +75,18 @@ def test_blocks_of_the_default_world_decode_as_the_ticks_did(
     assert sum(len(recording.decode(r.payload).spans) for r in raws) > 1000
     for start in range(0, len(raws), size):
         block = raws[start : start + size]
-        assert_identical(decode_joined([r.payload for r in block], recording.strings),
-                         one_by_one(recording, block))  # fmt: skip
+        got = decode_joined([r.payload for r in block], recording.strings, recording.version)
+        assert_identical(got, one_by_one(recording, block))
     recording.close()
 
 
-def encoded(batches: list[Batch]) -> tuple[list[bytes], Strings]:
+def encoded(batches: list[Batch], schema: int = 2) -> tuple[list[bytes], Strings]:
+    """Payloads of the batches, and their string table: schema 2 (JSON headers) unless said,
+    as most tests here are of its reader, whose damage tests edit the JSON."""
     table: dict[str, int] = {}
-    payloads = [encode_batch(b, lambda t: table.setdefault(t, len(table))) for b in batches]
+    payloads = [
+        encode_batch(b, lambda t: table.setdefault(t, len(table)), schema=schema) for b in batches
+    ]
     return payloads, Strings(list(table))
 
 
@@ -200,13 +206,18 @@ def test_damaged_payloads_in_a_block_give_what_one_by_one_gives(data: st.DataObj
 
 # -- the block path's own cases: every one decoded both ways ------------------------------------
 def decoded_both_ways(batches: list[Batch]) -> Batch:
-    """The block decode of the batches' payloads, checked equal to decoding each and joining."""
+    """The block decode of the batches' payloads, checked equal to decoding each and joining;
+    and schema 3's (packed headers), in a block and one by one, equal to that."""
     payloads, strings = encoded(batches)
     got = decode_joined(payloads, strings)
     want = _joined(
         [Tick(i, 0.0, False, decode_batch(p, strings)) for i, p in enumerate(payloads)], []
     )
     assert_identical(got, want)
+    packed, strings = encoded(batches, schema=3)
+    assert_identical(decode_joined(packed, strings, 3), got)
+    each = [Tick(i, 0.0, False, decode_joined([p], strings, 3)) for i, p in enumerate(packed)]
+    assert_identical(_joined(each, []), got)
     return got
 
 
@@ -425,3 +436,129 @@ def test_attribute_sets_are_parsed_once_and_shared_with_one_by_one() -> None:
     with pytest.raises(ValueError, match="bad span attributes"):
         strings.attributes_at(np.array([3]))
     assert strings.missing.tolist() == [False, True, False, False]
+
+
+# -- schema 3: packed headers ---------------------------------------------------------------------
+def packed_edited(payload: bytes, edit: Any) -> bytes:
+    """A schema-3 payload whose (header, body) bytes `edit` changed, compressed again."""
+    raw = zlib.decompressobj(zdict=PACKED_ZDICT).decompress(payload)
+    size = int.from_bytes(raw[:4], "little")
+    head, body = edit(bytearray(raw[4 : 4 + size]), bytearray(raw[4 + size :]))
+    packer = zlib.compressobj(zdict=PACKED_ZDICT)
+    return packer.compress(len(head).to_bytes(4, "little") + head + body) + packer.flush()
+
+
+def _spans_at(head: bytearray) -> int:
+    """Where a packed header's span section starts (after its metric columns)."""
+    return COUNTS.size + COLUMN.size * COUNTS.unpack_from(head, 0)[1]
+
+
+def _poke(at: Any, fmt: str, value: int) -> Any:
+    """An edit writing `value` (struct format `fmt`) at `at(head)` of the header."""
+
+    def edit(head: bytearray, body: bytearray) -> tuple[bytearray, bytearray]:
+        struct.pack_into(fmt, head, at(head), value)
+        return head, body
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda h, b: (h, b + b"\0"), "trailing bytes"),
+        (lambda h, b: (h, b[:-1]), "truncated"),
+        (lambda h, b: (h[:-1], b), "header"),  # its status's size runs past the end
+        (lambda h, b: (h + b"\0", b), "header length"),
+        (lambda h, b: (h[:9], b), "header truncated"),
+        (_poke(lambda h: 0, "<I", 2), ""),  # metric rows beyond the bytes
+        (_poke(lambda h: 0, "<I", 300_000_000), "row count"),
+        (_poke(lambda h: COUNTS.size + 4, "<B", 6), "bad column type"),
+        (_poke(lambda h: COUNTS.size + 5, "<B", 4), "bad column scale"),
+        (_poke(lambda h: COUNTS.size, "<I", 10**6), "missing string"),  # a name not in the table
+        (_poke(lambda h: _spans_at(h) + 4, "<B", 4), "bad index type"),  # a trace id index
+        (_poke(lambda h: _spans_at(h) + 7, "<B", 2), "bad id form"),
+        (_poke(lambda h: _spans_at(h) + 8, "<I", 10**9), ""),  # ids beyond the bytes
+        (_poke(lambda h: _spans_at(h) + 16, "<B", 9), "bad index type"),  # the service index
+        (_poke(lambda h: _spans_at(h) + 20, "<B", 7), "bad column type"),  # start
+    ],
+)
+def test_a_packed_header_that_does_not_add_up_is_a_value_error(edit: Any, message: str) -> None:
+    ids = [("aa" * 8, "bb" * 4, ""), ("aa" * 8, "cc" * 4, "bb" * 4)]
+    batches = [Batch(metrics_batch(1.0, 1.5).metrics, span_rows(ids, 1.0).spans)] * 2
+    payloads, strings = encoded(batches, schema=3)
+    assert_identical(decode_joined(payloads, strings, 3), decoded_both_ways(batches))
+    payloads[1] = packed_edited(payloads[1], edit)
+    with pytest.raises(ValueError, match=message):
+        decode_joined(payloads[1:], strings, 3)
+    # In a block: an error, or (names that differ) the one-by-one path, which finds it.
+    with pytest.raises((ValueError, Unsupported)):
+        decode_joined(payloads, strings, 3)
+
+
+def test_a_packed_status_must_be_an_object_with_a_list_of_notices() -> None:
+    batch = Batch(metrics=metrics_batch(1.0, 1.5).metrics, status={"notices": ["said once"]})
+    payloads, strings = encoded([batch], schema=3)
+    assert decode_joined(payloads, strings, 3).status == {"notices": ["said once"]}
+
+    def status(text: bytes) -> Any:
+        def edit(head: bytearray, body: bytearray) -> tuple[bytearray, bytearray]:
+            old = struct.unpack_from("<I", head, len(head) - len(b'{"notices":["said once"]}') - 4)
+            assert old == (len(b'{"notices":["said once"]}'),)
+            cut = len(head) - old[0] - 4
+            return head[:cut] + struct.pack("<I", len(text)) + text, body
+
+        return edit
+
+    cases = (
+        (b"[1]", "bad status"),
+        (b'{"notices":"abc"}', "bad notices"),
+        (b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
+    )
+    for text, message in cases:
+        with pytest.raises(ValueError, match=message):
+            decode_joined([packed_edited(payloads[0], status(text))], strings, 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_damaged_packed_payloads_are_lost_ticks_in_a_block_as_one_by_one(
+    data: st.DataObject,
+) -> None:
+    hexes = ["ab" * 8, "cd" * 4, "ef" * 4]
+    batches = [
+        Batch(metrics_batch(10.0 + i, 1.5 * i).metrics, spans_batch(hexes, 10.0 + i).spans)
+        for i in range(3)
+    ]
+    payloads, strings = encoded(batches, schema=3)
+    which = data.draw(st.integers(0, 2))
+    raw = bytearray(zlib.decompressobj(zdict=PACKED_ZDICT).decompress(payloads[which]))
+    for _ in range(data.draw(st.integers(1, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    packer = zlib.compressobj(zdict=PACKED_ZDICT)
+    payloads[which] = packer.compress(bytes(raw)) + packer.flush()
+
+    class Fake:
+        version = 3
+        lost = 0
+
+        def __init__(self) -> None:
+            self.strings = strings
+
+        def decode(self, payload: bytes) -> Batch:
+            return Recording._decode(self, payload)  # type: ignore[arg-type]
+
+    raws = [RawTick(i, 10.0 + i, False, p) for i, p in enumerate(payloads)]
+    fake = Fake()
+    got = _decoded(fake, raws)  # type: ignore[arg-type]
+    assert_identical(got, one_by_one(fake, raws))  # type: ignore[arg-type]
+    assert fake.lost <= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_as_a_packed_payload_are_rejected_not_crashed_on(data: bytes) -> None:
+    packer = zlib.compressobj(zdict=PACKED_ZDICT)
+    for payload in (data, packer.compress(data) + packer.flush()):
+        with contextlib.suppress(*DECODE_ERRORS):
+            decode_joined([payload], Strings(["timestamp", "cpu_pct", "web"]), 3)

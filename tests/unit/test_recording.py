@@ -22,10 +22,19 @@ from hypothesis import strategies as st
 from apm_tui.analysis.full import analyse
 from apm_tui.errors import RecordingError
 from apm_tui.model import Batch, MetricSample, Span
-from apm_tui.payload import ZDICT, decode_batch, encode_batch, pack_floats, unpack_floats
+from apm_tui.payload import (
+    ZDICT,
+    Strings,
+    decode_batch,
+    encode_batch,
+    pack_floats,
+    unpack_floats,
+)
+from apm_tui.payload_block import decode_joined
 from apm_tui.recording import SCHEMA_VERSION, Recorder, Recording
 from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 from tests.conftest import WORLD_START
+from tests.unit.test_payload_block import assert_identical
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,10 +55,18 @@ def world_batch() -> Batch:
 
 
 def roundtrip(batch: Batch, table: dict[str, int] | None = None) -> Batch:
-    """Encode and decode with a string table, as a recording does."""
+    """Encode and decode with a string table, as a recording does: in schema 3, checked to
+    give exactly what schema 2 (its JSON header) gives."""
     table = {} if table is None else table
-    payload = encode_batch(batch, lambda text: table.setdefault(text, len(table)))
-    return decode_batch(payload, list(table))
+
+    def intern(text: str) -> int:
+        return table.setdefault(text, len(table))
+
+    packed = encode_batch(batch, intern)
+    old = decode_batch(encode_batch(batch, intern, schema=2), list(table))
+    new = decode_joined([packed], Strings(list(table)), 3)
+    assert_identical(new, old)
+    return new
 
 
 def test_a_batch_survives_encoding_exactly() -> None:
@@ -723,7 +740,7 @@ def test_damaged_real_payloads_are_rejected_not_crashed_on(data: st.DataObject) 
         spans=Batch.of(spans=spans).spans,
         status={"n": 1},
     )
-    payload = encode_batch(batch, lambda t: table.setdefault(t, len(table)))
+    payload = encode_batch(batch, lambda t: table.setdefault(t, len(table)), schema=2)
     raw = bytearray(zlib.decompressobj(zdict=ZDICT).decompress(payload))
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(raw) - 1))
@@ -894,6 +911,28 @@ def test_a_schema_1_recording_still_reads() -> None:
     assert set(history.spans["service"]) >= {"api-gateway"}
     assert all(isinstance(a, dict) for a in history.spans["attributes"])
     assert history.metrics["timestamp"][0] == WORLD_START
+
+
+def test_a_schema_2_recording_still_reads_and_replays_in_blocks() -> None:
+    """tests/data/schema2.apmrec was written by the schema-2 recorder (commit 90bba17, JSON
+    headers): a 1-hour world with 20 traces as history, then three live ticks."""
+    from apm_tui.sources.recorded import _decoded, _joined
+
+    rec = Recording.open(Path(__file__).parents[1] / "data" / "schema2.apmrec")
+    try:
+        assert rec.version == 2
+        ticks = list(rec.ticks())
+        raws = [r for r in rec.raw_ticks() if not r.history]
+        block = _decoded(rec, raws)  # the replay's block path, schema 2's walk
+    finally:
+        rec.close()
+    assert rec.lost == 0 and [t.history for t in ticks] == [True, False, False, False]
+    history = ticks[0].batch
+    assert len(history.metrics) == 60 and len(history.spans) == 76
+    assert history.metrics["timestamp"][0] == WORLD_START
+    assert all(isinstance(a, dict) for a in history.spans["attributes"])
+    assert [len(t.batch.spans) for t in ticks[1:]] == [26, 15, 8]
+    assert_identical(block, _joined(ticks[1:], []))
 
 
 def test_a_sources_own_numeric_span_columns_are_recorded() -> None:
