@@ -91,8 +91,7 @@ def decode_joined(payloads: Sequence[bytes], strings: Strings, schema: int = 2) 
             walk.payload(header, at, at + len(body))
         bodies.append(body)
         at += len(body)
-    if schema >= 3:
-        walk.name_columns(strings)
+    walk.name_columns(strings if schema >= 3 else None)
     return walk.batch(np.frombuffer(b"".join(bodies), dtype=np.uint8), strings)
 
 
@@ -125,6 +124,22 @@ def _checked_index_type(number: int) -> int:
     return number
 
 
+def _packed_columns(
+    head: bytes, pos: int, count: int, rows: int, at: int, pieces: list[int]
+) -> tuple[int, int, list[int]]:
+    """`count` packed float columns of `rows` rows from header offset `pos` and body offset
+    `at`, noted in `pieces`: (the offsets after them, their names' string numbers)."""
+    names: list[int] = []
+    for _ in range(count):
+        name, number, places, base = COLUMN.unpack_from(head, pos)
+        pos += COLUMN.size
+        number, base, places = _checked_enc(number, places, base)
+        pieces += (at, rows, number, base, places)
+        at += rows * WIDTHS[number]
+        names.append(name)
+    return pos, at, names
+
+
 def _json(text: bytes) -> Any:
     try:
         return json.loads(text)
@@ -150,6 +165,8 @@ class _Walk:
 
     def __init__(self) -> None:
         self.status: dict[str, Any] = {}
+        #: The block's metric columns: names (schema 2) or their string-table numbers (3).
+        self.metric_key: list[Any] | None = None
         self.metric_names: list[str] | None = None
         self.metric_rows: list[int] = []
         #: Each metric column's (offset, rows, type, base, places), payload by payload.
@@ -157,6 +174,7 @@ class _Walk:
         self.span_rows: list[int] = []
         #: The same for start, duration_ms and the extra columns, span section by section.
         self.span_floats: list[int] = []
+        self.extra_key: list[Any] | None = None  # the extra span columns, the same way
         self.extra_names: list[str] | None = None
         self.indexes: list[int] = []  # (offset, type) of each of INDEX_COLUMNS, by section
         self.errors: list[int] = []  # offsets of the error flags (one byte a row)
@@ -164,9 +182,6 @@ class _Walk:
         #: (section, offset of the lengths, count, offset of the bytes, their size)
         self.hex_ids: list[int] = []
         self.text_ids: list[tuple[int, list[Any]]] = []  # (section, the ids)
-        #: Schema 3: the metric and extra span columns' names as string-table numbers.
-        self.metric_ids: list[int] | None = None
-        self.extra_ids: list[int] | None = None
 
     def payload(self, header: dict[str, Any], at: int, end: int) -> None:
         at = self._metrics(header["metrics"], at, end)
@@ -192,16 +207,32 @@ class _Walk:
             pieces += (at, n, number, base, places)
             at += n * WIDTHS[number]
             names.append(name)
-        if n:
-            if self.metric_names is None:
-                if len(set(names)) != len(names):
-                    raise Unsupported("a metric column twice")
-                self.metric_names = names
-            elif names != self.metric_names:
-                raise Unsupported("metric columns differ between ticks")
-            self.metric_rows.append(n)
-            self.metric_floats += pieces
+        # (One by one a column twice is taken, the last one winning: that path decides.)
+        self._same_metrics(names, n, pieces, twice=Unsupported)
         return at
+
+    def _same_metrics(
+        self, key: list[Any], n: int, pieces: list[int], *, twice: type[Exception]
+    ) -> None:
+        """A payload's metric pieces, when it has rows: its columns must be the block's."""
+        if not n:
+            return
+        if self.metric_key is None:
+            if len(set(key)) != len(key):
+                raise twice("a metric column twice")
+            self.metric_key = key
+        elif key != self.metric_key:
+            raise Unsupported("metric columns differ between ticks")
+        self.metric_rows.append(n)
+        self.metric_floats += pieces
+
+    def _same_extra(self, key: list[Any], rows: int) -> None:
+        """A span section's extra columns must be the block's."""
+        if self.extra_key is None:
+            self.extra_key = key
+        elif key != self.extra_key:
+            raise Unsupported("span columns differ between ticks")
+        self.span_rows.append(rows)
 
     def _spans(self, s: dict[str, Any], rows: int, at: int) -> int:
         section = len(self.span_rows)
@@ -231,11 +262,7 @@ class _Walk:
             floats += (at, rows, number, base, places)
             at += rows * WIDTHS[number]
             names.append(name)
-        if self.extra_names is None:
-            self.extra_names = names
-        elif names != self.extra_names:
-            raise Unsupported("span columns differ between ticks")
-        self.span_rows.append(rows)
+        self._same_extra(names, rows)
         return at
 
     def _ids(self, how: Any, section: int, at: int) -> int:
@@ -280,24 +307,9 @@ class _Walk:
         rows, columns = COUNTS.unpack_from(head, 0)
         pos = COUNTS.size
         n = check_rows(rows, end - at)
-        names: list[int] = []
         pieces: list[int] = []
-        for _ in range(columns):
-            name, number, places, base = COLUMN.unpack_from(head, pos)
-            pos += COLUMN.size
-            number, base, places = _checked_enc(number, places, base)
-            pieces += (at, n, number, base, places)
-            at += n * WIDTHS[number]
-            names.append(name)
-        if n:
-            if self.metric_ids is None:
-                if len(set(names)) != len(names):
-                    raise ValueError("a metric column twice")
-                self.metric_ids = names
-            elif names != self.metric_ids:
-                raise Unsupported("metric columns differ between ticks")
-            self.metric_rows.append(n)
-            self.metric_floats += pieces
+        pos, at, names = _packed_columns(head, pos, columns, n, at, pieces)
+        self._same_metrics(names, n, pieces, twice=ValueError)
         return pos, at
 
     def _packed_spans(self, head: bytes, pos: int, rows: int, at: int) -> tuple[int, int]:
@@ -342,29 +354,22 @@ class _Walk:
         at += rows
         (count,) = EXTRA.unpack_from(head, pos)
         pos += EXTRA.size
-        names: list[int] = []
-        for _ in range(count):
-            name, number, places, base = COLUMN.unpack_from(head, pos)
-            pos += COLUMN.size
-            number, base, places = _checked_enc(number, places, base)
-            floats += (at, rows, number, base, places)
-            at += rows * WIDTHS[number]
-            names.append(name)
+        pos, at, names = _packed_columns(head, pos, count, rows, at, floats)
         if len(set(names)) != len(names):
             raise ValueError("bad span column")
-        if self.extra_ids is None:
-            self.extra_ids = names
-        elif names != self.extra_ids:
-            raise Unsupported("span columns differ between ticks")
-        self.span_rows.append(rows)
+        self._same_extra(names, rows)
         return pos, at
 
-    def name_columns(self, strings: Strings) -> None:
-        """The packed headers' column names, from the recording's string table."""
-        if self.metric_ids is not None:
-            self.metric_names = _names(self.metric_ids, strings)
-        if self.extra_ids is not None:
-            self.extra_names = _names(self.extra_ids, strings)
+    def name_columns(self, strings: Strings | None) -> None:
+        """The block's column names: its keys (schema 2), or (3, with the recording's string
+        table) the names their numbers stand for."""
+        if strings is None:
+            self.metric_names, self.extra_names = self.metric_key, self.extra_key
+            return
+        if self.metric_key is not None:
+            self.metric_names = _names(self.metric_key, strings)
+        if self.extra_key is not None:
+            self.extra_names = _names(self.extra_key, strings)
             if any(name in KNOWN_SPAN_COLUMNS for name in self.extra_names):
                 raise ValueError("bad span column")
 
