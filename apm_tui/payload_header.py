@@ -34,7 +34,6 @@ HEX, TEXT = 0, 1  # how a span section's ids are stored
 
 COUNTS = struct.Struct("<IH")  # metric rows, metric columns
 COLUMN = struct.Struct("<IBBq")  # name, type, places, base
-ENC = struct.Struct("<BBq")  # type, places, base
 ROWS = struct.Struct("<I")
 ID_TYPES = struct.Struct("<BBBB")  # three index types, the ids' form
 HEX_IDS = struct.Struct("<II")  # count, bytes
