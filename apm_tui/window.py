@@ -116,8 +116,15 @@ class Window:
         self._newest = float("nan")
 
     def append(self, metrics: Table, spans: Table, requests: Table) -> None:
+        # (Spans too: a source of spans alone — internal or client spans, no request — gave
+        # no newest time, and its spans never aged out.)
         newest = np.fmax.reduce(
-            [self._newest, _latest(metrics, "timestamp"), _latest(requests, "time")]
+            [
+                self._newest,
+                _latest(metrics, "timestamp"),
+                _latest(requests, "time"),
+                _latest(spans, "start"),
+            ]
         )
         if np.isfinite(newest):
             self._newest = float(newest)
@@ -144,7 +151,7 @@ class Window:
         return min(candidates) if candidates else float("nan")
 
     def newest(self) -> float:
-        """The newest sample or request time appended (rows arrive in about, not exactly,
+        """The newest sample, request or span time appended (rows arrive in about, not exactly,
         time order: a log's minute after the host's second)."""
         return self._newest
 

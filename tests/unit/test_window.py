@@ -81,3 +81,16 @@ def test_rows_older_than_the_window_never_enter_beside_newer_ones() -> None:
     assert np.isnan(empty.newest())
     empty.append(Table({}), Table({}), Table({}))
     assert np.isnan(empty.newest())
+
+
+def test_spans_without_requests_age_out_too() -> None:
+    """A source whose data is spans alone (internal or client spans, no server span: no
+    request) gave the window no newest time, so its spans never left it by age."""
+    window = Window(max_age_s=3600.0, max_samples=1000, max_spans=1000)
+    old = Table({"start": np.array([0.0, 10.0]), "duration_ms": np.ones(2)})
+    window.append(Table({}), old, Table({}))
+    assert window.newest() == 10.0
+    new = Table({"start": np.array([86_400.0, 86_410.0]), "duration_ms": np.ones(2)})
+    window.append(Table({}), new, Table({}))
+    assert list(window.spans.column("start")) == [86_400.0, 86_410.0]
+    assert window.newest() == 86_410.0
