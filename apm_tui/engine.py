@@ -53,6 +53,7 @@ from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
 from apm_tui.sources.base import Source, SourceError
 from apm_tui.window import Window
+from apm_tui.words import counted
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class Engine:
         self._notices: list[str] = []
         self._newest_of: dict[str, float] = {}  # each source's newest data time so far
         self._outside: set[str] = set()  # sources whose data all lies before the window
+        self._said_old: set[str] = set()  # sources said to have sent spans older than it
         self._started = False
         self._adopted = False  # showing a finished analysis (`adopt`): no fits, no analyses
 
@@ -327,7 +329,23 @@ class Engine:
         if len(batch.metrics) or len(batch.spans):
             t = newest_time(batch)
             self._newest_of[source.name] = max(t, self._newest_of.get(source.name, t))
+            self._say_old_spans(source.name, batch.spans, t)
         return batch
+
+    def _say_old_spans(self, name: str, spans: Table, newest: float) -> None:
+        """Spans older than the window beside newer ones of the same source (a service whose
+        clock is off, old traces sent with new) are not kept: said once a source, as a source
+        whose data is all old is (`_say_outside`)."""
+        if not len(spans) or name in self._said_old:
+            return
+        cutoff = float(np.fmax(self.window.newest(), newest)) - self.window.max_age_s
+        old = int(np.count_nonzero(spans["start"] < cutoff))
+        if old and newest >= cutoff:
+            self._said_old.add(name)
+            self._notices.append(
+                f"{name}: {counted(old, 'span')} older than the window (before {utc(cutoff)}) "
+                "not kept, beside newer ones: a clock that is off, or old data sent with new"
+            )
 
     def _say_outside(self) -> None:
         """A source whose newest data is older than the window shows nothing at all — an old

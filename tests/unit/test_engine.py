@@ -8,7 +8,7 @@ import numpy as np
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import Thresholds
 from apm_tui.engine import Engine
-from apm_tui.model import Batch, MetricSample, Table
+from apm_tui.model import Batch, MetricSample, Span, Table
 from apm_tui.sources.base import SourceError
 from tests.conftest import WORLD_START
 
@@ -457,3 +457,33 @@ def test_the_oldest_request_is_the_earliest_not_the_first_read() -> None:
     snap = engine.step(NOW + 60)
     assert snap.live.oldest_request == NOW + 1
     engine.close()
+
+
+class SkewedClock(Flaky):
+    """Traces whose spans are now, and one service's a year behind (its clock is off)."""
+
+    name = "otlp"
+
+    def poll(self, now: float) -> Batch:
+        return Batch.of(
+            spans=[
+                Span("t1", "s1", "", "web", "GET /x", now, 5.0, kind="server"),
+                Span("t1", "s2", "s1", "pay", "charge", now - 365 * 86_400.0, 2.0),
+                Span("t1", "s3", "s1", "pay", "refund", now - 365 * 86_400.0, 2.0),
+            ]
+        )
+
+
+def test_old_spans_beside_newer_ones_of_the_same_source_are_said_once() -> None:
+    """They were dropped by the window's age in silence: the notice for old data was for a
+    source whose data is all old."""
+    engine = Engine([SkewedClock()], interval_s=1.0)
+    said = [engine.step(NOW + i).notices for i in range(3)]
+    assert said[1:] == [(), ()]
+    assert said[0] == (
+        "otlp: 2 spans older than the window (before 2025-12-31 00:00 UTC) not kept, beside "
+        "newer ones: a clock that is off, or old data sent with new",
+    )
+    assert set(engine.window.spans.column("span_id")) == {"s1"}  # (as before: not kept)
+    quiet = Engine([Steady()], interval_s=1.0)
+    assert all(quiet.step(NOW + i).notices == () for i in range(2))
