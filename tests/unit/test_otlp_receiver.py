@@ -6,6 +6,7 @@ import gzip
 import http.client
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -331,6 +332,85 @@ def test_endless_trailers_are_400(source: OtlpSource) -> None:
         )
         reply = answer(sock)
     assert reply.startswith(b"HTTP/1.1 400 ") and b"trailer lines" in reply
+
+
+def test_a_stalled_body_is_408_and_the_connection_closes(source: OtlpSource) -> None:
+    assert source._server is not None
+    source._server.body_timeout = 0.5
+    head = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", source.port), timeout=10) as sock:
+        sock.sendall(head + b"Content-Length: 100\r\n\r\n{" + b" " * 9)  # then nothing
+        started = time.monotonic()
+        reply = answer(sock)
+    assert time.monotonic() - started < 5
+    assert reply.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in reply
+    status = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+    assert status == {"code": 4, "message": "the body did not arrive within 0.5 s"}
+    assert post(source, body_json(two_spans()))[0] == 200  # the receiver still works
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_sent_a_byte_at_a_time_still_has_a_deadline(
+    source: OtlpSource, chunked: bool
+) -> None:
+    """Each byte comes well within the idle timeout (30 s): only the deadline of the whole
+    body ends it, so one client cannot hold a thread for ever."""
+    assert source._server is not None
+    source._server.body_timeout = 0.6
+    framing = b"Transfer-Encoding: chunked\r\n\r\n" if chunked else b"Content-Length: 50\r\n\r\n"
+    drip = b"32\r\n" + b" " * 50 if chunked else b" " * 50
+    head = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", source.port), timeout=10) as sock:
+        sock.sendall(head + framing)
+        started = time.monotonic()
+        try:
+            for byte in drip:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.05)
+        except OSError:  # the server closed: it answered
+            pass
+        reply = answer(sock)
+    assert reply.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - started < 2.5  # not the 50 × 0.05 s the drip would take
+
+
+def test_connections_over_the_limit_get_503_and_retry_after() -> None:
+    from apm_tui.sources.otlp.receiver import OtlpHttpServer
+
+    got: list[object] = []
+    server = OtlpHttpServer(("127.0.0.1", 0), lambda d, t: got.append(d), 1 << 20,
+                            max_connections=2)  # fmt: skip
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        time.sleep(0.2)  # both accepted, each holding a thread
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as third:
+            reply = answer(third)
+        assert reply.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in reply
+        assert server.answers == {503: 1}
+        assert server.last_refusal == "503: more than 2 connections at once"
+        idle[0].close()
+        deadline = time.monotonic() + 5
+        while True:  # the closed connection's slot comes back
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("POST", "/v1/traces", body=body_json(two_spans()),
+                             headers={"Content-Type": JSON})  # fmt: skip
+                status = conn.getresponse().status
+            except OSError:
+                status = 0
+            finally:
+                conn.close()
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert status == 200 and len(got) == 1
+        idle[1].close()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_requests_on_one_connection_do_not_wait_for_delayed_acks(source: OtlpSource) -> None:

@@ -16,6 +16,11 @@ Every response keeps the connection alive when the body was read in full. When i
 413 on Content-Length), the response is sent, the sending side shut, and what the client still
 sends is read and thrown away for a moment before closing, so the client reads the 413 instead
 of a connection reset.
+
+A body that does not arrive in full within `BODY_TIMEOUT_S` (a client that stalled, or sends a
+byte now and then) gets a 408 and the connection closes; an idle keep-alive connection is
+closed after `OtlpHandler.timeout`. At most `MAX_CONNECTIONS` are served at once (a thread
+each): one more gets a 503 with `Retry-After`, which OTLP exporters retry.
 """
 
 from __future__ import annotations
@@ -38,8 +43,15 @@ from apm_tui.sources.otlp.spans import Decoded
 
 TRACES_PATH = "/v1/traces"
 #: google.rpc.Code values for the Status bodies (the specification lets clients ignore them).
-INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = 3, 5, 8, 12, 13
+INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED = 3, 4, 5, 8
+UNIMPLEMENTED, INTERNAL = 12, 13
 READ_CHUNK = 1 << 16
+BODY_TIMEOUT_S = 30.0
+MAX_CONNECTIONS = 128
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
 LINGER_S = 2.0
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 MAX_TRAILERS = 64
@@ -52,6 +64,10 @@ class RequestTooLarge(Exception):
     """The body was not read in full: the connection must close after the answer."""
 
 
+class RequestTimeout(Exception):
+    """The body did not arrive in time: 408, then close."""
+
+
 class OtlpHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
@@ -62,10 +78,16 @@ class OtlpHttpServer(ThreadingHTTPServer):
         on_decoded: OnDecoded,
         max_body: int,
         family: socket.AddressFamily = socket.AF_INET,
+        *,
+        body_timeout: float = BODY_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.address_family = family
         self.on_decoded = on_decoded
         self.max_body = max_body
+        self.body_timeout = body_timeout
+        self._max = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
         self.errors = 0  # exceptions the handler did not expect (counted, never printed)
         self.answers: dict[int, int] = {}
         self.last_refusal = ""  # the last error answer, "404: no such path …" (one str: atomic)
@@ -81,6 +103,34 @@ class OtlpHttpServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         self.errors += 1
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: it would never give its slot back
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _turn_away(self, request: socket.socket) -> None:
+        # On the accepting thread, so it must not block: one non-blocking send of a 503
+        # (the request itself is not read; the client may see a reset instead, and retries).
+        self.count(503)
+        self.last_refusal = f"503: more than {self._max} connections at once"
+        try:
+            request.setblocking(False)
+            request.send(BUSY)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
     def count(self, code: int) -> None:
         with self._answers_lock:
             self.answers[code] = self.answers.get(code, 0) + 1
@@ -94,6 +144,7 @@ class OtlpHandler(BaseHTTPRequestHandler):
     # The status line and headers go out in one write and the body in another: with Nagle's
     # algorithm on, the body waited for the client's delayed ACK — 40 ms on every request.
     disable_nagle_algorithm = True
+    _deadline = 0.0  # monotonic time by which the body being read must have arrived
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the dashboard owns the terminal
@@ -130,6 +181,9 @@ class OtlpHandler(BaseHTTPRequestHandler):
             return self._linger()
         except wire.BodyTooLarge as exc:
             return self._status(413, RESOURCE_EXHAUSTED, str(exc), json_reply)
+        except RequestTimeout as exc:
+            self.close_connection = True
+            return self._status(408, DEADLINE_EXCEEDED, str(exc), json_reply)
         except OtlpDecodeError as exc:  # and BadFraming
             return self._status(400, INVALID_ARGUMENT, str(exc), json_reply)
         except OSError:  # the client went away
@@ -151,7 +205,7 @@ class OtlpHandler(BaseHTTPRequestHandler):
         try:
             self._read_body()
             complete = True
-        except (RequestTooLarge, OtlpDecodeError):
+        except (RequestTooLarge, OtlpDecodeError, RequestTimeout):
             complete = False
             self.close_connection = True
         except OSError:
@@ -164,16 +218,50 @@ class OtlpHandler(BaseHTTPRequestHandler):
     # -- request body --------------------------------------------------------------------------
     def _read_body(self) -> bytes:
         limit = self.server.max_body
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked(limit)
-        length = self._content_length()
-        if length > limit:
-            raise RequestTooLarge(f"the body ({length} bytes) is over {limit} bytes")
-        data = self.rfile.read(length)
+        self._deadline = time.monotonic() + self.server.body_timeout
+        try:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return self._read_chunked(limit)
+            length = self._content_length()
+            if length > limit:
+                raise RequestTooLarge(f"the body ({length} bytes) is over {limit} bytes")
+            data = self._read(length)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the body did not arrive within {self.server.body_timeout:g} s"
+            ) from None
+        finally:
+            self.connection.settimeout(self.timeout)
         if len(data) < length:
             self.close_connection = True
             raise BadFraming("the body is shorter than its Content-Length")
         return data
+
+    def _read(self, size: int) -> bytes:
+        """Up to `size` bytes, fewer only at the end of the stream. One socket read at a time
+        (`read1`) with what is left of the body's time as its timeout: a plain `read` waits
+        for the whole size, and a client sending a byte now and then would never time out."""
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            self._budget()
+            part = self.rfile.read1(min(size - got, READ_CHUNK))
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
+    def _line(self, limit: int) -> bytes:
+        self._budget()
+        return self.rfile.readline(limit)
+
+    def _budget(self) -> None:
+        """What is left of the body's time, as the socket's timeout for the next read."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self.connection.settimeout(min(left, self.timeout))
 
     def _content_length(self) -> int:
         raw = self.headers.get("Content-Length")
@@ -188,7 +276,7 @@ class OtlpHandler(BaseHTTPRequestHandler):
     def _read_chunked(self, limit: int) -> bytes:
         out = bytearray()
         while True:
-            field = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            field = self._line(1024).split(b";", 1)[0].strip()
             # Hex digits only: int() would also take "-1" (read to the end of the stream,
             # past the limit), "+1", "0x1" and "1_0".
             if not CHUNK_SIZE.fullmatch(field):
@@ -197,14 +285,14 @@ class OtlpHandler(BaseHTTPRequestHandler):
             size = int(field, 16)
             if size == 0:
                 for _ in range(MAX_TRAILERS):
-                    if self.rfile.readline(1024) in (b"\r\n", b"\n", b""):
+                    if self._line(1024) in (b"\r\n", b"\n", b""):
                         return bytes(out)
                 self.close_connection = True
                 raise BadFraming(f"more than {MAX_TRAILERS} trailer lines in a chunked body")
             if len(out) + size > limit:
                 raise RequestTooLarge(f"the chunked body is over {limit} bytes")
-            chunk = self.rfile.read(size)
-            self.rfile.readline(8)
+            chunk = self._read(size)
+            self._line(8)
             if len(chunk) < size:
                 self.close_connection = True
                 raise BadFraming("the chunked body is truncated")
