@@ -20,6 +20,7 @@ from apm_tui.config import ConfigError, Thresholds, load_config
 from apm_tui.errors import EXIT_USAGE, ExportError, RecordingError, UsageError
 from apm_tui.inputs import DURATION_UNITS
 from apm_tui.memory import fixed_mmap_threshold
+from apm_tui.printable import printable
 from apm_tui.sources.base import Source, SourceError
 from apm_tui.words import counted
 
@@ -228,18 +229,19 @@ def add_request_source_options(
 def log_rule(text: str) -> tuple[str, str]:
     """`REGEX=>REPLACEMENT`, a route rule for access logs (a bad regex is a usage error)."""
     pattern, sep, replacement = text.partition("=>")
+    shown = f"'{printable(text)}'"  # as typed: a repr doubles every backslash of a regex
     if not sep or not pattern:
-        raise argparse.ArgumentTypeError(f"{text!r}: write a rule as REGEX=>ROUTE")
+        raise argparse.ArgumentTypeError(f"{shown}: write a rule as REGEX=>ROUTE")
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
-        raise argparse.ArgumentTypeError(f"{text!r}: bad regular expression: {exc}") from None
+        raise argparse.ArgumentTypeError(f"{shown}: bad regular expression: {exc}") from None
     try:
         # `sub` reads the whole template before it looks for a match, so a group the regex
         # lacks (\2, \g<name>) or a bad escape fails here, not on the first matching path.
         compiled.sub(replacement, "")
     except (re.error, IndexError) as exc:
-        raise argparse.ArgumentTypeError(f"{text!r}: bad route template: {exc}") from None
+        raise argparse.ArgumentTypeError(f"{shown}: bad route template: {exc}") from None
     return pattern, replacement
 
 
@@ -502,6 +504,10 @@ def make_source(args: argparse.Namespace) -> Source:
     from apm_tui.sources import load_user_source
     from apm_tui.sources.synthetic import SyntheticSource, WorldSettings
 
+    if args.trace_files and args.log:  # the trace files alone were read, the log left out
+        raise UsageError(
+            "--trace-file and --log: report reads one kind of input at a time; run it once for each"
+        )
     if args.from_files:
         from apm_tui.sources.recorded import RecordedSource
 

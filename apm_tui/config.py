@@ -19,6 +19,12 @@ class ConfigError(ValueError):
     """A config file or option that cannot be used; the message names the problem."""
 
 
+#: Thresholds that are a share of a whole (a CPU, the requests), so above 100 never fire.
+SHARES_PCT = frozenset(
+    ("cpu_high_pct", "memory_high_pct", "error_rate_threshold_pct", "error_endpoint_pct")
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     # Apdex: satisfied <= T, tolerating <= 4T, frustrated above (errors are frustrated).
@@ -67,6 +73,10 @@ class Thresholds:
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
             if value < 0:
                 raise ConfigError(f"{f.name} must not be negative, got {value}")
+            if f.type == "int" and value != int(value):  # a count of requests or calls
+                raise ConfigError(f"{f.name} must be a whole number, got {value}")
+            if f.name in SHARES_PCT and value > 100:
+                raise ConfigError(f"{f.name} is a percentage: at most 100, got {value}")
         if self.apdex_t_ms <= 0:
             raise ConfigError(f"apdex_t_ms must be positive, got {self.apdex_t_ms}")
         if not 0 < self.contamination <= 0.5:

@@ -51,6 +51,7 @@ from apm_tui.analysis.streaming import (
 )
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
+from apm_tui.printable import printable
 from apm_tui.sources.base import Source, SourceError
 from apm_tui.window import Window
 from apm_tui.words import counted
@@ -110,11 +111,7 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
         (near if newest - t <= MERGE_WITHIN_S else far).append(batch)
     if len(near) < 2:
         return batches
-    merged: dict[str, np.ndarray[Any, Any]] = {}
-    for batch in near:
-        for name, col in batch.metrics.columns().items():
-            if name not in merged or not np.isfinite(merged[name]).all():
-                merged[name] = col.astype(np.float64)
+    merged = _merged_row([b.metrics for b in near])
     merged["timestamp"] = np.array([newest])
     status: dict[str, Any] = {}
     for batch in batches:
@@ -126,6 +123,44 @@ def merge_tick(batches: list[Batch]) -> list[Batch]:
     return [Batch(metrics=Table(merged), spans=spans, status=status)] + [
         Batch(metrics=b.metrics) for b in far
     ]
+
+
+#: Request metrics that are a mean over the minute's requests: two request sources' rows
+#: (an OTLP receiver and a log) are one row weighted by each one's requests, not the first.
+PER_REQUEST = ("response_time_ms", "error_rate_pct", "db_query_ms")
+
+
+def _merged_row(rows: list[Table]) -> dict[str, np.ndarray[Any, Any]]:
+    """One row of several sources' rows of one tick. A column only one of them has (CPU from
+    the host, latency from the requests) is that one's. Two request sources are both counted:
+    throughput added, the means weighted by each one's throughput (a source's request count
+    in the minute), where before the first source's row stood for both."""
+    values: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        cols = row.columns()
+        weight = float(cols["throughput_rps"][0]) if "throughput_rps" in cols else math.nan
+        for name, col in cols.items():
+            value = float(col[0])
+            if math.isfinite(value):
+                values.setdefault(name, []).append((value, weight))
+            else:
+                values.setdefault(name, [])
+    merged: dict[str, np.ndarray[Any, Any]] = {}
+    for name, found in values.items():
+        if not found:
+            value = math.nan
+        elif len(found) == 1:
+            value = found[0][0]
+        elif name == "throughput_rps":
+            value = sum(v for v, _ in found)
+        elif name in PER_REQUEST and all(math.isfinite(w) for _, w in found):
+            total = sum(w for _, w in found)
+            mean = sum(v for v, _ in found) / len(found)
+            value = sum(v * w for v, w in found) / total if total > 0 else mean
+        else:
+            value = found[0][0]  # the first source's, as ever
+        merged[name] = np.array([value], dtype=np.float64)
+    return merged
 
 
 #: What a view shows of the window's requests beyond the series: the latency histogram, the
@@ -328,8 +363,10 @@ class Engine:
     def _seen(self, source: Source, batch: Batch) -> Batch:
         if len(batch.metrics) or len(batch.spans):
             t = newest_time(batch)
-            self._newest_of[source.name] = max(t, self._newest_of.get(source.name, t))
-            self._say_old_spans(source.name, batch.spans, t)
+            newest = self._newest_of[source.name] = max(t, self._newest_of.get(source.name, t))
+            # Beside the source's newer data, of this batch or one before (a service whose
+            # clock is off posting on its own): a batch of old spans alone was not said.
+            self._say_old_spans(source.name, batch.spans, newest)
         return batch
 
     def _say_old_spans(self, name: str, spans: Table, newest: float) -> None:
@@ -725,7 +762,8 @@ class Engine:
             self._details,
             self._detector_status(len(metrics)),
         )
-        notices, self._notices = tuple(self._notices), []
+        # A notice may quote what a source read or raised (a path, a line): no terminal codes.
+        notices, self._notices = tuple(map(printable, self._notices)), []
         return Snapshot(
             recording=str(getattr(self.recorder, "path", "")) if self.recorder else "",
             tick=self.tick,

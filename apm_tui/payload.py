@@ -36,6 +36,7 @@ import numpy as np
 
 from apm_tui.model import Batch, Table, factorize
 from apm_tui.payload_header import PACKED_ZDICT, TYPES, packed
+from apm_tui.printable import any_control, attribute_texts, printable, printable_attributes
 
 #: A tick's payload may not inflate beyond this (a damaged or hostile file must not eat memory).
 MAX_PAYLOAD = 64 * 1024 * 1024
@@ -262,7 +263,11 @@ class Strings:
     replay at 64× decodes 64 ticks a second: parsing them again was a third of that)."""
 
     def __init__(self, values: Sequence[str | None]) -> None:
+        # Names, ids and attribute sets (JSON, made printable as each is parsed): a recording
+        # is anyone's file, and what it holds is drawn on a terminal (apm_tui.printable).
         self.values = list(values)
+        if any_control([v for v in self.values if v is not None]):
+            self.values = [v if v is None else printable(v) for v in self.values]
         self.words = np.empty(len(self.values), dtype=object)
         self.words[:] = self.values
         #: Which strings are lost (with a damaged page): many indexes checked in one go.
@@ -279,6 +284,9 @@ class Strings:
             found = json.loads(text)
             if not isinstance(found, dict):
                 raise ValueError("bad span attributes")
+            # A file made before text was made printable where it enters, or by anyone.
+            if any_control(attribute_texts([found])):
+                found = printable_attributes(found)
             self._parsed[i] = found
             self._found[i] = True
         parsed: dict[str, Any] = self._parsed[i]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from apm_tui.analysis.result import Analysis, Severity, Status
+from apm_tui.printable import printable
 from apm_tui.words import rate_spec
 
 RULE = "=" * 80
@@ -69,6 +70,8 @@ class ReportPrinter:
         self.console = console or Console(highlight=False, emoji=False, soft_wrap=True)
 
     def line(self, text: str = "") -> None:
+        # The last net for text from outside (apm_tui.printable), for a source of one's own.
+        text = "\n".join(map(printable, text.split("\n")))
         self.console.print(text, soft_wrap=True, highlight=False, emoji=False)
 
     def field(self, label: str, value: str, style: str = "") -> None:
@@ -99,11 +102,12 @@ def print_report(a: Analysis, out: ReportPrinter, *, apdex_target: float) -> Non
 
     out.heading("⚡ PERFORMANCE METRICS")
     basis = {
-        "requests": f"over {a.requests_count:,} requests",
-        "samples": "from per-interval averages (no request data)",
-        "none": "no response-time data",
+        "requests": f"Latency over {a.requests_count:,} requests; percentiles are numpy 'linear'.",
+        "samples": "Latency from per-interval averages (no request data); percentiles are "
+        "numpy 'linear'.",
+        "none": "No response-time data.",
     }[a.latency_basis]
-    out.line(f"[dim]Latency {basis}; percentiles are numpy 'linear'.[/]")
+    out.line(f"[dim]{basis}[/]")
     out.field("Average Response Time", number(a.latency.avg, ".2f", " ms"))
     out.field("P50 Response Time", number(a.latency.p50, ".2f", " ms"))
     out.field("P95 Response Time", number(a.latency.p95, ".2f", " ms"))

@@ -279,9 +279,11 @@ def check_sources(opts: DashboardOptions) -> None:
             check_listen(opts.listen)
         elif name == "log":
             from apm_tui.sources.logs.follow import check_log
+            from apm_tui.sources.logs.source import resolve_format
 
             for path in opts.logs:  # opening a named pipe would hang the tick worker
                 check_log(path)
+            resolve_format(opts.log_format)
         elif name not in ("synthetic", "system", "log"):
             resolve_user_source(name)
 

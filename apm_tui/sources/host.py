@@ -10,19 +10,24 @@ rather than filled with invented numbers; the analysis reads a missing column as
 `top_processes` (only on the slower process cadence) and `notices` (each said once).
 
 Cost per poll is a few hundred microseconds: every call is non-blocking (`interval=None`, primed
-in `open`), and the process table is walked only every `processes_every_s` seconds.
+in `open`), and the process table is walked only every `processes_every_s` seconds. A CPU figure
+is the share of the time since the previous reading, so the first poll, moments after the
+priming, would measure a few milliseconds — apm-tui's own start-up, one core at 100 %: until
+`FIRST_CPU_SPAN_S` has passed since the priming, CPU is left unread (NaN, and no top list yet).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from apm_tui.model import HOST_PREFIX, Batch, Table
+from apm_tui.printable import printable
 from apm_tui.sources.base import SourceError
 
 NAN = float("nan")
@@ -32,6 +37,7 @@ GIB = 1024.0**3
 #: The process fields of `status["process"]` that are also metric columns (`host.proc_*`).
 PROCESS_COLUMNS = ("cpu_pct", "rss_mb", "threads", "open_files")
 TOP_ATTRS = ["pid", "name", "cpu_percent", "memory_info"]
+FIRST_CPU_SPAN_S = 0.5
 
 
 def _rate(current: float | None, previous: float | None, elapsed: float) -> float:
@@ -59,6 +65,7 @@ class HostSource:
         processes_every_s: float = 5.0,
         top_n: int = 8,
         psutil_module: Any = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if processes_every_s <= 0:
             raise ValueError("processes_every_s must be positive")
@@ -82,6 +89,8 @@ class HostSource:
         self._last_now: float | None = None
         self._last_io: tuple[float | None, ...] = (None, None, None, None)
         self._next_top: float | None = None
+        self._clock = clock
+        self._primed_at = -math.inf  # when CPU was primed; -inf once a reading has been taken
 
     # -- the Source interface ---------------------------------------------------------------
 
@@ -90,7 +99,7 @@ class HostSource:
         if self.pid is not None:
             try:
                 proc = ps.Process(self.pid)
-                self._proc_name = self._read(proc.name, "its name") or "?"
+                self._proc_name = printable(self._read(proc.name, "its name") or "?")
                 # Per-process CPU, like the system's, is measured since the previous call.
                 self._read(lambda: proc.cpu_percent(interval=None), "CPU time")
             except (ps.NoSuchProcess, ps.ZombieProcess, ValueError):
@@ -104,6 +113,7 @@ class HostSource:
             # first top list's CPU figures real instead of 0.0.
             for _ in ps.process_iter(["cpu_percent"]):
                 pass
+        self._primed_at = self._clock()
         self._opened = True
 
     def backfill(self) -> Batch:
@@ -113,7 +123,12 @@ class HostSource:
         if not self._opened:
             self.open()
         ps = self._ps
-        percpu = [float(x) for x in ps.cpu_percent(interval=None, percpu=True)]
+        cpu_due = self._clock() - self._primed_at >= FIRST_CPU_SPAN_S
+        if cpu_due:
+            self._primed_at = -math.inf
+            percpu = [float(x) for x in ps.cpu_percent(interval=None, percpu=True)]
+        else:  # too soon after the priming to mean anything: not read (that would re-prime)
+            percpu = [NAN] * (ps.cpu_count() or 1)
         memory = ps.virtual_memory()
         load1, load5, load15 = ps.getloadavg()
         cols: dict[str, float] = {
@@ -130,11 +145,11 @@ class HostSource:
             cols[f"{HOST_PREFIX}cpu_core_{i}"] = pct
         status: dict[str, Any] = {"cores": len(percpu), "memory_total_gb": memory.total / GIB}
         if self.pid is not None:
-            process = self._read_process()
+            process = self._read_process(cpu_due)
             status["process"] = process
             for key in PROCESS_COLUMNS:
                 cols[f"{HOST_PREFIX}proc_{key}"] = _num(process[key])
-        if self.top_n and (self._next_top is None or now >= self._next_top):
+        if self.top_n and cpu_due and (self._next_top is None or now >= self._next_top):
             status["top_processes"] = self._top_processes()
             # Keep to the grid (t0, t0+5, ...) so tick jitter does not drift the cadence, but
             # restart it after a long pause instead of catching up with a burst of walks.
@@ -186,7 +201,7 @@ class HostSource:
             self._notice(f"pid {self.pid}: access denied to {what}")
             return None
 
-    def _read_process(self) -> dict[str, Any]:
+    def _read_process(self, cpu_due: bool) -> dict[str, Any]:
         # None rather than NaN here: status is recorded as JSON, which has no NaN.
         unknown: dict[str, Any] = dict.fromkeys(PROCESS_COLUMNS)
         info = {"pid": self.pid, "name": self._proc_name, **unknown, "status": "ended"}
@@ -200,7 +215,11 @@ class HostSource:
                 state = self._read(proc.status, "its status")
                 if state == "zombie":  # exited, not yet reaped by its parent
                     raise ps.ZombieProcess(self.pid)
-                cpu = self._read(lambda: proc.cpu_percent(interval=None), "CPU time")
+                cpu = (
+                    self._read(lambda: proc.cpu_percent(interval=None), "CPU time")
+                    if cpu_due
+                    else None
+                )
                 mem = self._read(proc.memory_info, "memory")
                 threads = self._read(proc.num_threads, "threads")
                 files = self._read(proc.open_files, "open files")
@@ -228,7 +247,8 @@ class HostSource:
                 rows.append(
                     {
                         "pid": int(info["pid"]),
-                        "name": info.get("name") or "?",
+                        # Anyone may name a process (`exec -a`): no terminal codes.
+                        "name": printable(info.get("name") or "?"),
                         "cpu_pct": info.get("cpu_percent"),
                         "rss_mb": None if mem is None else mem.rss / MIB,
                     }

@@ -37,9 +37,11 @@ class RecordedSource:
                 f"{self.recording.path}: none of its {lost} tick(s) could be read (a damaged "
                 "file); nothing to analyse"
             )
+        live = sum(not tick.history for tick in ticks)  # the history row is not a tick
+        before = " with the history before them" if live < len(ticks) else ""
         notices = [
             f"{self.recording.path}: {lost} tick(s) could not be read (damaged or "
-            f"truncated file); the {len(ticks)} complete ones are used"
+            f"truncated file); the {live} complete ones are used{before}"
         ]
         return _joined(ticks, notices if lost else [])
 

@@ -199,6 +199,7 @@ class ApmApp(App[None]):
         elif self.terminal_colours() == "standard":
             self.basic_colours = True
             self.ansi_theme_dark = self.ansi_theme_light = BASIC_THEME
+            self.add_class("-basic")
         self.header = self.query_one(StatusHeader)  # queried once, like the panels below
         self.header.show(None, mode="REPLAY" if self.replay else "LIVE")
         self.apply_layout(self.size.width, self.size.height)

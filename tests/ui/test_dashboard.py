@@ -885,6 +885,36 @@ async def test_sixteen_colours_keep_severities_and_chart_lines_apart(
         assert line and threshold and not line & threshold, drawn
 
 
+async def test_sixteen_colours_keep_the_header_and_footer_legible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: in 16 colours the header and footer grounds were bright black, so green
+    health read at 1.9:1 and the footer's bright-red keys at about 1:1; the focused panel's
+    border was the bright red of errors, and looked like an alert."""
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    monkeypatch.setattr(app, "terminal_colours", lambda: "standard")  # as in a terminal
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await tick(app, pilot, clock)
+        strips = app.screen._compositor.render_strips()
+
+        def basic(colour: Any) -> int | None:
+            return None if colour is None else colour.downgrade(ColorSystem.STANDARD).number
+
+        header = {seg.text.strip(): seg.style for seg in strips[0] if seg.text.strip()}
+        health = next(style for text, style in header.items() if "EXCELLENT" in text)
+        assert (basic(health.color), basic(health.bgcolor)) == (2, 0)  # green on black
+        keys = [seg.style for seg in strips[23] if seg.text.strip() == "q"]
+        assert keys and (basic(keys[0].color), basic(keys[0].bgcolor)) in {(11, 0), (11, None)}
+        focused = app.focused
+        assert isinstance(focused, Panel)
+        corner = strips[focused.region.y].crop(focused.region.x, focused.region.x + 1)
+        seg = next(iter(corner))
+        assert seg.text == "┏" and seg.style is not None and basic(seg.style.color) == 15
+
+
 async def test_no_colour_keeps_the_health_penalties_as_legible_as_the_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

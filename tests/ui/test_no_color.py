@@ -45,3 +45,28 @@ async def test_an_ansi_theme_under_no_color_keeps_the_terminals_own_colours(
         await pilot.pause()
         await pilot.pause()
         assert header_colours(app) == greyed
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark"])
+async def test_the_mode_badge_is_readable_under_no_color(
+    monkeypatch: pytest.MonkeyPatch, theme: str
+) -> None:
+    """Black on green, with every named colour drawn as one grey, was grey on the same grey:
+    the badge a blank block."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = dashboard(FakeClock(), window_hours=1.0, isolate_fits=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await first_tick(app, pilot)
+        app.theme = theme
+        await pilot.pause()
+        await pilot.pause()
+        segment: Segment
+        for segment in app.screen._compositor.render_strips()[0]:
+            if segment.text.strip() == "LIVE":
+                break
+        else:
+            raise AssertionError("no LIVE badge in the header")
+        style = segment.style
+        assert style is not None
+        # Reverse video (the terminal swaps its own two colours), or two different colours.
+        assert style.reverse or style.color != style.bgcolor

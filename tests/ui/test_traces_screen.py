@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Input, Static
 
 from apm_tui.ui.screens.traces import TracesScreen
@@ -160,3 +162,44 @@ async def test_at_80x24_a_picked_traces_waterfall_shows_all_its_spans() -> None:
         await pilot.press("tab")  # off the waterfall, the list has its rows back
         await pilot.pause()
         assert listing.region.height == browsing
+
+
+async def test_at_80x16_the_waterfall_keeps_rows_while_browsing() -> None:
+    """The list kept 40 % and the attributes 5 rows: the waterfall had none (its rule against
+    the attributes' rule) until enter, and its scrollbar was drawn over the footer."""
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 16)) as pilot:
+        await first_tick(app, pilot)
+        screen = await open_traces(app, pilot)
+        waterfall = screen.query_one("#traces-waterfall", DataTable)
+        assert waterfall.region.height >= 1 + 1 + 2  # its rule, its header, two spans
+        assert screen.query_one("#traces-list", DataTable).region.height >= 4
+        attributes = screen.query_one("#traces-attributes", Static).region
+        assert attributes.bottom <= 15  # above the footer
+
+
+async def test_the_lists_columns_fit_their_cells_from_the_first_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DataTable measured its columns only when next idle, and a frame painted before then
+    cached the rows at the header's widths: `06 Dec 09:` and `1465.8 m` (ms) until the cursor
+    passed over each row. The widths now come with the columns, before any frame."""
+    seen: list[tuple[list[int], list[int]]] = []
+    show = TracesScreen.show_traces
+
+    def show_and_measure(screen: TracesScreen, spans: Any, found: Any) -> None:
+        show(screen, spans, found)
+        # What a frame painted now would use: nothing has been idle since the rows came.
+        listing = screen.query_one("#traces-list", DataTable)
+        rows = [listing.get_row_at(i) for i in range(listing.row_count)]
+        pad = 2 * listing.cell_padding
+        needed = [max([len(str(c)) for c in column]) + pad for column in zip(*rows, strict=True)]
+        seen.append(([c.get_render_width(listing) for c in listing.ordered_columns], needed))
+
+    monkeypatch.setattr(TracesScreen, "show_traces", show_and_measure)
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await open_traces(app, pilot)
+    widths, needed = seen[0]
+    assert all(w >= n for w, n in zip(widths, needed, strict=True)), (widths, needed)

@@ -549,3 +549,24 @@ def test_requests_without_calls_are_analysed_without_a_span_frame(
     db = Table({n: spans[n] for n in spans.names} | {"kind": np.where(last, "db", spans["kind"])})
     analyse(Table({}), db)
     assert built == [len(db)]
+
+
+def test_the_error_rate_is_errors_over_requests_when_the_requests_are_the_traffic() -> None:
+    """A receiver's first minute, watched 2 s with its one request an error, is a sample of
+    0.5 req/s at 100 %; weighted as a minute it made 1 error in 1,201 requests read 2.4 %."""
+    from apm_tui.analysis.full import error_rate
+
+    metrics = Table({
+        "timestamp": np.array([0.0, 60.0, 120.0]),
+        "throughput_rps": np.array([0.5, 10.0, 10.0]),
+        "error_rate_pct": np.array([100.0, 0.0, 0.0]),
+    })  # fmt: skip
+    errors = np.zeros(1201, dtype=bool)
+    errors[0] = True
+    assert error_rate(metrics, errors, 60.0) == pytest.approx(100 / 1201)
+    # Traces that are a sample of the traffic (the synthetic world's): the samples' rate.
+    sampled = np.zeros(30, dtype=bool)
+    assert error_rate(metrics, sampled, 60.0) == pytest.approx(50 / 20.5)
+    assert error_rate(metrics, errors) == pytest.approx(50 / 20.5)  # interval unknown
+    no_samples = Table({"timestamp": np.array([0.0])})
+    assert error_rate(no_samples, errors, 60.0) == pytest.approx(100 / 1201)

@@ -225,6 +225,11 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
         ("[thresholds]\nwhatever = 1\n", "unknown key thresholds.whatever"),
         ("not toml at all [", "not valid TOML"),
         ("[thresholds]\napdex_t_ms = nan\n", "apdex_t_ms must be a finite number, got nan"),
+        ("[thresholds]\ncpu_high_pct = 500\n", "cpu_high_pct is a percentage: at most 100"),
+        (
+            "[thresholds]\nslow_endpoint_min_requests = 2.5\n",
+            "slow_endpoint_min_requests must be a whole number, got 2.5",
+        ),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, text: str, message: str) -> None:
@@ -260,6 +265,27 @@ def test_a_pipe_or_device_is_refused_before_it_is_read(
     assert done.stderr.startswith(f"apm-tui: error: {message.replace('FIFO', fifo)}")
     assert len(done.stderr.splitlines()) == 1
     assert not os.path.exists(recording)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        ("bogus", "unknown log format 'bogus'"),
+        ("$foo", "log format '$foo' logs no request ($request or $uri)"),
+        ("", "unknown log format ''"),
+    ],
+)
+def test_the_dashboard_refuses_a_bad_log_format_before_the_screen_switches(
+    tmp_path: Path, fmt: str, message: str
+) -> None:
+    """The format was compiled in the tick worker: a dashboard with an empty screen and a
+    toast, running until killed. `report` and `record` said it in one line."""
+    log = tmp_path / "access.log"
+    log.write_text('1.2.3.4 - - [07/Feb/2020:11:48:51 +0000] "GET / HTTP/1.1" 200 5 "-" "c"\n')
+    done = run("--log", str(log), "--log-format", fmt)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"apm-tui: error: {message}")
+    assert len(done.stderr.splitlines()) == 1
 
 
 def test_otlp_on_a_port_in_use_is_one_line_and_exit_2() -> None:
@@ -371,6 +397,20 @@ def test_report_on_trace_files() -> None:
     ]
 
 
+def test_report_refuses_a_log_and_trace_files_rather_than_leave_one_out() -> None:
+    """`--log access.log --trace-file t.json` analysed the trace file and left the log out
+    without a word (`--from` with either is refused already)."""
+    traces, logs = SHARED / "data" / "traces", SHARED / "data" / "logs"
+    done = run(
+        "report", "--log", str(logs / "haproxy.log"), "--trace-file", str(traces / "trace.json")
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "apm-tui: error: --trace-file and --log: report reads one kind of input at a time; run "
+        "it once for each\n"
+    )
+
+
 def test_a_trace_file_without_a_request_still_has_a_window() -> None:
     """Regression: its 4 spans were analysed but the window was null (only samples and
     requests counted; these spans have no server span to be a request)."""
@@ -380,6 +420,9 @@ def test_a_trace_file_without_a_request_still_has_a_window() -> None:
     doc = json.loads(done.stdout)
     assert doc["counts"]["spans"] == 4 and doc["counts"]["requests"] == 0
     assert doc["window"] == {"start": 1_711_138_246.94, "end": pytest.approx(1_711_138_247.025)}
+    text = run("report", "--trace-file", str(path)).stdout.splitlines()
+    assert "No response-time data." in text  # was "Latency no response-time data; percentiles…"
+    assert not [line for line in text if line.startswith("Latency")]
 
 
 def test_a_source_of_ones_own(tmp_path: Path) -> None:

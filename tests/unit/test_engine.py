@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from apm_tui.commands.dashboard import DashboardOptions, make_engine
 from apm_tui.config import Thresholds
@@ -227,6 +228,34 @@ def test_one_sample_from_each_source_in_a_tick_becomes_one_row() -> None:
         metrics=Table({"timestamp": np.array([1.0, 2.0]), "cpu_pct": np.array([1.0, 2.0])})
     )
     assert merge_tick([catch_up, app]) == [catch_up, app]
+
+
+def test_two_request_sources_rows_are_both_counted() -> None:
+    """An OTLP receiver at 20 req/s without errors and a log at 10 req/s all 5xx showed
+    20.0 req/s and 0.00 %: the first source's row stood for both."""
+    from apm_tui.engine import merge_tick
+    from apm_tui.model import Table
+
+    def minute(rps: float, err: float, rt: float, db: float) -> Batch:
+        return Batch(metrics=Table({
+            "timestamp": np.array([120.0]), "throughput_rps": np.array([rps]),
+            "error_rate_pct": np.array([err]), "response_time_ms": np.array([rt]),
+            "db_query_ms": np.array([db]),
+        }))  # fmt: skip
+
+    otlp, log = minute(20.0, 0.0, 30.0, np.nan), minute(10.0, 100.0, 90.0, np.nan)
+    host = Batch(metrics=Table({"timestamp": np.array([121.0]), "cpu_pct": np.array([40.0])}))
+    [merged] = merge_tick([otlp, host, log])
+    row = {name: float(col[0]) for name, col in merged.metrics.columns().items()}
+    assert row["throughput_rps"] == 30.0 and row["cpu_pct"] == 40.0
+    assert row["error_rate_pct"] == pytest.approx(100 / 3)
+    assert row["response_time_ms"] == pytest.approx(50.0)  # (20·30 + 10·90) / 30
+    assert math.isnan(row["db_query_ms"])
+    # A quiet source (no requests this minute, 0 % errors, no latency) weighs nothing.
+    [quiet] = merge_tick([otlp, minute(0.0, 0.0, np.nan, np.nan)])
+    assert quiet.metrics["error_rate_pct"][0] == 0.0
+    assert quiet.metrics["response_time_ms"][0] == 30.0
+    assert quiet.metrics["throughput_rps"][0] == 20.0
 
 
 def test_history_anomalies_reach_the_charts_on_the_next_tick() -> None:
@@ -487,3 +516,28 @@ def test_old_spans_beside_newer_ones_of_the_same_source_are_said_once() -> None:
     assert set(engine.window.spans.column("span_id")) == {"s1"}  # (as before: not kept)
     quiet = Engine([Steady()], interval_s=1.0)
     assert all(quiet.step(NOW + i).notices == () for i in range(2))
+
+
+class SkewedApart(Flaky):
+    """The service whose clock is off posts on its own: its old spans come in a poll of
+    their own, after the source's newer ones."""
+
+    name = "otlp"
+
+    def poll(self, now: float) -> Batch:
+        if now < NOW + 1:
+            return Batch.of(spans=[Span("t1", "s1", "", "web", "GET /x", now, 5.0, kind="server")])
+        old = now - 2 * 86_400.0
+        return Batch.of(spans=[Span("t2", "s2", "", "pay", "POST /c", old, 2.0, kind="server")])
+
+
+def test_old_spans_in_a_poll_of_their_own_are_said_too() -> None:
+    """Only a batch that also held newer spans was checked: a service with an old clock
+    posting apart was dropped in silence."""
+    engine = Engine([SkewedApart()], interval_s=1.0)
+    said = [engine.step(NOW + i).notices for i in range(3)]
+    assert said[0] == () and said[2] == ()
+    assert said[1] == (
+        "otlp: 1 span older than the window (before 2025-12-31 00:00 UTC) not kept, beside "
+        "newer ones: a clock that is off, or old data sent with new",
+    )

@@ -126,6 +126,9 @@ class FakePsutil:
         self.cpu_calls += 1
         return list(self.percpu)
 
+    def cpu_count(self) -> int:
+        return len(self.percpu)
+
     def virtual_memory(self) -> SimpleNamespace:
         return self.memory
 
@@ -152,8 +155,19 @@ class FakePsutil:
         yield from self.processes.values()
 
 
+class Clock:
+    """Monotonic time for the source: a second passes at each reading unless told."""
+
+    def __init__(self, step: float = 1.0) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 def host(fake: FakePsutil, **kwargs: Any) -> HostSource:
-    source = HostSource(psutil_module=fake, **kwargs)
+    source = HostSource(psutil_module=fake, clock=kwargs.pop("clock", Clock()), **kwargs)
     source.open()
     return source
 
@@ -219,6 +233,31 @@ def test_open_primes_cpu_and_polls_never_block() -> None:
     assert fake.cpu_calls == 1  # the priming call; the fake rejects any blocking interval
     source.poll(100.0)
     assert fake.cpu_calls == 2
+
+
+def test_cpu_is_not_read_moments_after_the_priming() -> None:
+    """The first poll came milliseconds after `open` primed the counters: its CPU was the
+    share of those milliseconds — apm-tui's own start-up, a core at 100 % — and the dashboard
+    showed a HIGH "CPU Saturation" on an idle host."""
+    fake = FakePsutil()
+    fake.processes[1] = FakeProcess(1, "init", cpu=0.5, rss_mb=10.0)
+    clock = Clock(step=0.0)
+    source = host(fake, clock=clock, pid=4242)
+    assert fake.cpu_calls == 1 and fake.walks == 1
+    clock.now += 0.05
+    first = source.poll(100.0)
+    values = row(first)
+    assert math.isnan(values["cpu_pct"]) and math.isnan(values["host.cpu_core_3"])
+    assert math.isnan(values["host.proc_cpu_pct"])
+    assert values["memory_pct"] == 42.5  # the rest is read as usual
+    assert fake.cpu_calls == 1  # not read: reading would restart the measured span
+    assert first.status["cores"] == 4 and "top_processes" not in first.status
+    clock.now += 0.5
+    second = source.poll(100.5)
+    assert row(second)["cpu_pct"] == 40.0 and row(second)["host.proc_cpu_pct"] == 12.5
+    assert fake.cpu_calls == 2 and second.status["top_processes"]
+    clock.now += 0.1  # from then on every poll reads, however close (--interval 0.1)
+    assert row(source.poll(100.6))["cpu_pct"] == 40.0
 
 
 def test_rates_are_counter_deltas_over_the_elapsed_time() -> None:
@@ -376,3 +415,11 @@ def test_importing_the_module_does_not_import_psutil() -> None:
     code = "import sys, apm_tui.sources.host; assert 'psutil' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_process_name_cannot_carry_terminal_codes() -> None:
+    """Anyone may name a process (`exec -a`); the top list is drawn on the terminal."""
+    fake = FakePsutil()
+    fake.processes = {5: FakeProcess(5, "evil\x1b[2J\x1b]0;t\x07", cpu=50.0, rss_mb=1.0)}
+    top = host(fake).poll(100.0).status["top_processes"]
+    assert [p["name"] for p in top] == ["evil\\x1b[2J\\x1b]0;t\\x07"]

@@ -24,7 +24,14 @@ from apm_tui.sources.logs import (
 )
 from apm_tui.sources.logs.parser import decimal_column
 from apm_tui.sources.logs.source import service_name
-from apm_tui.sources.logs.stats import BAD_TIME, FIELD_COUNT, NO_FIELDS, NO_MATCH, TOO_LONG
+from apm_tui.sources.logs.stats import (
+    BAD_TIME,
+    FIELD_COUNT,
+    NO_FIELDS,
+    NO_MATCH,
+    NOT_HTTP,
+    TOO_LONG,
+)
 
 
 def utc(*args: int, ms: int = 0, tz: timezone = UTC) -> float:
@@ -206,6 +213,22 @@ def test_w3c_rejects_count_their_reasons(tmp_path: Path) -> None:
     assert stats.reasons == {NO_FIELDS: 1, FIELD_COUNT: 1}
 
 
+def test_w3c_lines_whose_method_is_not_http_are_rejected(tmp_path: Path) -> None:
+    """IIS writes its FTP log in W3C format too: `[2]USER anonymous` became a request to the
+    endpoint `anonymous`, and `PASS user@domain.com` (a password's field) another."""
+    log = (
+        "#Fields: cs-method cs-uri-stem sc-status\n"
+        "[2]USER anonymous 331\n[3]PASS user@domain.com 230\n[3]sent /user/test.c 226\n"
+        "GET /a 200\nPROPFIND /dav 207\nM-SEARCH * 200\n- /b 400\n"
+    )
+    table, stats = read_log(write(tmp_path, log), "w3c", now=1_700_000_000.0)
+    assert (stats.parsed, stats.rejected) == (4, 3)
+    assert stats.reasons == {NOT_HTTP: 3}
+    assert stats.examples[0] == f"{NOT_HTTP}: [2]USER | anonymous | 331"
+    methods = [a["http.request.method"] for a in table["attributes"]]
+    assert methods == ["GET", "PROPFIND", "M-SEARCH", "-"]
+
+
 def test_a_custom_nginx_log_format(tmp_path: Path) -> None:
     fmt = (  # the brief's example, as it would be written in nginx.conf
         '\'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -372,9 +395,14 @@ def test_impossible_times_are_rejected_not_let_into_the_window(tmp_path: Path) -
     assert stats.reasons == {OUT_OF_RANGE: 3, BAD_TIME: 2}
     years = sorted(datetime.fromtimestamp(t, UTC).year for t in table["start"])
     assert years == [1990, int(day[7:11])]
-    soon = datetime.now(UTC) + timedelta(hours=20)  # a clock a little ahead is not wrong
+    soon = datetime.now(UTC) + timedelta(minutes=4)  # a clock a little ahead is not wrong
     line = good.replace(day, soon.strftime("%d/%b/%Y:%H:%M:%S"), 1).replace(zone, "+0000")
     assert one(tmp_path, line)["start"] == pytest.approx(soon.timestamp(), abs=1.5)
+    # 20 h ahead became the live dashboard's "now": its traffic a dot at a chart's edge.
+    later = datetime.now(UTC) + timedelta(hours=20)
+    line = good.replace(day, later.strftime("%d/%b/%Y:%H:%M:%S"), 1).replace(zone, "+0000")
+    _, stats = read_log(write(tmp_path, line + "\n"), "combined-rt")
+    assert stats.reasons == {OUT_OF_RANGE: 1}
 
 
 def test_a_megabyte_line_with_no_newline_is_cut(tmp_path: Path) -> None:

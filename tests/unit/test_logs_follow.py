@@ -286,3 +286,24 @@ def test_a_log_nothing_recognises_fails_after_enough_lines(tmp_path: Path) -> No
     append(path, "".join(f"hello {i}\n" for i in range(300)))
     with pytest.raises(SourceError, match="no known log format"):
         source.poll(0.0)
+
+
+def test_a_log_that_cannot_be_read_is_refused_before_it_is_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard dropped it in its worker at start: "no source" for good, though the
+    user had given `--log`; `report` said it in one line. (As root every file can be read,
+    so the refusal is made as the kernel makes it.)"""
+    from apm_tui.sources.logs.follow import check_log
+
+    log = tmp_path / "access.log"
+    log.write_text("")
+    check_log(log)  # readable: nothing to say
+    check_log(tmp_path / "not-yet.log")  # not there yet: awaited, not refused
+
+    def denied(path: object, flags: int, *args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("apm_tui.sources.logs.follow.os.open", denied)
+    with pytest.raises(SourceError, match=rf"^cannot read log {log}: Permission denied$"):
+        check_log(log)

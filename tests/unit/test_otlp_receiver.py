@@ -186,6 +186,18 @@ def test_a_logs_body_on_the_traces_path_is_a_warning(source: OtlpSource) -> None
     }
 
 
+def test_a_json_document_that_is_not_an_otlp_request_is_a_warning(source: OtlpSource) -> None:
+    """A Jaeger JSON document posted to the receiver got `{}` and went unnoticed."""
+    code, _, reply = post(source, b'{"data": [{"traceID": "ab"}], "total": 0}')
+    assert code == 200
+    assert json.loads(reply)["partialSuccess"] == {
+        "rejectedSpans": "0",
+        "errorMessage": "no spans: no resourceSpans in this JSON ('data', 'total'): not an "
+        "OTLP trace request",
+    }
+    assert post(source, b"{}")[2] == b"{}"  # an empty request is a valid one
+
+
 # -- failures -------------------------------------------------------------------------------------
 def test_truncated_protobuf_is_400_with_a_status(source: OtlpSource) -> None:
     body = body_protobuf(two_spans())
@@ -518,6 +530,12 @@ def test_listen_addresses() -> None:
     with pytest.raises(SourceError):
         OtlpSource("nope:nope")
     assert OtlpSource().address == ("127.0.0.1", 4318)  # loopback unless asked
+    # A host without a port was told its port must be 0–65535.
+    for bare in ("foo", "foo:"):
+        with pytest.raises(ValueError, match=r": use HOST:PORT, e\.g\. 127\.0\.0\.1:4318$"):
+            parse_listen(bare)
+    with pytest.raises(ValueError, match=r"'h:70000': the port must be 0–65535$"):
+        parse_listen("h:70000")
 
 
 def test_a_full_queue_drops_the_oldest_spans_and_counts_them() -> None:

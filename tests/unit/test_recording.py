@@ -334,7 +334,28 @@ def test_a_truncated_file_replays_every_complete_tick_and_says_how_many_were_los
     source = RecordedSource(path)
     batch = source.backfill()
     assert len(batch.metrics) == len(ticks) * len(big.metrics)
-    assert "could not be read" in batch.status["notices"][0]
+    assert batch.status["notices"][0].endswith(
+        f"{rec.lost} tick(s) could not be read (damaged or truncated file); the {len(ticks)} "
+        "complete ones are used"
+    )
+
+
+def test_the_history_row_is_not_counted_as_a_tick_of_a_cut_file(tmp_path: Path) -> None:
+    """It was: "the 12 complete ones are used" where 11 ticks came back, and the history."""
+    from apm_tui.sources.recorded import RecordedSource
+
+    path = tmp_path / "cut.apmrec"
+    big = world_batch()
+    record(path, [big] * 12, history=big)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    rec = Recording.open(path)
+    ticks = list(rec.ticks())
+    assert ticks[0].history and 1 < len(ticks) < 13
+    notice = RecordedSource(path).backfill().status["notices"][0]
+    assert notice.endswith(
+        f"the {len(ticks) - 1} complete ones are used with the history before them"
+    ), notice
 
 
 def test_a_long_recording_cut_anywhere_keeps_every_tick_before_the_cut(

@@ -50,6 +50,14 @@ def check_log(path: str | os.PathLike[str]) -> None:
     why = not_regular(path)
     if why:
         raise SourceError(f"cannot read log {os.fspath(path)}: {why}")
+    # One that is there but cannot be read is said now: in the dashboard's worker it became
+    # a source dropped at start, and "no source" for good.
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise SourceError(f"cannot read log {os.fspath(path)}: {exc.strerror or exc}") from None
 
 
 class FileTail:

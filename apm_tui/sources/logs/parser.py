@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from apm_tui.model import FloatArray, Table
+from apm_tui.printable import printable
 from apm_tui.sources.clock import OUT_OF_RANGE, plausible
 from apm_tui.sources.logs import stats as reasons
 from apm_tui.sources.logs.formats import (
@@ -46,6 +47,9 @@ _DIRECTIVE = re.compile(rb"^#[^\n]*+\n", re.MULTILINE)
 _METHOD = re.compile(rb"^[^ \n]*+", re.MULTILINE)
 _METHOD_PREFIX = re.compile(rb"^[^ \n]*+ ?", re.MULTILINE)
 _TOKEN = re.compile(_W3C_TOKEN)
+#: An HTTP method as servers log it (GET, PROPFIND, M-SEARCH); IIS's FTP log in the same W3C
+#: format logs commands such as `[2]USER` and `[3]sent`, which are not requests.
+_HTTP_METHOD = re.compile(rb"-|[A-Z][A-Z0-9_-]{0,23}")
 #: Each parser numbers its spans from its own base, so ids stay unique across files.
 _ID_BASES = itertools.count(1)
 
@@ -361,6 +365,12 @@ class LogParser:
             methods = cols[index["method"]] if "method" in index else (b"-",) * n
             keys = list(map(b" ".join, zip(methods, cols[index["path"]], strict=True)))
         route = self._route_ids(keys)
+        # Checked per distinct method (a handful in a block), not per row.
+        not_http = (
+            {m for m in set(methods) if not _HTTP_METHOD.fullmatch(m)}
+            if "method" in index
+            else set()
+        )
         start = times
         if fmt.time_is_end and fmt.dur_ms and fmt.time_kind:
             start = np.where(np.isnan(dur), times, times - dur / 1000.0)
@@ -369,6 +379,12 @@ class LogParser:
         if bad.any():
             example = b" | ".join(rows[int(np.flatnonzero(bad)[0])])
             self.stats.reject(reasons.BAD_TIME, example, int(bad.sum()))
+        if not_http:
+            odd = ~bad & np.fromiter((m in not_http for m in methods), bool, n)
+            if odd.any():
+                example = b" | ".join(rows[int(np.flatnonzero(odd)[0])])
+                self.stats.reject(reasons.NOT_HTTP, example, int(odd.sum()))
+                bad |= odd
         if fmt.time_kind:  # (without times a line carries the time it was read)
             odd = ~bad & ~plausible(times)
             if odd.any():
@@ -422,7 +438,9 @@ class LogParser:
         return ids
 
     def _route_id(self, method_b: bytes, route: str) -> int:
-        return self.route_index(method_b.decode("utf-8", "replace") or "-", route or INVALID)
+        # Once per distinct request: a logged path is anyone's text (apm_tui.printable).
+        method = printable(method_b.decode("utf-8", "replace"))
+        return self.route_index(method or "-", printable(route) or INVALID)
 
     def route_index(self, method: str, route: str) -> int:
         """The index of a (method, route) pair, added if new."""

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from apm_tui.printable import printable
+
 #: Rejected lines kept as examples (their first `EXAMPLE_CHARS` characters).
 EXAMPLES = 5
 EXAMPLE_CHARS = 200
@@ -15,6 +17,7 @@ NO_MATCH = "does not match the format"
 TOO_LONG = "longer than 64 KiB"
 BAD_TIME = "bad timestamp"
 NOT_TEXT = "binary or not UTF-8"
+NOT_HTTP = "not an HTTP method"
 FIELD_COUNT = "W3C field count differs from #Fields"
 NO_FIELDS = "W3C data before any #Fields"
 
@@ -55,7 +58,7 @@ class LogStats:
         self.reasons[reason] = self.reasons.get(reason, 0) + count
         if len(self.examples) < EXAMPLES and line:
             text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-            self.examples.append(f"{reason}: {text[:EXAMPLE_CHARS]}")
+            self.examples.append(f"{reason}: {printable(text[:EXAMPLE_CHARS])}")
 
     def add(self, other: LogStats) -> None:
         """Count another reader's lines too (a part of the same file read elsewhere)."""

@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from apm_tui.model import AttributeValue
+from apm_tui.printable import json_may_hold_control
 from apm_tui.sources.otlp.spans import (
     KIND_BY_NAME,
     KIND_BY_NUMBER,
@@ -54,7 +55,7 @@ def decode_json(body: bytes | str) -> Decoded:
             raise OtlpDecodeError("JSON nested too deeply") from None
         except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError
             raise OtlpDecodeError(f"not valid JSON: {exc}") from None
-        sink = SpanSink()
+        sink = SpanSink(clean=not json_may_hold_control(body))
         decode_request(obj, sink)
         return sink.result()
 
@@ -69,6 +70,11 @@ def decode_request(obj: object, sink: SpanSink) -> None:
         signal = other_signal(obj)
         if signal:
             sink.notes.append(f"no spans: this is an OTLP {signal} request")
+        elif obj:  # `{}` is an empty request; a Jaeger or Zipkin document is not one
+            keys = ", ".join(repr(k)[:40] for k in list(obj)[:3])
+            sink.notes.append(
+                f"no spans: no resourceSpans in this JSON ({keys}): not an OTLP trace request"
+            )
         return
     for i, rs in enumerate(_list(resource_spans, "resourceSpans")):
         if not isinstance(rs, dict):

@@ -52,7 +52,12 @@ def parse_listen(listen: str) -> tuple[str, int]:
     else:
         host, _, port = text.rpartition(":")
     if not port.isascii() or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"bad listen address {listen!r}: the port must be 0–65535")
+        # `foo` alone is a host without a port, not a bad port.
+        bare = ":" not in text and not port.isdigit()
+        why = (
+            "use HOST:PORT, e.g. 127.0.0.1:4318" if bare or not port else "the port must be 0–65535"
+        )
+        raise ValueError(f"bad listen address {listen!r}: {why}")
     return host or "127.0.0.1", int(port)
 
 

@@ -13,7 +13,7 @@ that turn a foreign span into one of ours live here once:
 - **duplicates**: a second span with the same (trace id, span id) is rejected and counted —
   exporters retry, and a duplicate would count a request or a query twice.
 - a span without a name is called "(unnamed)" (OTLP: an empty name means "unknown").
-- a span that starts before 1990 or over a day ahead of this clock is rejected (`clock`).
+- a span that starts before 1990 or over 5 minutes ahead of this clock is rejected (`clock`).
 
 (The OTLP/JSON decoder inlines `SpanSink.add` in its per-span loop, its hottest code.)
 Rejections carry a short reason; `Decoded.reason` summarises them ("2 spans rejected: …") for
@@ -34,10 +34,12 @@ from typing import Any
 import numpy as np
 
 from apm_tui.model import SPAN_STR_FIELDS, AttributeValue, Table
+from apm_tui.printable import any_control, attribute_texts, printable_attributes, printable_column
 from apm_tui.sources.clock import OUT_OF_RANGE, plausible
 
 UNKNOWN_SERVICE = "unknown_service"  # what OpenTelemetry SDKs call a service with no name
 UNNAMED = "(unnamed)"
+SENT_NAMES = frozenset(("service", "operation"))  # text from the sender (see apm_tui.printable)
 
 #: OTLP `Span.SpanKind` values (and the Zipkin / Jaeger names) → our kinds.
 KIND_BY_NUMBER = ("internal", "internal", "server", "client", "producer", "consumer")
@@ -162,9 +164,12 @@ class Decoded:
 
 
 class SpanSink:
-    """Collects spans as rows; `add` applies the kind, error and duplicate rules."""
+    """Collects spans as rows; `add` applies the kind, error and duplicate rules. The names
+    and attributes are made printable (`apm_tui.printable`) unless the caller knows that none
+    can hold a control character (`clean`: a JSON body without an escape that could be one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clean: bool = False) -> None:
+        self.clean = clean
         self.rows: list[tuple[Any, ...]] = []
         self.reasons: Counter[str] = Counter()
         self.notes: list[str] = []
@@ -230,12 +235,15 @@ class SpanSink:
         for i, name in enumerate(SPAN_STR_FIELDS):
             col = np.empty(n, dtype=object)
             col[:] = columns[i]
-            cols[name] = col
+            # The ids are checked hex and the kind one of ours; names come from the sender.
+            cols[name] = printable_column(col) if name in SENT_NAMES and not self.clean else col
         cols["start"] = np.array(columns[6], dtype=np.float64)
         cols["duration_ms"] = np.array(columns[7], dtype=np.float64)
         cols["error"] = np.array(columns[8], dtype=bool)
         attrs = np.empty(n, dtype=object)
-        attrs[:] = columns[9]
+        sent = columns[9]
+        dirty = not self.clean and any_control(attribute_texts(sent))
+        attrs[:] = [printable_attributes(a) for a in sent] if dirty else sent
         cols["attributes"] = attrs
         table = Table(cols)
         ok = plausible(cols["start"])

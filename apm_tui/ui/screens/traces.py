@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
+from apm_tui.printable import printable
 from apm_tui.ui.textfmt import fmt
 from apm_tui.ui.widgets.footer import FittedFooter
 
@@ -30,6 +32,28 @@ if TYPE_CHECKING:
 NUMBERS_WIDTH = 30
 #: Below this the list's columns and the waterfall's bars do not fit: the screen says so.
 MIN_SIZE = (80, 16)
+#: Below this height the list and the attributes give up rows: at 80×16 the waterfall had
+#: none left (its two rules touching) until enter.
+SHORT = 24
+LIST_COLUMNS = ("time (UTC)", "duration", "spans", "", "endpoint", "service")
+WATERFALL_COLUMNS = ("span", "offset", "duration", "timeline")
+Cells = tuple["str | Text", ...]
+
+
+def fill(table: DataTable[str | Text], labels: Sequence[str], rows: Sequence[Cells]) -> None:
+    """`rows` in place of the table's, each column as wide as its widest cell from the start.
+
+    A DataTable measures auto-width columns when it is next idle. A frame painted before then
+    caches the new rows' cells at the old widths, and the cache does not notice the change:
+    the list opened with its times cut to `06 Dec 09:` and `1465.8 m` (ms), each row put right
+    only when the cursor passed over it. Widths given with the columns leave nothing to measure.
+    """
+    table.clear(columns=True)
+    for i, label in enumerate(labels):
+        widths = [cell_len(cell) if isinstance(cell, str) else cell.cell_len
+                  for cell in (row[i] for row in rows)]  # fmt: skip
+        table.add_column(label, width=max([cell_len(label), *widths]))
+    table.add_rows(rows)
 
 
 class TracesScreen(Screen[None]):
@@ -61,9 +85,9 @@ class TracesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         listing = self.query_one("#traces-list", DataTable)
-        listing.add_columns("time (UTC)", "duration", "spans", "", "endpoint", "service")
+        listing.add_columns(*LIST_COLUMNS)
         waterfall = self.query_one("#traces-waterfall", DataTable)
-        waterfall.add_columns("span", "offset", "duration", "timeline")
+        waterfall.add_columns(*WATERFALL_COLUMNS)
         listing.focus()
         self.reload()
 
@@ -84,8 +108,6 @@ class TracesScreen(Screen[None]):
             f"Traces: the {len(found):,} slowest {what}of the window, slowest first — "
             "enter or ↓ picks one; / filters, e errors only, u updates, escape closes"
         )
-        listing = self.query_one("#traces-list", DataTable)
-        listing.clear()
         import numpy as np
 
         from apm_tui.analysis.recommend import clock  # (not at start: it loads the analysis)
@@ -94,8 +116,8 @@ class TracesScreen(Screen[None]):
         starts = np.asarray(spans["start"], dtype=float) if len(spans) else np.empty(0)
         starts = starts[np.isfinite(starts)]
         window = (float(starts.min()), float(starts.max())) if starts.size else (math.nan, math.nan)
-        for tr in found:
-            listing.add_row(
+        cells = [
+            (
                 clock(tr.time, window, seconds=True),
                 Text(f"{fmt(tr.duration_ms, '.1f')} ms", justify="right"),
                 Text(str(tr.spans), justify="right"),
@@ -103,6 +125,9 @@ class TracesScreen(Screen[None]):
                 tr.endpoint,
                 tr.service,
             )
+            for tr in found
+        ]
+        fill(self.query_one("#traces-list", DataTable), LIST_COLUMNS, cells)
         if not found:
             self.show_waterfall([])
             self.query_one("#traces-attributes", Static).update(
@@ -123,24 +148,27 @@ class TracesScreen(Screen[None]):
     def show_waterfall(self, rows: list[WaterfallRow]) -> None:
         self.rows = rows
         table = self.query_one("#traces-waterfall", DataTable)
-        table.clear()
         total = max((r.offset_ms + r.duration_ms for r in rows), default=0.0)
         # The span names give way to the timeline on a narrow screen (at least a third of it).
         room = max(30, table.size.width - NUMBERS_WIDTH)
         label_width = min(max((len(span_label(r)) for r in rows), default=0), room * 2 // 3)
         width = max(8, room - label_width)
+        cells = []
         for r in rows:
             label = Text("  " * r.depth)
             label.append("✗ " if r.error else "", "bold red")
             label.append(f"{r.service}: ", "bold" if r.critical else "")
             label.append(r.operation)
             label.truncate(label_width, overflow="ellipsis")
-            table.add_row(
-                label,
-                Text(f"{fmt(r.offset_ms, '.1f')} ms", justify="right"),
-                Text(f"{fmt(r.duration_ms, '.1f')} ms", justify="right"),
-                bar(r, total, width),
+            cells.append(
+                (
+                    label,
+                    Text(f"{fmt(r.offset_ms, '.1f')} ms", justify="right"),
+                    Text(f"{fmt(r.duration_ms, '.1f')} ms", justify="right"),
+                    bar(r, total, width),
+                )
             )
+        fill(table, WATERFALL_COLUMNS, cells)
         if rows:
             self.show_attributes(rows[0])
 
@@ -151,8 +179,8 @@ class TracesScreen(Screen[None]):
         text.append(", failed" if row.error else "")
         text.append(")\n")
         for key, value in row.attributes.items():
-            text.append(f"{key}", "cyan")
-            shown = value if isinstance(value, str) else json.dumps(value)
+            text.append(printable(key), "cyan")
+            shown = printable(value) if isinstance(value, str) else json.dumps(value)
             text.append(f" = {shown}\n")
         if not row.attributes:
             text.append("no attributes", "dim")
@@ -166,6 +194,7 @@ class TracesScreen(Screen[None]):
         if narrow and not was_narrow:
             self._focus_after_narrow = self.focused
         self.set_class(narrow, "-narrow")  # (the waterfall collapsed into two rules)
+        self.set_class(height < SHORT, "-short")
         if was_narrow and not narrow:
             # Hidden while narrow, the focused table lost the focus: without it the footer
             # offered the dashboard's "⏎ Maximise", and enter did nothing here.

@@ -69,9 +69,15 @@ class StatusHeader(Line):
         if snap is not None and snap.status.get("report") and mode == "LIVE":
             mode = "REPORT"  # `report --png`: a finished analysis, not a live view
         self.mode = mode
-        parts: list[Part] = [(KEEP, Text(f" {mode} ", MODE_STYLE.get(mode, "reverse")), None)]
+        # NO_COLOR draws every named colour alike (apm_tui.ui.colours): black on green became
+        # one grey on the same grey, and the badge a blank block. Reverse video needs no colour.
+        plain = self.app.no_color
+        badge = "bold reverse" if plain else MODE_STYLE.get(mode, "reverse")
+        parts: list[Part] = [(KEEP, Text(f" {mode} ", badge), None)]
         if snap is not None and snap.recording:
-            parts.append((KEEP, Text(" ● REC ", "bold white on red"), None))
+            parts.append(
+                (KEEP, Text(" ● REC ", "bold reverse" if plain else "bold white on red"), None)
+            )
         parts.append((DROP_PRODUCT, Text(" apm-tui ", "bold"), None))
         if snap is None:
             parts.append((KEEP, Text("starting…", "dim"), None))
