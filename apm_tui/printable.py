@@ -18,9 +18,9 @@ if TYPE_CHECKING:  # numpy is not loaded for the command line's checks (apm_tui.
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: In a JSON body: an escape that may be a control character (`\u00e9` is one too, a false
-#: alarm that only costs the closer look), or DEL or a C1 character written raw in UTF-8.
-JSON_CONTROL = re.compile(rb"\\[nrtbfu]|\x7f|\xc2[\x80-\x9f]")
-JSON_CONTROL_TEXT = re.compile(r"\\[nrtbfu]|[\x7f-\x9f]")
+#: alarm that only costs the closer look), or DEL or a C1 character (U+0080 to U+009F, whose
+#: UTF-8 starts with C2; so do `©` and `°`, more false alarms) written raw.
+JSON_ESCAPES = (b"\\n", b"\\r", b"\\t", b"\\b", b"\\f", b"\\u")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -35,20 +35,22 @@ def printable(text: str) -> str:
 
 
 def any_control(texts: Sequence[str]) -> bool:
-    """Whether any of `texts` has a control character. `isprintable` is a C loop; it is also
-    False for some printable text (a non-ASCII space), which only costs a closer look."""
-    return any(not text.isprintable() for text in texts) and any(
-        CONTROL.search(text) for text in texts
-    )
+    """Whether any of `texts` has a control character: one C-level look at them joined
+    (`isprintable` is also False for a non-ASCII space, which only costs the closer look)."""
+    joined = "".join(texts)
+    return not joined.isprintable() and CONTROL.search(joined) is not None
 
 
 def json_may_hold_control(body: bytes | str) -> bool:
     """Whether a JSON document's strings may hold a control character. JSON writes U+0000 to
-    U+001F escaped (`\\n`, `\\u001b`); DEL and C1 may be raw. One search of the body, so a
-    body without any (nearly all) needs no look at each of its strings."""
-    if isinstance(body, str):
-        return JSON_CONTROL_TEXT.search(body) is not None
-    return JSON_CONTROL.search(body) is not None
+    U+001F escaped (`\\n`, `\\u001b`); DEL and C1 may be raw. A few substring searches of
+    the body (a regular expression over a 5.7 MB body took 36 ms, a seventh of decoding it),
+    so a body without any (nearly all) needs no look at each of its strings."""
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    # One byte each: memchr, a fraction of a millisecond for megabytes.
+    if b"\\" in data and any(mark in data for mark in JSON_ESCAPES):
+        return True
+    return b"\x7f" in data or b"\xc2" in data
 
 
 def printable_column(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
