@@ -580,10 +580,26 @@ def trace_files_source(paths: list[str]) -> Source:
     return RequestSamples(BatchSource(Batch(spans=Table.concat(tables)), name))
 
 
+_NEGATIVE = re.compile(r"-\.?\d")
+
+
+def glued(argv: Sequence[str]) -> list[str]:
+    """`--backlog -5m` as `--backlog=-5m`. argparse reads a value that starts with "-" and is
+    not a plain number as another option, and said "expected one argument"; glued, the
+    option's own check says what is wrong ("'-5m' is not a duration")."""
+    out: list[str] = []
+    for token in argv:
+        if out and _NEGATIVE.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     fixed_mmap_threshold()
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
+    argv = glued(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         if args.command:

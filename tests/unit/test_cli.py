@@ -176,6 +176,8 @@ def test_options_change_the_analysis(tmp_path: Path) -> None:
         (["--source", "no_such_module:Thing"], "cannot import source module"),
         (["--source", "os:no_such_thing"], "has no callable 'no_such_thing'"),
         (["--listen", "nope:x"], "bad listen address 'nope:x'"),
+        # argparse read "-5m" as an option: "expected one argument"
+        (["--backlog", "-5m"], "argument --backlog: '-5m' is not a duration"),
         (["--window", "1e308"], "--window: must be from 0.01 to 168 hours, got 1e+308"),
         (["--interval", "1e-6"], "--interval: must be from 0.1 to 86400 seconds, got 1e-06"),
         (["record", "-o", "x", "--interval", "1e308"], "--interval: must be from 0.1 to 86400"),

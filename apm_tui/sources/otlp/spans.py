@@ -26,7 +26,7 @@ import gc
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -163,6 +163,24 @@ class Decoded:
         return len(self.spans)
 
 
+def _held(texts: Sequence[str]) -> list[str]:
+    held: dict[str, str] = {}
+    return [held.setdefault(text, text) for text in texts]
+
+
+def _shared(attrs: Sequence[dict[str, AttributeValue]]) -> Sequence[dict[str, AttributeValue]]:
+    """The attribute sets with each distinct string value held once. A decoder makes a new
+    string per span ("GET", "200", a host name): 3,600 values of 1,000 spans were 19 distinct
+    ones, ≈ 200 of the ≈ 420 bytes a span's attributes held in the window. Changed in place
+    (the sets are the decoder's own); ≈ 1 µs a span."""
+    held: dict[str, str] = {}
+    for one in attrs:
+        for key, value in one.items():
+            if type(value) is str:
+                one[key] = held.setdefault(value, value)
+    return attrs
+
+
 class SpanSink:
     """Collects spans as rows; `add` applies the kind, error and duplicate rules. The names
     and attributes are made printable (`apm_tui.printable`) unless the caller knows that none
@@ -234,7 +252,8 @@ class SpanSink:
         cols: dict[str, np.ndarray[Any, Any]] = {}
         for i, name in enumerate(SPAN_STR_FIELDS):
             col = np.empty(n, dtype=object)
-            col[:] = columns[i]
+            # A span's name, like its attributes' strings, is one new string a span.
+            col[:] = _held(columns[i]) if name == "operation" else columns[i]
             # The ids are checked hex and the kind one of ours; names come from the sender.
             cols[name] = printable_column(col) if name in SENT_NAMES and not self.clean else col
         cols["start"] = np.array(columns[6], dtype=np.float64)
@@ -243,7 +262,7 @@ class SpanSink:
         attrs = np.empty(n, dtype=object)
         sent = columns[9]
         dirty = not self.clean and any_control(attribute_texts(sent))
-        attrs[:] = [printable_attributes(a) for a in sent] if dirty else sent
+        attrs[:] = _shared([printable_attributes(a) for a in sent] if dirty else sent)
         cols["attributes"] = attrs
         table = Table(cols)
         ok = plausible(cols["start"])
