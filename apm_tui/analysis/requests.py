@@ -199,13 +199,16 @@ def status_codes(spans: Table, index: np.ndarray[Any, Any]) -> FloatArray:
 
 
 def status_of(attrs: dict[str, Any]) -> float:
+    """The HTTP status, NaN if none: also for a code outside 100–599 (HAProxy's -1 for an
+    aborted request, 0 where a log has none), which the status mix counted as 1xx."""
     for key in STATUS_KEYS:
         code = attrs.get(key)
         if isinstance(code, int | float | str):
             try:
-                return float(code)
+                value = float(code)
             except ValueError:
                 return math.nan
+            return value if 100 <= value < 600 else math.nan
     return math.nan
 
 

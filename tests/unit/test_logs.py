@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -526,3 +527,23 @@ def test_two_processes_read_what_one_does(tmp_path: Path) -> None:
         assert np.array_equal(one_table[name], two_table[name]), name
     assert [a["http.response.status_code"] for a in two_table["attributes"][:3]] == [200, 350, 500]
     assert len({id(a) for a in two_table["attributes"]}) == 97 * 3  # still shared after merging
+
+
+def test_a_w3c_request_without_a_status_is_kept(tmp_path: Path) -> None:
+    """A W3C line whose server logged no status ("-", or "" quoted: Incapsula's line for a
+    connection the server closed) was rejected as not matching: a request lost."""
+    log = (
+        "#Fields: date time cs-method cs-uri-stem sc-status time-taken\n"
+        "2024-01-01 00:00:01 GET /a 200 5\n"
+        '2024-01-01 00:00:02 GET /b "" 7\n'
+        "2024-01-01 00:00:03 GET /c - 9\n"
+    )
+    table, stats = read_log(write(tmp_path, log), "w3c")
+    assert (stats.parsed, stats.rejected) == (3, 0)
+    codes = [a["http.response.status_code"] for a in table["attributes"]]
+    assert codes == [200, 0, 0] and not table["error"].any()
+    from apm_tui.analysis.requests import status_of
+
+    assert [status_of(a) for a in table["attributes"][:1]] == [200.0]
+    assert all(math.isnan(status_of(a)) for a in table["attributes"][1:])  # not 1xx
+    assert math.isnan(status_of({"http.response.status_code": -1}))  # HAProxy: aborted

@@ -274,7 +274,8 @@ _W3C_FIELDS: dict[str, tuple[str, bytes]] = {
     "time": ("t", rb'"?(?P<t>\d\d:\d\d:\d\d(?:\.\d++)?)"?'),
     "cs-method": ("method", rb'"?(?P<method>[^\s"]++)"?'),
     "cs-uri-stem": ("path", rb'"?(?P<path>[^\s"?]*+)[^\s"]*+"?'),
-    "sc-status": ("status", rb'"?(?P<status>\d{3})"?'),
+    # "-" or "" where the server logged none (a connection closed before a response).
+    "sc-status": ("status", rb'"?(?P<status>\d{3}|-|(?<=")(?="))"?'),
     "sc-bytes": ("bytes", rb'"?(?P<bytes>' + BYTES + rb'|-)"?'),
     "time-taken": ("dur", rb'"?(?P<dur>' + NUMBER + rb'|-)"?'),
 }

@@ -154,7 +154,8 @@ def status_column(values: Sequence[bytes]) -> np.ndarray[Any, Any]:
     n = len(values)
     if len(joined) == 3 * n:
         return _status_digits(np.frombuffer(joined, np.uint8).reshape(n, 3))
-    return np.array([int(v) for v in values], dtype=np.int32)
+    # HAProxy's -1 (aborted) stays; "-" or "" (none logged, W3C) is 0: no status.
+    return np.array([int(v) if v not in (b"-", b"") else 0 for v in values], dtype=np.int32)
 
 
 def _status_digits(m: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
