@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
 from textual.filter import LineFilter, Monochrome, NoColor
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
 from textual.widgets import Static
@@ -214,6 +215,19 @@ class ApmApp(App[None]):
         # the first tick (building the sources, loading numpy) holds the GIL for a while, and
         # started sooner it would hold up that frame.
         self.call_after_refresh(self.request_tick)
+
+    def on_notify(self, event: Notify) -> None:
+        """(Textual shows the toast itself.) Textual sometimes left an expired toast's last
+        frame on the terminal when nothing else was drawn — paused, or a replay at its end:
+        `REP▌ replay speed ×2` over the header for minutes, until a resize (seen in tmux,
+        under load; the app's own picture of the screen was right). So the screen is painted
+        once more just after each toast has gone."""
+        timeout = event.notification.timeout
+        if math.isfinite(timeout):
+            self.set_timer(timeout + 0.5, self._repaint_after_toast)
+
+    def _repaint_after_toast(self) -> None:
+        self.screen.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: App's own handler stores the new size after this one runs.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from apm_tui.ui.widgets.header import StatusHeader, duration
 from tests.ui.conftest import FakeClock, dashboard, first_tick, lines_of, tick
 
@@ -99,3 +102,31 @@ async def test_the_window_start_does_not_blame_a_source_for_what_it_has_not_sent
         assert h is not None and h.requests == 1  # the window's first trace alone
         shown = " ".join(lines_of(app.query_one("#distribution")))
         assert "· 1 request " in shown
+
+
+async def test_the_screen_is_painted_again_after_a_toast_goes_while_paused() -> None:
+    """Paused (nothing else drawn), Textual left expired toasts' last frames on a terminal
+    under load — `PAU▌` and `Screenshot saved: …` fragments for minutes, until a resize (seen
+    in tmux; the app's own picture of the screen was right, so this checks the repaint that
+    mends it: the whole screen, once, just after the toast has gone)."""
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+        await pilot.press("space")
+        await pilot.pause()
+        painted: list[bool] = []
+        screen = app.screen
+        original = screen.refresh
+
+        def refresh(*regions: Any, **kwargs: Any) -> Any:
+            painted.append(not regions)  # a whole-screen refresh
+            return original(*regions, **kwargs)
+
+        screen.refresh = refresh  # type: ignore[method-assign]
+        app.notify("Screenshot saved: x.png", timeout=0.2)
+        await asyncio.sleep(0.4)
+        await pilot.pause()
+        assert not any(painted)  # not while it shows
+        await asyncio.sleep(0.6)
+        await pilot.pause()
+        assert any(painted)
