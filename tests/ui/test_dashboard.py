@@ -853,15 +853,21 @@ def colours_of(app: ApmApp, widget: Static) -> list[tuple[str, Any]]:
     ]
 
 
+def sixteen_colours(monkeypatch: pytest.MonkeyPatch) -> tuple[ApmApp, FakeClock]:
+    """A dashboard drawn for a 16-colour terminal, and its clock."""
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
+    clock = FakeClock()
+    app = dashboard(clock, isolate_fits=False)
+    monkeypatch.setattr(app, "terminal_colours", lambda: "standard")  # as in a terminal
+    return app, clock
+
+
 async def test_sixteen_colours_keep_severities_and_chart_lines_apart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Regression: through Textual's Monokai, HIGH's red became magenta and MEDIUM's yellow
     bright red; the error line, its threshold and the anomaly marks were all bright red."""
-    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
-    clock = FakeClock()
-    app = dashboard(clock, isolate_fits=False)
-    monkeypatch.setattr(app, "terminal_colours", lambda: "standard")  # as in a terminal
+    app, clock = sixteen_colours(monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
         await first_tick(app, pilot)
         await tick(app, pilot, clock)
@@ -891,10 +897,7 @@ async def test_sixteen_colours_keep_the_header_and_footer_legible(
     """Regression: in 16 colours the header and footer grounds were bright black, so green
     health read at 1.9:1 and the footer's bright-red keys at about 1:1; the focused panel's
     border was the bright red of errors, and looked like an alert."""
-    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
-    clock = FakeClock()
-    app = dashboard(clock, isolate_fits=False)
-    monkeypatch.setattr(app, "terminal_colours", lambda: "standard")  # as in a terminal
+    app, clock = sixteen_colours(monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
         await first_tick(app, pilot)
         await tick(app, pilot, clock)
