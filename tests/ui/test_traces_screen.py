@@ -203,3 +203,24 @@ async def test_the_lists_columns_fit_their_cells_from_the_first_frame(
         await open_traces(app, pilot)
     widths, needed = seen[0]
     assert all(w >= n for w, n in zip(widths, needed, strict=True)), (widths, needed)
+
+
+async def test_an_endpoint_or_service_is_drawn_as_text_not_markup() -> None:
+    """A DataTable reads a str cell as markup: a span named `[/]` stopped the trace screen
+    with a MarkupError, and `[link=…]` would have made a hyperlink of a sender's choosing."""
+    from dataclasses import replace
+
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await first_tick(app, pilot)
+        screen = await open_traces(app, pilot)
+        assert screen.spans is not None
+        odd = replace(screen.found[0], endpoint="/x[/]", service="[link=https://e.x]svc[/link]")
+        screen.show_traces(screen.spans, [odd])
+        await pilot.pause()
+        await pilot.pause()
+        listing = screen.query_one("#traces-list", DataTable)
+        row = listing.region.y + 1  # under the header
+        drawn = app.screen._compositor.render_strips()[row].text
+        assert "/x[/]" in drawn and "[link=https://e.x]svc[/link]" in drawn
+        assert app.is_running

@@ -122,8 +122,10 @@ class TracesScreen(Screen[None]):
                 Text(f"{fmt(tr.duration_ms, '.1f')} ms", justify="right"),
                 Text(str(tr.spans), justify="right"),
                 Text("✗", "bold red") if tr.error else "",
-                tr.endpoint,
-                tr.service,
+                # Text, not str: a DataTable reads a str cell as markup, and a span named
+                # `[/]` stopped the screen (a MarkupError), `[link=…]` made a hyperlink.
+                Text(tr.endpoint),
+                Text(tr.service),
             )
             for tr in found
         ]
