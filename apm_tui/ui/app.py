@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
 from textual.filter import LineFilter, Monochrome, NoColor
@@ -227,7 +227,11 @@ class ApmApp(App[None]):
             self.set_timer(timeout + 0.5, self._repaint_after_toast)
 
     def _repaint_after_toast(self) -> None:
-        self.screen.refresh()
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the app is closing (quit while a toast still showed)
+            return
+        screen.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: App's own handler stores the new size after this one runs.

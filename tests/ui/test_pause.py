@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from apm_tui.ui.widgets.header import StatusHeader, duration
 from tests.ui.conftest import FakeClock, dashboard, first_tick, lines_of, tick
 
@@ -130,3 +132,24 @@ async def test_the_screen_is_painted_again_after_a_toast_goes_while_paused() -> 
         await asyncio.sleep(0.6)
         await pilot.pause()
         assert any(painted)
+
+
+async def test_the_repaint_after_a_toast_is_skipped_once_the_app_is_closing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Quit while a toast showed, its repaint came as the screens were being removed: a
+    ScreenStackError traceback (seen once in CI)."""
+    from textual.app import ScreenStackError
+
+    from apm_tui.ui.app import ApmApp
+
+    app = dashboard(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_tick(app, pilot)
+
+        def no_screen(self: ApmApp) -> None:
+            raise ScreenStackError("No screens on stack")
+
+        monkeypatch.setattr(ApmApp, "screen", property(no_screen))
+        app._repaint_after_toast()  # nothing to paint, and no exception
+        monkeypatch.undo()
