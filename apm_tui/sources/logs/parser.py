@@ -376,28 +376,29 @@ class LogParser:
         if fmt.time_is_end and fmt.dur_ms and fmt.time_kind:
             start = np.where(np.isnan(dur), times, times - dur / 1000.0)
         parsed = Rows(start, dur, status, nbytes, route)
-        bad = np.isnan(times)
-        if bad.any():
-            example = b" | ".join(rows[int(np.flatnonzero(bad)[0])])
-            self.stats.reject(reasons.BAD_TIME, example, int(bad.sum()))
+        bad = self._rejected(rows, np.zeros(n, dtype=bool), np.isnan(times), reasons.BAD_TIME)
         if not_http:
-            odd = ~bad & np.fromiter((m in not_http for m in methods), bool, n)
-            if odd.any():
-                example = b" | ".join(rows[int(np.flatnonzero(odd)[0])])
-                self.stats.reject(reasons.NOT_HTTP, example, int(odd.sum()))
-                bad |= odd
+            odd = np.fromiter((m in not_http for m in methods), bool, n)
+            bad = self._rejected(rows, bad, odd, reasons.NOT_HTTP)
         if fmt.time_kind:  # (without times a line carries the time it was read)
-            odd = ~bad & ~plausible(times)
-            if odd.any():
-                example = b" | ".join(rows[int(np.flatnonzero(odd)[0])])
-                self.stats.reject(OUT_OF_RANGE, example, int(odd.sum()))
-                bad |= odd
+            bad = self._rejected(rows, bad, ~plausible(times), OUT_OF_RANGE)
         if bad.any():
             parsed = parsed.take(np.flatnonzero(~bad))
         self.stats.parsed += len(parsed)
         if len(parsed):
             self.stats.saw_times(float(parsed.start.min()), float(parsed.start.max()))
         return parsed
+
+    def _rejected(
+        self, rows: list[Row], bad: np.ndarray[Any, Any], odd: np.ndarray[Any, Any], reason: str
+    ) -> np.ndarray[Any, Any]:
+        """`bad` and the rows of `odd` not already bad, counted as rejected for `reason` with
+        the first of them as its example."""
+        odd = odd & ~bad
+        if odd.any():
+            example = b" | ".join(rows[int(np.flatnonzero(odd)[0])])
+            self.stats.reject(reason, example, int(odd.sum()))
+        return np.asarray(bad | odd, dtype=bool)
 
     def _time_column(self, cols: list[tuple[bytes, ...]], n: int, now: float) -> FloatArray:
         assert self.format is not None
