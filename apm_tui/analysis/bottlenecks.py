@@ -24,6 +24,11 @@ from apm_tui.model import FloatArray, Table, factorize, numbering
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
+#: A part called by an endpoint is named as its hotspot from this share of the endpoint's
+#: request time: below it the time is the endpoint's own (or spread thin), and "cache it" was
+#: advised for a call on 0 % of it (an asynchronous publish off the critical path).
+HOTSPOT_MIN_SHARE = 0.10
+
 
 def endpoint_stats(req: Requests, th: Thresholds) -> list[EndpointStats]:
     """Per-endpoint latency, Apdex and errors, largest share of request time first: the live
@@ -130,10 +135,11 @@ def hotspot(frame: SpanFrame, traces: IntArray) -> Hotspot | None:
     by_label = np.bincount(codes, weights=path_ms[part], minlength=len(labels))
     best = int(np.argmax(by_label))  # the first label seen of those with the most time
     total = float(path_ms[inside].sum()) or 1.0  # the traces' durations, roots' own time too
+    share = float(by_label[best]) / total
+    if share < HOTSPOT_MIN_SHARE:
+        return None
     return Hotspot(
-        label=str(labels[best]),
-        share=float(by_label[best]) / total,
-        saving_ms=frame.saving(part[codes == best], 0.5),
+        label=str(labels[best]), share=share, saving_ms=frame.saving(part[codes == best], 0.5)
     )
 
 

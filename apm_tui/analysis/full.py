@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -199,8 +200,22 @@ def analyse(
     leak = bn.memory_leak(metrics, th)
     if leak is not None:
         found.append(rc.memory_leak(leak, start, end))
+    high = sum(1 for a in detection.anomalies if a.severity == "HIGH")
+    scored = partial(
+        health_score,
+        avg_response_ms=latency.avg,
+        cpu_p95=cpu.p95,
+        memory_p95=memory.p95,
+        high_anomaly_share=high / len(metrics) if len(metrics) else NAN,
+        th=th,
+    )
+    health = scored(error_rate_pct=err_pct, apdex=overall.score)
+
+    def health_gain(error_rate_pct: float, apdex: float) -> float:
+        return scored(error_rate_pct=error_rate_pct, apdex=apdex).score - health.score
+
     for e in bn.error_endpoints(endpoints, th):
-        found.append(rc.error_endpoint(e, req, th, err_pct))
+        found.append(rc.error_endpoint(e, req, th, err_pct, health_gain))
     if math.isfinite(cpu.p95) and cpu.p95 > th.cpu_high_pct:
         c = _column(metrics, "cpu_pct")
         busy = float(np.mean(c[np.isfinite(c)] > th.cpu_high_pct))
@@ -220,16 +235,6 @@ def analyse(
     )
     recs.sort(key=lambda r: _PRIORITY[r.priority])
 
-    high = sum(1 for a in detection.anomalies if a.severity == "HIGH")
-    health = health_score(
-        avg_response_ms=latency.avg,
-        error_rate_pct=err_pct,
-        cpu_p95=cpu.p95,
-        memory_p95=memory.p95,
-        high_anomaly_share=high / len(metrics) if len(metrics) else NAN,
-        apdex=overall.score,
-        th=th,
-    )
     return Analysis(
         start=start,
         end=end,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,8 +145,8 @@ def slow_query(
         "add an index for its WHERE/ORDER BY columns (check EXPLAIN ANALYZE), or cache its result"
     )
     if math.isfinite(others_median_ms):
-        target, basis = others_median_ms, "the other statements' median"
-    else:  # no other statement to compare with: half the slow-query threshold
+        target, basis = others_median_ms, "the fast statements' median"
+    else:  # every statement is slow, none to compare with: half the slow-query threshold
         target, basis = th.slow_query_ms / 2, "half the slow-query threshold"
     cut = max(0.0, 1.0 - target / q.avg_ms) if q.avg_ms > 0 else 0.0
     outcome = what_if(req, traces, frame.saving(q.rows, cut), None, th)
@@ -220,18 +221,28 @@ def memory_leak(leak: Leak, start: float, now: float) -> tuple[Bottleneck, Recom
 
 
 def error_endpoint(
-    e: EndpointStats, req: Requests, th: Thresholds, overall_error_pct: float
+    e: EndpointStats,
+    req: Requests,
+    th: Thresholds,
+    overall_error_pct: float,
+    health_gain: Callable[[float, float], float],
 ) -> tuple[Bottleneck, Recommendation]:
+    """`health_gain(error_rate_pct, apdex)`: the health score with those two figures, less
+    today's — the whole formula, so its Apdex bonus and its 0–100 clamp count (the error
+    penalty alone promised +500 on an all-errors log whose health can only go to 100)."""
     errors = round(e.error_rate_pct * e.requests / 100)
     all_errors = int(np.count_nonzero(req.error)) or 1
     severity: Severity = "HIGH" if e.error_rate_pct >= 4 * th.error_endpoint_pct else "MEDIUM"
     share = errors / all_errors
     evidence = f"{errors} of {e.requests} requests failed ({e.error_rate_pct:.1f}%)"
     after = overall_error_pct * (1 - share)
+    # Fixed, its failed requests count by their durations like any other (an error is
+    # frustrated whatever its time), so Apdex moves too.
+    fixed = apdex_counts(req.duration_ms, req.error & (req.endpoint != e.name), th.apdex_t_ms)
     impact = (
         f"{share * 100:.0f}% of all errors; fixing them takes the error rate "
         f"{overall_error_pct:.2f}% → {after:.2f}% (health "
-        f"+{th.health_error_penalty_per_pct * (overall_error_pct - after):.1f})"
+        f"{health_gain(after, fixed.score):+.1f})"
     )
     action = f"read the failing traces of {e.name} (status, exception) and fix the cause"
     bottleneck = Bottleneck(
