@@ -562,7 +562,7 @@ def trace_files_source(paths: list[str]) -> Source:
     """Trace files as one source: every file's spans, each file's reading said on stderr."""
     from apm_tui.model import Batch, Table
     from apm_tui.sources.batch import BatchSource
-    from apm_tui.sources.otlp import read_trace_file
+    from apm_tui.sources.otlp.files import once_each, read_trace_file
 
     tables = []
     for path in paths:
@@ -576,8 +576,11 @@ def trace_files_source(paths: list[str]) -> Source:
         tables.append(table)
     from apm_tui.sources.samples import RequestSamples
 
+    spans, again = once_each(Table.concat(tables))
+    if again:
+        print(f"{counted(again, 'span')} also in an earlier file: counted once", file=sys.stderr)
     name = paths[0] if len(paths) == 1 else f"{len(paths)} trace files"
-    return RequestSamples(BatchSource(Batch(spans=Table.concat(tables)), name))
+    return RequestSamples(BatchSource(Batch(spans=spans), name))
 
 
 _NEGATIVE = re.compile(r"-\.?\d")

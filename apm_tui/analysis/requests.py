@@ -4,8 +4,8 @@ Endpoints are named by `http.route` when the span has it (so /users/1 and /users
 else by the span's operation. An endpoint belongs to its service: where the requests come from
 more than one service, each endpoint's name starts with its service (`web /health` and
 `billing /health` are two endpoints, not one). A trace's root is the span without a parent; a
-span whose parent never arrived is treated as a root too, so partial traces still count as
-requests.
+span whose parent never arrived (or that names itself as its parent) is treated as a root too,
+so partial traces still count as requests.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def root_mask(spans: Table) -> np.ndarray[Any, Any]:
     orphan = np.fromiter(
         (p == "" or p not in known for p in parent_ids.tolist()), bool, len(parent_ids)
     )
+    # A span named as its own parent is a root too (as the waterfall draws it): it was
+    # neither a request nor rejected.
+    orphan |= parent_ids == span_ids
     return np.asarray(orphan & (spans["kind"] == "server"), dtype=bool)
 
 

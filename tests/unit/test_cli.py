@@ -399,6 +399,19 @@ def test_report_on_trace_files() -> None:
     ]
 
 
+def test_a_trace_in_two_trace_files_counts_once() -> None:
+    """Regression: a file given twice (or a retry in the next rotated file) counted its
+    requests once but its spans and DB calls twice."""
+    yelp = str(SHARED / "data" / "traces" / "zipkin_yelp.json")
+    once = json.loads(run("report", "--json", "--trace-file", yelp).stdout)
+    done = run("report", "--json", "--trace-file", yelp, "--trace-file", yelp)
+    assert done.returncode == 0, done.stderr
+    twice = json.loads(done.stdout)
+    assert twice["counts"] == once["counts"] and twice["counts"]["spans"] == 16
+    assert twice["bottlenecks"] == once["bottlenecks"]
+    assert done.stderr.strip().splitlines()[-1] == "16 spans also in an earlier file: counted once"
+
+
 def test_report_refuses_a_log_and_trace_files_rather_than_leave_one_out() -> None:
     """`--log access.log --trace-file t.json` analysed the trace file and left the log out
     without a word (`--from` with either is refused already)."""

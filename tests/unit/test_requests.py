@@ -33,15 +33,17 @@ def spans() -> list[Span]:
         Span("t3", "e", "gone", "web", "POST /z", 12.0, 30.0, kind="server"),
         # a client span at the root is not a request
         Span("t4", "g", "", "web", "call", 13.0, 1.0, kind="client"),
+        # a span named as its own parent is a root (it was neither a request nor rejected)
+        Span("t5", "h", "h", "web", "GET /w", 14.0, 7.0, kind="server"),
     ]
 
 
 def test_roots_orphans_and_one_request_per_trace() -> None:
     req = extract_requests(spans_table(spans()))
-    assert req.trace_id.tolist() == ["t1", "t2", "t3"]
-    assert req.endpoint.tolist() == ["/x/{id}", "GET /y", "POST /z"]
-    assert req.time.tolist() == [10.0, 11.0, 12.0]
-    assert req.error.tolist() == [False, True, False]
+    assert req.trace_id.tolist() == ["t1", "t2", "t3", "t5"]
+    assert req.endpoint.tolist() == ["/x/{id}", "GET /y", "POST /z", "GET /w"]
+    assert req.time.tolist() == [10.0, 11.0, 12.0, 14.0]
+    assert req.error.tolist() == [False, True, False, False]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from apm_tui.inputs import not_regular
 from apm_tui.model import AttributeValue, Table
 from apm_tui.sources.base import SourceError
@@ -116,6 +118,25 @@ def read_trace_file(path: str | Path) -> tuple[Table, TraceFileStats]:
         skipped_lines=skipped,
     )
     return table, stats
+
+
+def once_each(spans: Table) -> tuple[Table, int]:
+    """The spans less repeats of a trace id and span id already seen, and how many there were.
+
+    For spans from several files: within one file the reader rejects a repeat, but a trace in
+    two files (a file given twice, an exporter's retry in the next rotated file) counted its
+    requests once and its spans and DB calls twice."""
+    if not len(spans):
+        return spans, 0
+    seen: set[tuple[str, str]] = set()
+    keep = np.ones(len(spans), dtype=bool)
+    keys = zip(spans["trace_id"].tolist(), spans["span_id"].tolist(), strict=True)
+    for i, key in enumerate(keys):
+        if key in seen:
+            keep[i] = False
+        seen.add(key)
+    again = len(spans) - int(np.count_nonzero(keep))
+    return (spans.take(keep) if again else spans), again
 
 
 def _read(raw: bytes, sink: SpanSink, path: Path) -> tuple[str, int]:
