@@ -230,6 +230,35 @@ def test_w3c_lines_whose_method_is_not_http_are_rejected(tmp_path: Path) -> None
     assert methods == ["GET", "PROPFIND", "M-SEARCH", "-"]
 
 
+def test_bare_w3c_times_go_on_to_the_next_day_past_midnight(tmp_path: Path) -> None:
+    """Regression: with `time` and no `date`, every line took the `#Date:` day, so the lines
+    written after midnight were dated almost a day before the ones just before them."""
+    log = (
+        "#Date: 2000-10-09 23:59:00\n#Fields: time cs-method cs-uri-stem sc-status\n"
+        "23:59:58 GET /a 200\n23:59:57 GET /a 200\n00:00:01 GET /a 200\n"
+        "bad GET /a 200\n13:00:00 GET /a 200\n00:00:03 GET /a 200\n"
+        "#Date: 2000-10-20 08:00:00\n08:00:01 GET /a 200\n"
+    )
+    table, stats = read_log(write(tmp_path, log), "w3c")
+    assert stats.rejected == 1  # the bad time, which neither counts as a day nor stops one
+    day = datetime(2000, 10, 9, tzinfo=UTC).timestamp()
+    assert (table["start"] - day).tolist() == [
+        86_398, 86_397, 86_401, 86_400 + 46_800, 2 * 86_400 + 3, 11 * 86_400 + 8 * 3_600 + 1,
+    ]  # fmt: skip
+
+
+def test_rows_rejected_for_their_values_give_up_to_five_examples(tmp_path: Path) -> None:
+    """Regression: a block's rows with bad times (or methods, or out of range) gave one
+    example between them, where the stats keep the first five rejected lines."""
+    log = "".join(
+        f'1.2.3.4 - - [{day}/Jan/2024:00:00:00 +0000] "GET /bad{day} HTTP/1.1" 200 10\n'
+        for day in range(32, 41)
+    )
+    _, stats = read_log(write(tmp_path, log), "common")
+    assert stats.rejected == stats.reasons[BAD_TIME] == 9
+    assert [e.split(" | ")[1] for e in stats.examples] == [f"GET /bad{d}" for d in range(32, 37)]
+
+
 def test_a_custom_nginx_log_format(tmp_path: Path) -> None:
     fmt = (  # the brief's example, as it would be written in nginx.conf
         '\'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -199,6 +200,8 @@ class LogParser:
             self.set_format(fmt)
         self._pending: list[Rows] = []
         self._times: dict[bytes, float] = {}
+        # Bare W3C times: the last one read (as on the #Date day) and the days past it.
+        self._w3c_clock, self._w3c_days = math.nan, 0
         self._keys: dict[bytes, int] = {}
         self._routes: dict[tuple[str, str], int] = {}
         self._route_names: list[tuple[str, str]] = []  # (method, route) by index
@@ -223,6 +226,7 @@ class LogParser:
         elif name in (b"#Date", b"#Start-Date"):
             date = value.strip()[:10]
             if re.fullmatch(rb"\d{4}-\d\d-\d\d", date):
+                self._w3c_clock, self._w3c_days = math.nan, 0
                 if self._w3c_fields:
                     self.set_format(w3c_format(self._w3c_fields, date))
                 else:
@@ -392,12 +396,16 @@ class LogParser:
     def _rejected(
         self, rows: list[Row], bad: np.ndarray[Any, Any], odd: np.ndarray[Any, Any], reason: str
     ) -> np.ndarray[Any, Any]:
-        """`bad` and the rows of `odd` not already bad, counted as rejected for `reason` with
-        the first of them as its example."""
+        """`bad` and the rows of `odd` not already bad, counted as rejected for `reason`, the
+        first of them as examples while the stats want some (a row's fields joined: the block's
+        lines themselves are gone by now)."""
         odd = odd & ~bad
         if odd.any():
-            example = b" | ".join(rows[int(np.flatnonzero(odd)[0])])
-            self.stats.reject(reason, example, int(odd.sum()))
+            where = np.flatnonzero(odd)
+            shown = where[: max(0, reasons.EXAMPLES - len(self.stats.examples))]
+            for i in shown:
+                self.stats.reject(reason, b" | ".join(rows[int(i)]))
+            self.stats.reject(reason, count=len(where) - len(shown))
         return np.asarray(bad | odd, dtype=bool)
 
     def _time_column(self, cols: list[tuple[bytes, ...]], n: int, now: float) -> FloatArray:
@@ -424,7 +432,24 @@ class LogParser:
                 missing = list(dict.fromkeys(keys))
             parse = PARSERS[fmt.time_kind]
             cache.update(zip(missing, map(parse, missing), strict=True))
-        return np.fromiter(map(cache.__getitem__, keys), np.float64, n)
+        times = np.fromiter(map(cache.__getitem__, keys), np.float64, n)
+        return self._past_midnight(times) if fmt.w3c and "date" not in index else times
+
+    def _past_midnight(self, times: FloatArray) -> FloatArray:
+        """Bare W3C times on the `#Date:` day, one day on for each time the clock ran back
+        past midnight (23:59:58, then 00:00:01): the directive is written once, as a file
+        starts, so a file open over midnight dated its lines after it a day early."""
+        known = np.flatnonzero(np.isfinite(times))
+        if not len(known):
+            return times
+        clock = times[known]
+        before = np.concatenate(([self._w3c_clock], clock[:-1]))
+        # Back by over half a day: a new day, not a line written a little out of order.
+        days = self._w3c_days + np.cumsum(clock - before < -43_200.0)
+        self._w3c_clock, self._w3c_days = float(clock[-1]), int(days[-1])
+        out = times.copy()
+        out[known] = clock + 86_400.0 * days
+        return out
 
     def _route_ids(self, keys: Sequence[bytes]) -> np.ndarray[Any, Any]:
         """Each request key ("GET /users/42") as the index of its (method, route)."""
