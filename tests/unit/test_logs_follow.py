@@ -68,6 +68,23 @@ def test_backfill_is_the_backlog_and_poll_the_new_lines(log: Path) -> None:
     source.close()  # twice is fine
 
 
+def test_the_time_lines_last_came_is_in_the_status(log: Path) -> None:
+    """The header says how long a followed log has had no new lines, once a minute: the
+    file's mtime at first, then the tick that read lines."""
+    from apm_tui.ui.widgets.header import input_counts
+
+    os.utime(log, (T0 + 3600, T0 + 3600))
+    source, first = opened(log)
+    assert first.status["log"]["last_line_at"] == T0 + 3600
+    assert "no new lines for 1:40" in input_counts(first.status, now=T0 + 3700).plain
+    append(log, line(T0 + 3600))
+    status = source.poll(T0 + 3800.0).status
+    assert status["log"]["last_line_at"] == T0 + 3800
+    assert "no new lines" not in input_counts(status, now=T0 + 3859).plain
+    assert "log: no new lines for 1:00" in input_counts(status, now=T0 + 3860).plain
+    source.close()
+
+
 def test_no_backlog_is_none_of_the_past(tmp_path: Path) -> None:
     """Regression: `--backlog 0` still read the lines of the newest line's second (3 old 500s
     made a health of 0 POOR)."""

@@ -287,6 +287,22 @@ def test_refused_requests_are_said_not_only_answered(source: OtlpSource) -> None
     assert not [n for n in later if "refused" in n]  # said once, not every tick
 
 
+def test_a_quiet_receiver_says_since_when(source: OtlpSource) -> None:
+    """When traffic stops the charts flatten a minute at a time and the header's clock (the
+    newest data's) stands still: the header says how long no span has come, once a minute."""
+    from apm_tui.ui.widgets.header import input_counts
+
+    assert drain(source).status["otlp"]["last_span_at"] is None
+    before = time.time()
+    assert post(source, body_protobuf(two_spans()), PROTOBUF)[0] == 200
+    status = drain(source).status
+    last = status["otlp"]["last_span_at"]
+    assert before <= last <= time.time()
+    assert "none for" not in input_counts(status, now=last + 59).plain
+    assert "(none for 2:10)" in input_counts(status, now=last + 130).plain
+    assert "none for" not in input_counts(status).plain  # not live: a replay, a paused view
+
+
 def test_keep_alive_survives_errors_and_chunked_bodies(source: OtlpSource) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", source.port, timeout=10)
     answers = []

@@ -9,6 +9,7 @@ format has no time gets no backlog (its requests would all carry the time they w
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
 import math
@@ -251,6 +252,8 @@ class LogSource:
         self._files: list[_Followed] = []
         self._notices: list[str] = []
         self._reported: tuple[Any, ...] = ()
+        #: When a followed file last had lines (this machine's clock; at first its mtime).
+        self.last_line_at: float | None = None
 
     # -- the Source protocol -----------------------------------------------------------------
     def open(self) -> None:
@@ -279,6 +282,9 @@ class LogSource:
                 rows = f.parser.take()
             else:
                 rows = self._backlog(f, now)
+                with contextlib.suppress(OSError):
+                    written = os.stat(f.tail.path).st_mtime
+                    self.last_line_at = max(self.last_line_at or written, written)
             tables.append(f.parser.table(rows))
         return self._batch(tables, force=True)
 
@@ -290,6 +296,8 @@ class LogSource:
             read = f.tail.read()
             self._notices.extend(read.notices)
             f.stats.reject(reasons.TOO_LONG, read.cut_example, read.cut)
+            if read.lines:
+                self.last_line_at = now
             self._feed(f, read.lines, now)
             tables.append(f.parser.table(f.parser.take()))
         return self._batch(tables)
@@ -323,6 +331,8 @@ class LogSource:
         counts = tuple((s.parsed, s.rejected, s.skipped, s.format) for s in self.stats)
         if force or self._notices or counts != self._reported:
             status["log"] = summary(self.stats)
+            if self.follow:
+                status["log"]["last_line_at"] = self.last_line_at
             self._reported = counts
         if self._notices:
             status["notices"], self._notices = self._notices, []

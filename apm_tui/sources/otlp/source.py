@@ -182,6 +182,7 @@ class OtlpSource:
         self.requests = 0  # export requests answered 200
         self.duplicates = 0  # spans received again while their trace was held (retries)
         self.last_reason = ""
+        self.last_span_at: float | None = None  # when spans last came (this machine's clock)
         self._notices: list[str] = []
         self._noticed_at: dict[str, float] = {}
         self._reported = {"rejected": 0, "dropped": 0, "refused": 0}
@@ -256,6 +257,7 @@ class OtlpSource:
             "refused_requests": self.refused_requests(),
             "last_reason": self.last_reason,
             "last_refusal": server.last_refusal if server is not None else "",
+            "last_span_at": self.last_span_at,
         }
 
     def _on_decoded(self, decoded: Decoded, arrival: float) -> None:
@@ -272,6 +274,7 @@ class OtlpSource:
             if n:
                 self._inbox.append((arrival, decoded.spans))
                 self._queued += n
+                self.last_span_at = arrival
             while self._queued > self.max_queue:
                 self._drop_oldest(self._queued - self.max_queue)
 

@@ -106,7 +106,11 @@ def snapshot_parts(
         h = snap.analysis.health
         score = Text(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
         parts.append((DROP_HEALTH, Text(" │ health ") + score, Text(" │ ") + score))
-    parts.append((KEEP, input_counts(snap.status), input_counts(snap.status, short=True)))
+    # How long the inputs have been quiet is news only while the view is live.
+    now = time.time() if mode == "LIVE" and not replay else None
+    parts.append(
+        (KEEP, input_counts(snap.status, now=now), input_counts(snap.status, now=now, short=True))
+    )
     count, status = len(snap.live.anomalies), snap.live.detector_status
     anomalies, short = Text(f" │ anomalies {count}"), Text(f" │ anom {count}")
     if status != "ok":
@@ -165,19 +169,27 @@ def shorter(parts: list[Part]) -> list[Part]:
     return [(rank, short or text, None) for rank, text, short in parts]
 
 
-def input_counts(status: dict[str, Any], *, short: bool = False) -> Text:
+def input_counts(status: dict[str, Any], *, now: float | None = None, short: bool = False) -> Text:
     """What a log or OTLP source could not use, so it is never silently dropped: lines that
-    did not parse, spans rejected or dropped; and the address OTLP listens on (`short`: not
-    the address, and "3 refused" for "3 requests refused", for 80 columns)."""
+    did not parse, spans rejected or dropped; the address OTLP listens on (`short`: not
+    the address, and "3 refused" for "3 requests refused", for 80 columns); and, given `now`
+    (live), how long the input has been quiet once it is a minute or more."""
     out = Text()
     log = status.get("log")
-    if isinstance(log, dict) and log.get("rejected"):
-        rejected = f"{log['rejected']:,} of {log.get('lines', 0):,} lines rejected"
-        out.append(f" │ log: {rejected}", "yellow")
+    if isinstance(log, dict):
+        news = []
+        if log.get("rejected"):
+            news.append(f"{log['rejected']:,} of {log.get('lines', 0):,} lines rejected")
+        if quiet := quiet_for(log.get("last_line_at"), now):
+            news.append(f"no new lines for {quiet}")
+        if news:
+            out.append(f" │ log: {', '.join(news)}", "yellow")
     otlp = status.get("otlp")
     if isinstance(otlp, dict):
         where = "" if short else f" {otlp.get('listen', '')}"
         out.append(f" │ otlp{where}: {counted(otlp.get('received', 0), 'span')}")
+        if quiet := quiet_for(otlp.get("last_span_at"), now):
+            out.append(f" (none for {quiet})", "yellow")
         lost = [(otlp.get(k) or 0, k) for k in ("rejected", "dropped")]
         said = ", ".join(f"{n:,} {k}" for n, k in lost if n)
         refused = otlp.get("refused_requests") or 0
@@ -187,6 +199,19 @@ def input_counts(status: dict[str, Any], *, short: bool = False) -> Text:
         if said:
             out.append(f" ({said})", "yellow")
     return out
+
+
+#: An input quiet this long is said in the header: traffic is counted a minute at a time, and
+#: when it stops the charts only flatten as each quiet minute closes, and the clock (the newest
+#: data's) stands still.
+QUIET_S = 60.0
+
+
+def quiet_for(last: object, now: float | None) -> str:
+    """`M:SS` since `last` (Unix s) when it is `QUIET_S` or more before `now`, else ""."""
+    if now is None or not isinstance(last, int | float) or now - last < QUIET_S:
+        return ""
+    return duration(now - last)
 
 
 def duration(seconds: float) -> str:
