@@ -28,6 +28,7 @@ import json
 import math
 import mmap
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -121,6 +122,11 @@ def check_new_path(path: Path) -> None:
         raise RecordingError(f"{path}: cannot write a recording: {folder} {why}")
 
 
+#: Ticks between two checkpoints: a file copied without its `-wal` (a recording killed on a
+#: server) lacks at most this many of the last ticks.
+CHECKPOINT_EVERY = 60
+
+
 class Recorder:
     """Appends ticks to a new recording, one committed transaction per tick."""
 
@@ -156,6 +162,7 @@ class Recorder:
             }
             with self.db:
                 self.db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except (sqlite3.Error, OSError) as exc:
             raise RecordingError(f"{self.path}: cannot write a recording: {exc}") from None
 
@@ -187,6 +194,15 @@ class Recorder:
                 del self.strings[text]
             raise
         self.ticks += 1
+        if history or self.ticks % CHECKPOINT_EVERY == 0:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """The committed ticks into the file itself. Until then they are in its `-wal` file
+        only: a killed recording copied to a laptop without it lost them all (one killed in
+        its first seconds did not even read as a recording). Best effort: they are committed."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def mark(self, t: float) -> None:
         """A live tick with nothing new to store (a quiet log): its time is noted in `meta`,
@@ -302,22 +318,25 @@ class Recording:
             header = f.read(100)
         if header[:16] != b"SQLite format 3\x00" or len(header) < 100:
             raise RecordingError(f"{p}: not an apm-tui recording (not a SQLite database)")
-        salvaged = _salvaged_copy(p, header)
-        readable, lost = salvaged if salvaged else (None, 0)
+        readable, lost = _recovered_copy(p), 0
         try:
-            # Read-write when allowed: after a `kill -9` mid-commit SQLite must roll the hot
-            # journal back before the last complete tick can be read; read-only otherwise.
-            # Any thread: a replay is read by each dashboard tick's worker thread in turn.
-            target = readable or p
-            try:
-                db = sqlite3.connect(
-                    f"{target.resolve().as_uri()}?mode=rw", uri=True, check_same_thread=False
-                )
-                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlite3.OperationalError:
-                db = sqlite3.connect(
-                    f"{target.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-                )
+            # (a copy whose log did not hold what the file lost is cut short too)
+            salvaged = _salvaged_copy(readable or p, shown=p)
+        except RecordingError:
+            _remove(readable)
+            raise
+        if salvaged:
+            _remove(readable)
+            readable, lost = salvaged
+        try:
+            # The file itself is only read, and never changed (`immutable`: no -shm to write
+            # either, so a recording on a read-only disk opens too); a copy is ours to open
+            # read-write. Any thread: a replay is read by each dashboard tick's worker thread.
+            if readable is None:
+                uri = f"{p.resolve().as_uri()}?mode=ro&immutable=1"
+            else:
+                uri = f"{readable.resolve().as_uri()}?mode=rw"
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             if readable is not None:
                 # The repaired copy is only read: unlinked once open, it goes with the
                 # connection, however the process ends (a replay killed, a test that never
@@ -559,10 +578,48 @@ class _Salvage:
         return self.meta.get(key, (0, ""))[1]
 
 
-def _salvaged_copy(path: Path, header: bytes) -> tuple[Path, int] | None:
+#: Files SQLite keeps beside a database it has not finished with: the write-ahead log of a
+#: recording still being written, or whose writer was killed or stopped by a full disk (its
+#: last ticks, or all of them, are there), and a rollback journal (a close cut short).
+SIDE_FILES = ("-wal", "-journal")
+
+
+def _recovered_copy(path: Path) -> Path | None:
+    """A private copy of `path` with its side files folded in, or None without side files.
+
+    Opening the file itself would have SQLite fold them into it — a recording changed by
+    reading it, and impossible on a read-only disk — and read without them, the ticks in the
+    log were missing (a recording stopped by a full disk read as not one at all)."""
+    sides = [s for s in SIDE_FILES if path.with_name(path.name + s).is_file()]
+    if not sides:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="apm-tui-"))
+    copy = folder / "recording.apmrec"
+    try:
+        shutil.copyfile(path, copy)
+        for side in sides:
+            shutil.copyfile(path.with_name(path.name + side), folder / (copy.name + side))
+        with contextlib.closing(sqlite3.connect(copy)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("PRAGMA journal_mode=DELETE")
+    except (sqlite3.Error, OSError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RecordingError(f"{path}: cannot be read with its {sides[0]} file: {exc}") from None
+    # One self-contained file now: it goes to the temporary folder, the rest is removed.
+    fd, name = tempfile.mkstemp(prefix="apm-tui-", suffix=".apmrec")
+    os.close(fd)
+    os.replace(copy, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Path(name)
+
+
+def _salvaged_copy(path: Path, *, shown: Path) -> tuple[Path, int] | None:
     """For a file cut short (a copy interrupted, a disk that filled): a new database of the
     rows still whole on it, read off its pages (`salvage`), and how many ticks are lost (from
-    the tick count in `meta`, which lives on an early page); None when the file is whole."""
+    the tick count in `meta`, which lives on an early page); None when the file is whole.
+    Messages name `shown` (`path` may be a copy of it)."""
+    with path.open("rb") as f:
+        header = f.read(100)
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
@@ -571,7 +628,7 @@ def _salvaged_copy(path: Path, header: bytes) -> tuple[Path, int] | None:
         return None
     whole = size // page_size
     if whole < 1:
-        raise RecordingError(f"{path}: cut short before its first page; nothing to read")
+        raise RecordingError(f"{shown}: cut short before its first page; nothing to read")
     found = _Salvage()
     with (
         path.open("rb") as f,
@@ -581,11 +638,11 @@ def _salvaged_copy(path: Path, header: bytes) -> tuple[Path, int] | None:
             for rowid, values in Pages(data).rows():
                 found.take(rowid, values)
         except Damaged as exc:
-            raise RecordingError(f"{path}: damaged beyond reading ({exc})") from None
+            raise RecordingError(f"{shown}: damaged beyond reading ({exc})") from None
     if found.meta_value("format") != FORMAT:
-        raise RecordingError(f"{path}: cut short, and no apm-tui recording can be read from it")
+        raise RecordingError(f"{shown}: cut short, and no apm-tui recording can be read from it")
     if not found.ticks:
-        raise RecordingError(f"{path}: cut short before its first complete tick; nothing to read")
+        raise RecordingError(f"{shown}: cut short before its first complete tick; nothing to read")
     last = max(found.ticks)
     recorded = found.meta_value("ticks")
     lost = max(int(recorded) if recorded.isdigit() else 0, last) - len(found.ticks)
@@ -606,7 +663,7 @@ def _salvaged_copy(path: Path, header: bytes) -> tuple[Path, int] | None:
             db.executemany("INSERT INTO ticks VALUES (?, ?, ?, ?)", ((k, *v) for k, v in rows))
     except (sqlite3.Error, OSError) as exc:
         _remove(copy)
-        raise RecordingError(f"{path}: cut short, and cannot be read: {exc}") from None
+        raise RecordingError(f"{shown}: cut short, and cannot be read: {exc}") from None
     return copy, lost
 
 

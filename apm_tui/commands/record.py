@@ -22,7 +22,7 @@ from apm_tui.commands import say_notices
 from apm_tui.commands.dashboard import make_sources, options_from
 from apm_tui.config import Thresholds
 from apm_tui.engine import describe, merge_tick
-from apm_tui.errors import EXIT_USAGE
+from apm_tui.errors import EXIT_USAGE, RecordingError
 from apm_tui.model import Batch, newest_time
 from apm_tui.recording import Recorder
 
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
     stop = threading.Event()
     tick = stored = 0
     kept_history = ticking = False
+    failed = ""
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
             stop.wait(max(0.0, wake - time.monotonic()))
     except KeyboardInterrupt:
         pass
+    except RecordingError as exc:  # a full disk: say what the file holds, not only that
+        failed = str(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
         for source in sources:
@@ -98,6 +101,12 @@ def run(args: argparse.Namespace, th: Thresholds) -> int:
                 source.close()
         recorder.close()
     said = f"{recorded_line(tick, stored, kept_history)} to {recorder.path}"
+    if failed:
+        wal = Path(f"{recorder.path}-wal")
+        if wal.exists() and wal.stat().st_size:  # the close could not fold it in
+            said += f" (the last of them in {wal.name} beside it: keep and copy both)"
+        print(f"apm-tui: error: {failed}; {said}", file=sys.stderr)
+        return EXIT_USAGE
     if not sources and not stop.is_set():
         # Every source failed (each said why above): recording nothing for ever, or for
         # --duration, and then exiting 0 would tell cron and systemd all was well.

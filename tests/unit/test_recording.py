@@ -144,10 +144,39 @@ def test_kill_9_while_recording_loses_at_most_the_tick_in_flight(tmp_path: Path)
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
+    beside = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    assert "killed.apmrec-wal" in beside  # its last ticks are there
     rec = Recording.open(path)
     ticks = list(rec.ticks())
     assert len(ticks) >= 20 and rec.lost == 0
     assert ticks[0].history and not ticks[-1].history
+    rec.close()
+    # Read, not changed: SQLite opening the file itself folded the -wal into it.
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == beside
+    # Copied without its -wal (a server's file taken to a laptop): still a recording, with
+    # its history (a checkpoint follows it) — it read as "not an apm-tui recording".
+    alone = tmp_path / "copy" / "killed.apmrec"
+    alone.parent.mkdir()
+    alone.write_bytes(beside["killed.apmrec"])
+    assert next(Recording.open(alone).ticks()).history
+
+
+def test_a_file_without_its_wal_lacks_at_most_a_checkpoints_ticks(tmp_path: Path) -> None:
+    from apm_tui.recording import CHECKPOINT_EVERY
+
+    path = tmp_path / "open.apmrec"
+    rec = Recorder(path, sources=["synthetic"], settings={}, interval_s=1.0)
+    one = Batch.of(samples=[MetricSample(timestamp=5.0, cpu_pct=1.0)])
+    for i in range(2 * CHECKPOINT_EVERY + 10):
+        rec.append(100.0 + i, one)
+    # Not closed (the process killed): the file and its -wal, read as they are...
+    assert len(list(Recording.open(path).ticks())) == 2 * CHECKPOINT_EVERY + 10
+    # ...and the file copied alone, which lacks only the ticks since the last checkpoint.
+    alone = tmp_path / "copy" / "open.apmrec"
+    alone.parent.mkdir()
+    alone.write_bytes(path.read_bytes())
+    assert len(list(Recording.open(alone).ticks())) == 2 * CHECKPOINT_EVERY
+    rec.close()
 
 
 def test_quiet_ticks_are_noted_so_a_replay_lasts_as_long_as_the_recording(
@@ -979,3 +1008,32 @@ def test_the_headless_recorders_last_line_says_what_it_kept() -> None:
     assert recorded_line(1, 1, False) == "recorded 1 tick"
     assert recorded_line(4, 1, False) == "recorded 1 of 4 ticks (3 had nothing new)"
     assert recorded_line(4, 0, False) == "recorded 0 of 4 ticks (none had new data)"
+
+
+def test_a_recording_stopped_by_a_full_disk_says_what_it_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: the last line was the SQLite error alone, as if nothing had been kept."""
+    from apm_tui import cli
+    from apm_tui.recording import Recorder as RealRecorder
+
+    calls = 0
+    real_append = RealRecorder.append
+
+    def filling(self: Recorder, t: float, batch: Batch, *, history: bool = False) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 4:  # the history, then three ticks
+            raise RecordingError(f"{self.path}: recording stopped: database or disk is full")
+        real_append(self, t, batch, history=history)
+
+    monkeypatch.setattr(RealRecorder, "append", filling)
+    path = tmp_path / "full.apmrec"
+    argv = ["record", "-o", str(path), "--interval", "0.1", "--duration", "5"]
+    assert cli.main(argv) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == (
+        f"apm-tui: error: {path}: recording stopped: database or disk is full; recorded 3 ticks "
+        f"plus the sources' history to {path}"
+    )
+    assert len(list(Recording.open(path).ticks())) == 4
