@@ -671,6 +671,8 @@ class Engine:
             notices=(),
             status=status,
             slowest=details[2],
+            # (stepping through a pause dropped the REC badge while recording went on)
+            recording=self._recording_path(),
         )
 
     def _live_view(
@@ -706,12 +708,17 @@ class Engine:
             oldest_request=float(requests["time"].min()) if len(requests) else math.nan,
         )
 
+    def _recording_path(self) -> str:
+        return str(getattr(self.recorder, "path", "")) if self.recorder else ""
+
     def _snapshot(self) -> Snapshot:
         metrics = self.window.metrics.view()
         requests = self.window.requests.view()
         newest = self.window.newest()
         if not math.isfinite(newest):
-            newest = time.time()
+            replay = self.status.get("replay")
+            clock = replay.get("clock") if isinstance(replay, dict) else None
+            newest = clock if isinstance(clock, float) and math.isfinite(clock) else time.time()
         # The charts plot complete buckets only, so the series — and the endpoint table,
         # histogram and slowest traces, which sort every request in the window — are
         # recomputed when a bucket completes, not every tick: the series first, the details
@@ -765,7 +772,7 @@ class Engine:
         # A notice may quote what a source read or raised (a path, a line): no terminal codes.
         notices, self._notices = tuple(map(printable, self._notices)), []
         return Snapshot(
-            recording=str(getattr(self.recorder, "path", "")) if self.recorder else "",
+            recording=self._recording_path(),
             tick=self.tick,
             live=live,
             analysis=self.analysis,

@@ -114,12 +114,21 @@ def decode_v1(payload: bytes) -> Batch:
 def check_new_path(path: Path) -> None:
     """A recording is written to a new file in a folder that exists: anything else is one
     line in words (SQLite's own is "unable to open database file")."""
+    if path.is_dir():
+        raise RecordingError(f"{path}: is a folder; give the recording a file name")
     if path.exists():
         raise RecordingError(f"{path}: already exists; choose another name")
     folder = path.parent  # (Path("x").parent is ".")
     if not folder.is_dir():
         why = "is not a folder" if folder.exists() else "does not exist"
         raise RecordingError(f"{path}: cannot write a recording: {folder} {why}")
+    # A folder that takes no files (read-only, /proc) gives the system's reason, not SQLite's.
+    # Made and removed, not `os.access`: root passes that check on /proc and read-only mounts.
+    try:
+        path.open("xb").close()
+        path.unlink()
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot write a recording: {exc.strerror or exc}") from None
 
 
 #: Ticks between two checkpoints: a file copied without its `-wal` (a recording killed on a
@@ -645,7 +654,9 @@ def _salvaged_copy(path: Path, *, shown: Path) -> tuple[Path, int] | None:
         raise RecordingError(f"{shown}: cut short before its first complete tick; nothing to read")
     last = max(found.ticks)
     recorded = found.meta_value("ticks")
-    lost = max(int(recorded) if recorded.isdigit() else 0, last) - len(found.ticks)
+    # A count no file of this size could hold is damage, not ticks (it said 10^20 were lost).
+    count = int(recorded) if recorded.isdigit() and len(recorded) < 12 else 0
+    lost = max(count if count <= pages * page_size // 8 else 0, last) - len(found.ticks)
     # The copy's count is its own: the lost ticks are counted once, here, so a replay can
     # say so before it starts.
     found.meta["ticks"] = (0, str(last))

@@ -11,11 +11,14 @@ read, someone's data) is refused before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from apm_tui.errors import RecordingError, UsageError
 from apm_tui.model import SPAN_STR_FIELDS
@@ -53,13 +56,19 @@ def run(path: str, folder: str) -> int:
     for target, header in ((out / "metrics.csv", "timestamp"), (out / "spans.csv", SPAN_HEADER)):
         _replaceable(target, header)
     rec = Recording.open(path)
+    written: list[Path] = []
     try:
-        out.mkdir(parents=True, exist_ok=True)
         ticks = list(rec.ticks())
+        if rec.lost and not ticks:  # (it wrote two header lines and exited 0)
+            raise RecordingError(
+                f"{rec.path}: none of its {rec.lost} tick(s) could be read (a damaged file); "
+                "nothing to export"
+            )
+        out.mkdir(parents=True, exist_ok=True)
         names: dict[str, None] = {"timestamp": None}
         for tick in ticks:
             names.update(dict.fromkeys(tick.batch.metrics.names))
-        with (out / "metrics.csv").open("w", newline="", encoding="utf-8") as f:
+        with _new(out / "metrics.csv", written) as f:
             w = csv.writer(f)
             w.writerow(names)
             for tick in ticks:
@@ -68,7 +77,7 @@ def run(path: str, folder: str) -> int:
                 cols = [present.get(n) for n in names]
                 for i in range(len(m)):
                     w.writerow(["" if c is None else _number(float(c[i])) for c in cols])
-        with (out / "spans.csv").open("w", newline="", encoding="utf-8") as f:
+        with _new(out / "spans.csv", written) as f:
             w = csv.writer(f)
             w.writerow(SPAN_COLUMNS)
             for tick in ticks:
@@ -78,15 +87,27 @@ def run(path: str, folder: str) -> int:
                     row += [repr(float(s["start"][i])), repr(float(s["duration_ms"][i]))]
                     row += [str(int(bool(s["error"][i]))), json.dumps(s["attributes"][i])]
                     w.writerow(row)
+        for part in written:  # both whole: only now do they replace an earlier export
+            os.replace(part, part.with_suffix(""))
     except OSError as exc:
         raise RecordingError(f"{out}: cannot write the CSV files: {exc.strerror}") from None
     finally:
         rec.close()
+        for part in written:  # a full disk left a metrics.csv and half a spans.csv
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
     print(f"apm-tui: wrote {out / 'metrics.csv'} and {out / 'spans.csv'}")
     if rec.lost:  # a warning, where `report --from` says it: a script reading stdout goes on
         lost = f"apm-tui: {rec.lost} tick(s) could not be read (damaged or cut off)"
         print(lost, file=sys.stderr)
     return 0
+
+
+def _new(target: Path, written: list[Path]) -> TextIO:
+    """`target`.part, opened for the CSV and noted in `written`."""
+    part = target.with_name(target.name + ".part")
+    written.append(part)
+    return part.open("w", newline="", encoding="utf-8")
 
 
 def _number(value: float) -> str:

@@ -66,6 +66,10 @@ class ReplaySource:
         self.speed = speed
         first, last = self.recording.span()
         self.first, self.last = first, last
+        try:
+            self.started = float(self.recording.meta.get("started_at", "nan"))
+        except ValueError:
+            self.started = math.nan
         # Undecoded: the ticks due at a poll are decoded together (`_decoded`).
         self._ticks = self.recording.raw_ticks()
         self._pending: list[RawTick] = []
@@ -175,6 +179,10 @@ class ReplaySource:
             "speed": self.speed,
             # (A quiet stretch at the end was not stored: the clock plays through it too.)
             "done": self.done and not self._pending and self._polled >= self.total,
+            # The replay's clock in recorded time: the header's while the window is empty
+            # (it showed this machine's clock, ticking, for a recording without data).
+            "clock": self.first + self._polled if self.first == self.first else self.started,
+            "sources": self.recording.sources,
         }
         return Batch(metrics=batch.metrics, spans=batch.spans, status=status)
 

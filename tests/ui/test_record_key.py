@@ -43,6 +43,21 @@ async def test_r_starts_and_stops_a_recording_the_header_and_a_notification_say_
     assert sum(not t.history for t in ticks) == 3  # the three ticks between the two presses
 
 
+async def test_stepping_through_a_pause_keeps_the_rec_badge(tmp_path: Path) -> None:
+    """Regression: a step while paused drew the header without ● REC, recording still on."""
+    clock = FakeClock()
+    app = make_app(dashboard_options(window_hours=1.0, recordings_dir=str(tmp_path)), clock=clock)
+    app.engine.isolate_fits = False
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("r")
+        await tick(app, pilot, clock, 2, settle=False)
+        await pilot.press("space")
+        for key in ("left", "right", "home", "end"):
+            await pilot.press(key)
+            assert "● REC" in app.query_one(StatusHeader).text.plain, key
+
+
 async def test_r_into_an_unwritable_folder_is_a_notification_and_the_dashboard_runs(
     tmp_path: Path,
 ) -> None:

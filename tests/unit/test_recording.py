@@ -369,6 +369,19 @@ def test_a_truncated_file_replays_every_complete_tick_and_says_how_many_were_los
     )
 
 
+def test_a_cut_files_lost_count_is_not_taken_from_a_damaged_meta(tmp_path: Path) -> None:
+    """Regression: a count no file could hold was believed ("99999999999999999993 tick(s)
+    could not be read")."""
+    path = tmp_path / "cut.apmrec"
+    record(path, [world_batch()] * 12)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99999999999999999999' WHERE key = 'ticks'")
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    rec = Recording.open(path)
+    assert 1 <= rec.lost + len(list(rec.ticks())) <= 12
+
+
 def test_the_history_row_is_not_counted_as_a_tick_of_a_cut_file(tmp_path: Path) -> None:
     """It was: "the 12 complete ones are used" where 11 ticks came back, and the history."""
     from apm_tui.sources.recorded import RecordedSource
@@ -457,6 +470,11 @@ def test_an_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
     assert existing.read_text() == "keep me"
     with pytest.raises(RecordingError, match=r"needs a file name \(it was empty\)"):
         Recorder("", sources=[], settings={}, interval_s=1.0)  # was ". already exists"
+    with pytest.raises(RecordingError, match="is a folder; give the recording a file name"):
+        Recorder(tmp_path, sources=[], settings={}, interval_s=1.0)  # was "already exists"
+    if Path("/proc/self").is_dir():  # a folder that takes no files: was SQLite's words
+        with pytest.raises(RecordingError, match="cannot write a recording: No such file"):
+            Recorder("/proc/x.apmrec", sources=[], settings={}, interval_s=1.0)
 
 
 @settings(
@@ -868,6 +886,43 @@ def test_a_recording_none_of_whose_ticks_reads_is_exit_2(tmp_path: Path) -> None
         f"apm-tui: error: {path}: none of its 2 tick(s) could be read (a damaged file); "
         "nothing to analyse"
     )
+    # `export` too (it wrote two header lines and exited 0)
+    from apm_tui import cli
+
+    assert cli.main(["export", str(path), "--csv", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_export_that_fails_midway_leaves_the_earlier_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a full disk left a whole metrics.csv beside half a spans.csv."""
+    import csv
+
+    from apm_tui.commands import export
+
+    path = tmp_path / "r.apmrec"
+    record(path, [world_batch()])
+    out = tmp_path / "out"
+    assert export.run(str(path), str(out)) == 0
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    writer = csv.writer
+
+    class FullDisk:
+        def __init__(self, f: Any) -> None:
+            self.rows = 0
+            self.real = writer(f)
+
+        def writerow(self, row: Any) -> None:
+            self.rows += 1
+            if self.rows > 100:
+                raise OSError(28, "No space left on device")
+            self.real.writerow(row)
+
+    monkeypatch.setattr(export.csv, "writer", FullDisk)
+    with pytest.raises(RecordingError, match="No space left on device"):
+        export.run(str(path), str(out))
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
 
 
 def test_numbers_are_stored_small_and_exactly() -> None:
@@ -1037,3 +1092,43 @@ def test_a_recording_stopped_by_a_full_disk_says_what_it_kept(
         f"plus the sources' history to {path}"
     )
     assert len(list(Recording.open(path).ticks())) == 4
+
+
+def test_a_replay_without_data_shows_the_recordings_time_not_this_clock(tmp_path: Path) -> None:
+    """Regression: the header showed this machine's clock, ticking, for a recording that had
+    no tick (a `record` stopped at once)."""
+    from apm_tui.commands.dashboard import DashboardOptions, make_engine
+    from apm_tui.config import Thresholds
+
+    path = tmp_path / "empty.apmrec"
+    Recorder(path, sources=["synthetic"], settings={}, interval_s=1.0).close()
+    started = float(Recording.open(path).meta["started_at"])
+    engine = make_engine(DashboardOptions(sources=(), replay=str(path)), Thresholds())
+    try:
+        assert engine.step(started + 5_000).live.newest == started
+        assert engine.step(started + 9_000).live.newest == started
+    finally:
+        engine.close()
+
+
+def test_a_replay_of_a_host_source_says_it_has_no_requests_as_live(tmp_path: Path) -> None:
+    """Regression: a replay of `--source system` said "No requests in view", as if requests
+    could come; live, the same source says it measures the host, not requests."""
+    from apm_tui.commands.dashboard import DashboardOptions, make_engine
+    from apm_tui.config import Thresholds
+    from apm_tui.ui.widgets.panel import NO_METRICS, NO_REQUESTS, no_metrics, no_requests
+
+    for sources, requests_said, metrics_said in (
+        (["system"], NO_REQUESTS, "No host metrics in view yet."),
+        (["otlp"], "No requests in view.", NO_METRICS),
+    ):
+        path = tmp_path / f"{sources[0]}.apmrec"
+        rec = Recorder(path, sources=sources, settings={}, interval_s=1.0)
+        rec.append(1e9, Batch.of(samples=[MetricSample(timestamp=1e9, cpu_pct=5.0)]))
+        rec.close()
+        engine = make_engine(DashboardOptions(sources=(), replay=str(path)), Thresholds())
+        try:
+            snap = engine.step(1e9)
+        finally:
+            engine.close()
+        assert (no_requests(snap), no_metrics(snap)) == (requests_said, metrics_said)

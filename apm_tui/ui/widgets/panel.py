@@ -302,8 +302,15 @@ def no_metrics(snap: Snapshot) -> str:
 
 
 def has_source(snap: Snapshot, kinds: tuple[str, ...]) -> bool:
-    """Whether a source of one of these kinds is in the snapshot (`log access.log` is a log)."""
-    return any(name.split()[0] in kinds for name in snap.sources if name)
+    """Whether a source of one of these kinds is in the snapshot (`log access.log` is a log);
+    for a replay, among the sources it recorded (a replay of `--source system` said "No
+    requests in view", as if some could come)."""
+    names = list(snap.sources)
+    replay = snap.status.get("replay")
+    recorded = replay.get("sources") if isinstance(replay, dict) else None
+    if isinstance(recorded, list) and recorded:
+        names = [str(name) for name in recorded]
+    return any(name.split()[0] in kinds for name in names if name)
 
 
 class TimeChartPanel(Panel):
