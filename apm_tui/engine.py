@@ -646,6 +646,14 @@ class Engine:
         with self._lock:
             return self.window.spans.view()
 
+    def hold(self, t: float | None) -> None:
+        """Paused at data time `t` (None: live again): the window keeps the rows of the 24 h
+        up to `t` while new ones come. They were dropped as the window moved on, and the
+        paused view changed under the user: step away and back, 8,578 requests where it had
+        shown 8,647, still labelled "over 24 h"."""
+        with self._lock:
+            self.window.keep_from = math.nan if t is None else t - self.window.max_age_s
+
     def view_at(self, t: float) -> Snapshot:
         """The dashboard's view as it was when the newest data was at time `t` (pause and
         step): the window's rows up to `t`, computed afresh. Holds the engine's lock, so it

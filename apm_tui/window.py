@@ -114,6 +114,9 @@ class Window:
         self.spans = ColumnBuffer("start", max_spans)
         self.requests = ColumnBuffer("time", max_spans)
         self._newest = float("nan")
+        #: Rows from this time on are kept even once older than the window (NaN: none held):
+        #: a paused view's own 24 h, so stepping away from it and back shows the same rows.
+        self.keep_from = float("nan")
 
     def append(self, metrics: Table, spans: Table, requests: Table) -> None:
         # (Spans too: a source of spans alone — internal or client spans, no request — gave
@@ -139,8 +142,10 @@ class Window:
         self.spans.append(spans)
         self.requests.append(requests)
         if np.isfinite(newest):
+            # (the row limits still bound a long pause: `append` drops the front past them)
+            front = float(np.fmin(cutoff, self.keep_from))
             for buf in (self.metrics, self.spans, self.requests):
-                buf.drop_before(cutoff)
+                buf.drop_before(front)
 
     def oldest(self) -> float:
         candidates = [

@@ -356,6 +356,8 @@ class ApmApp(App[None]):
         source = self.replay_source()
         if source is not None:
             source.hold(self.paused is not None, self.clock())
+        if self._engine is not None:
+            self._engine.hold(self.paused)
         self.refresh_bindings()  # the step keys work (and show) only while paused
 
     def action_resume(self) -> None:

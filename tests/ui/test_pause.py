@@ -15,6 +15,32 @@ def header(app) -> str:  # type: ignore[no-untyped-def]
     return app.query_one(StatusHeader).text.plain
 
 
+async def test_a_paused_view_stepped_away_from_and_back_is_the_same() -> None:
+    """Regression: rows of the paused view's 24 h were dropped as the window moved on behind
+    the pause, so stepping away and back showed fewer requests (8,578 for 8,647), still
+    labelled as the whole window."""
+    clock = FakeClock()
+    app = dashboard(clock, window_hours=2.0, isolate_fits=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_tick(app, pilot, settle=False)
+        await pilot.press("space")
+        paused = app.snapshot.live
+
+        def seen(live):  # type: ignore[no-untyped-def]
+            return live.oldest, live.oldest_request, live.histogram.requests, live.endpoints
+
+        await tick(app, pilot, clock, 10, settle=False)  # the window moves on behind the pause
+        assert app.engine.window.newest() - 2 * 3600 > paused.oldest
+        await pilot.press("left")
+        await pilot.press("right")
+        assert app.snapshot.live.newest == paused.newest
+        assert seen(app.snapshot.live) == seen(paused)
+        await pilot.press("space")  # live again: the window is 2 h once more
+        await tick(app, pilot, clock, 1, settle=False)
+        window = app.engine.window
+        assert window.oldest() >= window.newest() - 2 * 3600
+
+
 async def test_space_freezes_the_view_while_the_window_keeps_filling() -> None:
     clock = FakeClock()
     app = dashboard(clock, window_hours=2.0, isolate_fits=False)
