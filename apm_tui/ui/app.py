@@ -444,7 +444,7 @@ class ApmApp(App[None]):
         self.snapshot = snap
         if not again and self._replay_from is None and snap.analysis is not None:
             self._follow_seek = False  # the last seek has landed: a pause from now stays put
-        self.header.show(snap)
+        self.header.show(snap, now=self.clock())
         for panel in self.panels:
             panel.update_view(snap)
         if again:

@@ -61,8 +61,11 @@ class StatusHeader(Line):
         line.truncate(width, overflow="ellipsis")  # (a Strip is cut at the width, without …)
         return Lines([line])
 
-    def show(self, snap: Snapshot | None, mode: str = "LIVE", behind: float = 0.0) -> None:
-        """The header for `snap`; `behind` (paused): how far the newest data is past it."""
+    def show(
+        self, snap: Snapshot | None, mode: str = "LIVE", behind: float = 0.0, now: float = math.nan
+    ) -> None:
+        """The header for `snap`; `behind` (paused): how far the newest data is past it;
+        `now` (live): this machine's time, to say how long an input has been quiet."""
         replay = snap.status.get("replay") if snap is not None else None
         if replay and mode == "LIVE":
             mode = "REPLAY"
@@ -82,13 +85,13 @@ class StatusHeader(Line):
         if snap is None:
             parts.append((KEEP, Text("starting…", "dim"), None))
         else:
-            parts += snapshot_parts(snap, replay, mode, behind)
+            parts += snapshot_parts(snap, replay, mode, behind, now)
         self._parts = parts
         self.text = Text("").join(part for _, part, _ in parts)
 
 
 def snapshot_parts(
-    snap: Snapshot, replay: dict[str, Any] | None, mode: str, behind: float
+    snap: Snapshot, replay: dict[str, Any] | None, mode: str, behind: float, now: float
 ) -> list[Part]:
     sources = Text(" │ " + " + ".join(snap.sources or ("no source",)))
     date, clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.live.newest)).split()
@@ -107,9 +110,9 @@ def snapshot_parts(
         score = Text(f"{h.score:.0f} {h.status}", STATUS_STYLE[h.status])
         parts.append((DROP_HEALTH, Text(" │ health ") + score, Text(" │ ") + score))
     # How long the inputs have been quiet is news only while the view is live.
-    now = time.time() if mode == "LIVE" and not replay else None
+    live = now if mode == "LIVE" and not replay and math.isfinite(now) else None
     parts.append(
-        (KEEP, input_counts(snap.status, now=now), input_counts(snap.status, now=now, short=True))
+        (KEEP, input_counts(snap.status, now=live), input_counts(snap.status, now=live, short=True))
     )
     count, status = len(snap.live.anomalies), snap.live.detector_status
     anomalies, short = Text(f" │ anomalies {count}"), Text(f" │ anom {count}")
