@@ -185,6 +185,14 @@ def request_details(requests: Table, th: Thresholds, numbering: Numbering | None
     )
 
 
+def _between(table: Table, column: str, since: float, until: float) -> Table:
+    """The rows with `since` <= `column` <= `until`."""
+    if not len(table):
+        return table
+    times = table[column]
+    return table.take(np.flatnonzero((times >= since) & (times <= until)))
+
+
 def utc(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
@@ -662,10 +670,13 @@ class Engine:
             metrics = self.window.metrics.view()
             requests = self.window.requests.view()
             # Masks, not a binary search: requests arrive as their traces end, not in order.
-            m = metrics.take(np.flatnonzero(metrics["timestamp"] <= t)) if len(metrics) else metrics
-            r = requests.take(np.flatnonzero(requests["time"] <= t)) if len(requests) else requests
-            anomalies = tuple(a for a in self._anomalies if a.timestamp <= t)
-            oldest = self.window.oldest()  # rows up to `t` start where the window does
+            # From `t` less the window's length: a pause holds older rows (`hold`), and the
+            # view at its newest time is still the window's length, not that and the pause.
+            since = t - self.window.max_age_s
+            m, r = _between(metrics, "timestamp", since, t), _between(requests, "time", since, t)
+            anomalies = tuple(a for a in self._anomalies if since <= a.timestamp <= t)
+            firsts = [float(x[col].min()) for x, col in ((m, "timestamp"), (r, "time")) if len(x)]
+            oldest = min(firsts) if firsts else math.nan
             status = dict(self.status)
             sources = tuple(s.name for s in self.sources)
         series = time_series(m, r, anomalies, t, self.interval_s, self.th, whole=self.whole)

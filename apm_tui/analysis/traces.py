@@ -9,6 +9,7 @@ shorten the trace.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,13 +45,16 @@ class WaterfallRow:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def finished_by(spans: Table, t: float) -> Table:
-    """The spans that had ended by time `t`: what the window held when the dashboard showed
-    `t` (a paused view). Sources hand spans over as they end, whole traces for OTLP."""
+def finished_by(spans: Table, t: float, since: float = -math.inf) -> Table:
+    """The spans that had ended by time `t` and started from `since`: what the window held
+    when the dashboard showed `t` (a paused view; a pause holds older rows too). Sources hand
+    spans over as they end, whole traces for OTLP."""
     if len(spans) == 0:
         return spans
-    end = np.asarray(spans["start"], dtype=float) + np.asarray(spans["duration_ms"], float) / 1e3
-    return spans.take(np.flatnonzero(~(end > t)))  # a span of unknown duration is kept
+    start = np.asarray(spans["start"], dtype=float)
+    end = start + np.asarray(spans["duration_ms"], float) / 1e3
+    # (a span of unknown duration is kept)
+    return spans.take(np.flatnonzero(~(end > t) & (start >= since)))
 
 
 def recent_traces(

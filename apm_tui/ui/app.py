@@ -532,7 +532,7 @@ class ApmApp(App[None]):
         def load() -> Table:
             from apm_tui.analysis.traces import finished_by
 
-            return finished_by(engine.spans(), paused)
+            return finished_by(engine.spans(), paused, paused - engine.window.max_age_s)
 
         self.push_screen(TracesScreen(load))
 

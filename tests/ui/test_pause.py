@@ -35,6 +35,9 @@ async def test_a_paused_view_stepped_away_from_and_back_is_the_same() -> None:
         await pilot.press("right")
         assert app.snapshot.live.newest == paused.newest
         assert seen(app.snapshot.live) == seen(paused)
+        await pilot.press("end")  # the newest data's view is 2 h too, not 2 h and the pause
+        end = app.snapshot.live
+        assert end.newest == app.engine.window.newest() and end.oldest >= end.newest - 2 * 3600
         await pilot.press("space")  # live again: the window is 2 h once more
         await tick(app, pilot, clock, 1, settle=False)
         window = app.engine.window
