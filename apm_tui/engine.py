@@ -53,7 +53,7 @@ from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
 from apm_tui.printable import printable
 from apm_tui.sources.base import Source, SourceError
-from apm_tui.window import Window
+from apm_tui.window import Window, earliest
 from apm_tui.words import counted
 
 
@@ -610,7 +610,7 @@ class Engine:
         waiting_for_model = self.detector.model is None and self._fit is not None
         has_data = len(self.window.metrics) or len(self.window.spans)
         if self._full is None and due and not waiting_for_model and has_data:
-            metrics, spans = self.window.metrics.view(), self.window.spans.view()
+            metrics, spans, _ = self.window.views()
             anomalies = tuple(self._anomalies)
             status = self.detector.status if self.detector.model is None else "ok"
             self._full_tick = self.tick
@@ -675,8 +675,7 @@ class Engine:
             since = t - self.window.max_age_s
             m, r = _between(metrics, "timestamp", since, t), _between(requests, "time", since, t)
             anomalies = tuple(a for a in self._anomalies if since <= a.timestamp <= t)
-            firsts = [float(x[col].min()) for x, col in ((m, "timestamp"), (r, "time")) if len(x)]
-            oldest = min(firsts) if firsts else math.nan
+            oldest = earliest(m, r)
             status = dict(self.status)
             sources = tuple(s.name for s in self.sources)
         series = time_series(m, r, anomalies, t, self.interval_s, self.th, whole=self.whole)
@@ -731,8 +730,7 @@ class Engine:
         return str(getattr(self.recorder, "path", "")) if self.recorder else ""
 
     def _snapshot(self) -> Snapshot:
-        metrics = self.window.metrics.view()
-        requests = self.window.requests.view()
+        metrics, _, requests = self.window.views()
         newest = self.window.newest()
         if not math.isfinite(newest):
             replay = self.status.get("replay")
@@ -746,6 +744,8 @@ class Engine:
         # one more tick (they are redrawn one a tick anyway), and the two alternate.
         # Anomalies in the current bucket reach the charts with it.
         oldest = self.window.oldest()
+        if not math.isnan(self.window.keep_from):  # paused: rows held before the window's day
+            oldest = earliest(metrics, requests)
         stamp = series_stamp(newest, oldest if math.isfinite(oldest) else newest, self.interval_s)
         details_due = (
             self._details is None

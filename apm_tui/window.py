@@ -7,6 +7,7 @@ so a slice handed out earlier keeps its values). Memory is bounded by age and by
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -147,6 +148,15 @@ class Window:
             for buf in (self.metrics, self.spans, self.requests):
                 buf.drop_before(front)
 
+    def views(self) -> tuple[Table, Table, Table]:
+        """Metrics, spans and requests of the window's length up to its newest time: while a
+        pause holds older rows (`keep_from`), not those (the analysis of a day is of a day)."""
+        m, s, r = self.metrics.view(), self.spans.view(), self.requests.view()
+        if math.isnan(self.keep_from) or math.isnan(self._newest):
+            return m, s, r
+        cutoff = self._newest - self.max_age_s
+        return _since(m, "timestamp", cutoff), _since(s, "start", cutoff), _since(r, "time", cutoff)
+
     def oldest(self) -> float:
         candidates = [
             float(buf.column(buf.time_column)[0])
@@ -159,6 +169,12 @@ class Window:
         """The newest sample, request or span time appended (rows arrive in about, not exactly,
         time order: a log's minute after the host's second)."""
         return self._newest
+
+
+def earliest(metrics: Table, requests: Table) -> float:
+    """The earliest sample or request time of these rows (NaN: none)."""
+    firsts = [float(t[c].min()) for t, c in ((metrics, "timestamp"), (requests, "time")) if len(t)]
+    return min(firsts) if firsts else math.nan
 
 
 def _latest(table: Table, column: str) -> float:

@@ -31,6 +31,12 @@ async def test_a_paused_view_stepped_away_from_and_back_is_the_same() -> None:
 
         await tick(app, pilot, clock, 10, settle=False)  # the window moves on behind the pause
         assert app.engine.window.newest() - 2 * 3600 > paused.oldest
+        # What the ticks compute meanwhile (shown on resuming) is 2 h, not the rows held.
+        assert app.latest.live.newest == app.engine.window.newest()
+        assert app.latest.live.oldest >= app.latest.live.newest - 2 * 3600
+        app.engine.wait_for_background()
+        analysed = app.engine.analysis
+        assert analysed is not None and analysed.start >= analysed.end - 2 * 3600
         await pilot.press("left")
         await pilot.press("right")
         assert app.snapshot.live.newest == paused.newest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -231,13 +232,26 @@ def test_headless_record_ends_by_itself_and_reports(tmp_path: Path) -> None:
     assert doc["source"] == "recording short.apmrec"
 
 
+def live_ticks(path: Path) -> int:
+    """Live ticks committed so far to a recording being written (0 while it starts)."""
+    try:  # read-only: a plain connect would make the file before `record` does
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM ticks WHERE history = 0").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def test_sigterm_closes_the_file_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "term.apmrec"
     proc = subprocess.Popen(
         [sys.executable, "-m", "apm_tui", "record", "-o", str(path), "--interval", "0.1"],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(3)
+    # Until live ticks come, not a fixed 3 s: with the suite on both cores the day's history
+    # took longer (SIGTERM in it keeps no tick, as it should; `..._long_history_too` below).
+    deadline = time.monotonic() + 60
+    while live_ticks(path) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "recorded" in err
