@@ -267,7 +267,11 @@ def test_sigterm_stops_a_long_history_too(tmp_path: Path) -> None:
          "--source", "tests.unit.slow_source:SlowHistory"],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(4)  # the imports, then into the minute-long history
+    # The imports (slower with the suite on both cores), the file, then into the history.
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)  # not the minute
     assert proc.returncode == 0 and "Traceback" not in err
