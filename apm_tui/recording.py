@@ -599,26 +599,39 @@ def _recovered_copy(path: Path) -> Path | None:
     Opening the file itself would have SQLite fold them into it — a recording changed by
     reading it, and impossible on a read-only disk — and read without them, the ticks in the
     log were missing (a recording stopped by a full disk read as not one at all)."""
+    path = path.resolve()  # SQLite keeps the side files beside the file a link points to
     sides = [s for s in SIDE_FILES if path.with_name(path.name + s).is_file()]
     if not sides:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="apm-tui-"))
+    folder = Path(tempfile.mkdtemp(prefix="apm-tui-"))  # (0700: the copy is no one else's)
     copy = folder / "recording.apmrec"
     try:
-        shutil.copyfile(path, copy)
-        for side in sides:
-            shutil.copyfile(path.with_name(path.name + side), folder / (copy.name + side))
+        try:
+            # SQLite's own copy first: a read snapshot, so a writer still at work cannot
+            # checkpoint and restart its log between the two files' copies (which gave a
+            # "malformed" copy of a good recording).
+            with (
+                contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as src,
+                contextlib.closing(sqlite3.connect(copy)) as dst,
+            ):
+                src.backup(dst)
+        except sqlite3.Error:  # (a read-only disk without the log's -shm): the files as they are
+            copy.unlink(missing_ok=True)
+            shutil.copyfile(path, copy)
+            for side in sides:
+                shutil.copyfile(path.with_name(path.name + side), folder / (copy.name + side))
         with contextlib.closing(sqlite3.connect(copy)) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.execute("PRAGMA journal_mode=DELETE")
+        os.chmod(copy, 0o600)
+        # One self-contained file now: it goes to the temporary folder, the rest is removed.
+        fd, name = tempfile.mkstemp(prefix="apm-tui-", suffix=".apmrec")
+        os.close(fd)
+        os.replace(copy, name)
     except (sqlite3.Error, OSError) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
         raise RecordingError(f"{path}: cannot be read with its {sides[0]} file: {exc}") from None
-    # One self-contained file now: it goes to the temporary folder, the rest is removed.
-    fd, name = tempfile.mkstemp(prefix="apm-tui-", suffix=".apmrec")
-    os.close(fd)
-    os.replace(copy, name)
-    shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return Path(name)
 
 

@@ -170,8 +170,13 @@ def test_a_file_without_its_wal_lacks_at_most_a_checkpoints_ticks(tmp_path: Path
     one = Batch.of(samples=[MetricSample(timestamp=5.0, cpu_pct=1.0)])
     for i in range(2 * CHECKPOINT_EVERY + 10):
         rec.append(100.0 + i, one)
-    # Not closed (the process killed): the file and its -wal, read as they are...
+    # Not closed (the process killed): the file and its -wal, read as they are (through a
+    # link too: SQLite keeps the -wal beside the file the link points to)...
     assert len(list(Recording.open(path).ticks())) == 2 * CHECKPOINT_EVERY + 10
+    (tmp_path / "latest.apmrec").symlink_to(path)
+    assert (
+        len(list(Recording.open(tmp_path / "latest.apmrec").ticks())) == 2 * CHECKPOINT_EVERY + 10
+    )
     # ...and the file copied alone, which lacks only the ticks since the last checkpoint.
     alone = tmp_path / "copy" / "open.apmrec"
     alone.parent.mkdir()
