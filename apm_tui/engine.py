@@ -364,6 +364,7 @@ class Engine:
         if not any(merged):
             self._record_quiet(now)
         self._say_outside()
+        self.window.trim()  # (rows a pause held, once it is over, with no new data too)
         self._collect_background()
         self._schedule_background()
         return self._snapshot()
@@ -611,7 +612,7 @@ class Engine:
         has_data = len(self.window.metrics) or len(self.window.spans)
         if self._full is None and due and not waiting_for_model and has_data:
             metrics, spans, _ = self.window.views()
-            anomalies = tuple(self._anomalies)
+            anomalies = self._anomalies_in_window()
             status = self.detector.status if self.detector.model is None else "ok"
             self._full_tick = self.tick
             self._analysed_rows = size
@@ -659,8 +660,10 @@ class Engine:
         up to `t` while new ones come. They were dropped as the window moved on, and the
         paused view changed under the user: step away and back, 8,578 requests where it had
         shown 8,647, still labelled "over 24 h"."""
-        with self._lock:
-            self.window.keep_from = math.nan if t is None else t - self.window.max_age_s
+        # Not under the engine's lock: a tick holds it throughout, seconds for a fresh
+        # replay's first or a recording's start, and this runs on the UI's thread. A float
+        # is set whole; `append` reads it once, and the next tick trims what was held.
+        self.window.keep_from = math.nan if t is None else t - self.window.max_age_s
 
     def view_at(self, t: float) -> Snapshot:
         """The dashboard's view as it was when the newest data was at time `t` (pause and
@@ -726,6 +729,14 @@ class Engine:
             oldest_request=float(requests["time"].min()) if len(requests) else math.nan,
         )
 
+    def _anomalies_in_window(self) -> tuple[Anomaly, ...]:
+        """The anomalies of the window's length up to its newest time (while a pause holds
+        older rows, not theirs: they counted in the header and the health's penalty)."""
+        if math.isnan(self.window.keep_from):
+            return tuple(self._anomalies)
+        since = self.window.newest() - self.window.max_age_s
+        return tuple(a for a in self._anomalies if a.timestamp >= since)
+
     def _recording_path(self) -> str:
         return str(getattr(self.recorder, "path", "")) if self.recorder else ""
 
@@ -764,7 +775,7 @@ class Engine:
             series = time_series(
                 metrics,
                 requests,
-                tuple(self._anomalies),
+                self._anomalies_in_window(),
                 newest,
                 self.interval_s,
                 self.th,
@@ -781,7 +792,7 @@ class Engine:
         live = self._live_view(
             metrics,
             requests,
-            tuple(self._anomalies),
+            self._anomalies_in_window(),
             newest,
             oldest,
             self._series[1],

@@ -148,6 +148,13 @@ class Window:
             for buf in (self.metrics, self.spans, self.requests):
                 buf.drop_before(front)
 
+    def trim(self) -> None:
+        """Drop what is older than the window and no longer held (`keep_from`)."""
+        if np.isfinite(self._newest):
+            front = float(np.fmin(self._newest - self.max_age_s, self.keep_from))
+            for buf in (self.metrics, self.spans, self.requests):
+                buf.drop_before(front)
+
     def views(self) -> tuple[Table, Table, Table]:
         """Metrics, spans and requests of the window's length up to its newest time: while a
         pause holds older rows (`keep_from`), not those (the analysis of a day is of a day)."""

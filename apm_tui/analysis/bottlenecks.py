@@ -89,7 +89,10 @@ def parent_rows(spans: Table, trace_codes: IntArray) -> IntArray:
     order = np.argsort(own, kind="stable")  # a repeated id: its first span
     at = np.minimum(np.searchsorted(own[order], wanted), max(n - 1, 0))
     found = (parent >= 0) & (own[order][at] == wanted)
-    return np.where(found, order[at], -1)
+    rows = np.where(found, order[at], -1)
+    # A span named as its own parent is a root (as `requests.root_mask` takes it): as its
+    # own parent it had no time on the critical path, and its trace no root.
+    return np.where(rows == np.arange(n), -1, rows)
 
 
 def _zero_nan(values: FloatArray) -> FloatArray:

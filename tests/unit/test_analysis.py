@@ -585,6 +585,20 @@ def test_a_call_on_a_sliver_of_the_time_is_no_hotspot() -> None:
     assert spot.share == pytest.approx(0.6)
 
 
+def test_a_span_that_is_its_own_parent_is_the_root_of_its_critical_path() -> None:
+    """Regression: as its own parent it had no time on the critical path (0 ms), and its
+    trace no root, while the request count took it as a root."""
+    from apm_tui.analysis import bottlenecks as bn
+    from apm_tui.model import Span
+
+    spans = [
+        Span("t", "a", "a", "web", "GET /x", 0.0, 100.0, kind="server"),
+        Span("t", "b", "a", "web", "redis GET", 0.01, 60.0, kind="client"),
+    ]
+    frame = bn.span_frame(Batch.of(spans=spans).spans)
+    assert frame.critical.path_ms.tolist() == pytest.approx([40.0, 60.0])
+
+
 def test_requests_without_calls_are_analysed_without_a_span_frame(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

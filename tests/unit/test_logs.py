@@ -245,6 +245,10 @@ def test_bare_w3c_times_go_on_to_the_next_day_past_midnight(tmp_path: Path) -> N
     assert (table["start"] - day).tolist() == [
         86_398, 86_397, 86_401, 86_400 + 46_800, 2 * 86_400 + 3, 11 * 86_400 + 8 * 3_600 + 1,
     ]  # fmt: skip
+    # A file started just before midnight whose first line is just after: the next day.
+    log = "#Date: 2000-10-09 23:59:58\n#Fields: time cs-method cs-uri-stem sc-status\n"
+    table, _ = read_log(write(tmp_path, log + "00:00:01 GET /a 200\n", "b.log"), "w3c")
+    assert (table["start"] - day).tolist() == [86_401]
 
 
 def test_rows_rejected_for_their_values_give_up_to_five_examples(tmp_path: Path) -> None:

@@ -94,3 +94,16 @@ def test_spans_without_requests_age_out_too() -> None:
     window.append(Table({}), new, Table({}))
     assert list(window.spans.column("start")) == [86_400.0, 86_410.0]
     assert window.newest() == 86_410.0
+
+
+def test_rows_held_for_a_pause_are_kept_then_dropped_once_it_is_over() -> None:
+    window = Window(max_age_s=100.0, max_samples=1000, max_spans=1000)
+    window.append(metrics(0, 100), Table({}), Table({}))
+    window.keep_from = -1.0  # paused at t = 99: its 100 s from t = -1
+    window.append(metrics(100, 50), Table({}), Table({}))
+    assert len(window.metrics) == 150  # held
+    m, _, _ = window.views()
+    assert m["timestamp"].min() == 49.0  # what the live figures read: the window's length
+    window.keep_from = float("nan")  # resumed; no new data need come for the rows to go
+    window.trim()
+    assert len(window.metrics) == 101 and window.oldest() == 49.0

@@ -226,7 +226,10 @@ class LogParser:
         elif name in (b"#Date", b"#Start-Date"):
             date = value.strip()[:10]
             if re.fullmatch(rb"\d{4}-\d\d-\d\d", date):
-                self._w3c_clock, self._w3c_days = math.nan, 0
+                # From the directive's own time: a file started at 23:59:58 whose first
+                # line is at 00:00:01 is on the next day already.
+                self._w3c_clock = PARSERS["w3c"](value.strip()[:19])
+                self._w3c_days = 0
                 if self._w3c_fields:
                     self.set_format(w3c_format(self._w3c_fields, date))
                 else:

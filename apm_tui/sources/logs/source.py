@@ -328,7 +328,7 @@ class LogSource:
 
     def _batch(self, tables: list[Table], force: bool = False) -> Batch:
         status: dict[str, Any] = {}
-        counts = tuple((s.parsed, s.rejected, s.skipped, s.format) for s in self.stats)
+        counts = tuple((s.parsed, s.messages, s.rejected, s.skipped, s.format) for s in self.stats)
         if force or self._notices or counts != self._reported:
             status["log"] = summary(self.stats)
             if self.follow:
