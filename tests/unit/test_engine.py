@@ -541,3 +541,31 @@ def test_old_spans_in_a_poll_of_their_own_are_said_too() -> None:
         "otlp: 1 span older than the window (before 2025-12-31 00:00 UTC) not kept, beside "
         "newer ones: a clock that is off, or old data sent with new",
     )
+
+
+def test_a_pauses_held_rows_keep_their_anomalies_out_of_the_live_figures() -> None:
+    """Regression (review): while a pause held older rows, their anomalies still counted in
+    the live header and the health's penalty; the paused view keeps them."""
+    from apm_tui.analysis.result import Anomaly
+
+    engine = make_engine(DashboardOptions(start=WORLD_START, window_hours=2), Thresholds())
+    try:
+        engine.step(NOW)
+        paused = engine.window.newest()
+        engine.hold(paused)
+        for i in range(1, 30):  # the window moves on behind the pause
+            engine.step(NOW + i)
+        since = engine.window.newest() - 2 * 3600
+        assert paused - 2 * 3600 < since
+        held = float(engine.window.metrics.column("timestamp")[0]) + 60
+        assert held < since
+        old = Anomaly(held, 0.9, "HIGH", ("cpu",))  # among the held rows, out of the 2 h
+        engine._anomalies.appendleft(old)
+        live = engine.step(NOW + 30).live
+        assert old not in live.anomalies and live.oldest >= since
+        assert old in engine.view_at(paused).live.anomalies
+        engine.hold(None)
+        engine.step(NOW + 31)
+        assert engine.window.oldest() >= engine.window.newest() - 2 * 3600
+    finally:
+        engine.close()
