@@ -53,7 +53,7 @@ from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
 from apm_tui.printable import printable
 from apm_tui.sources.base import Source, SourceError
-from apm_tui.window import Window, earliest
+from apm_tui.window import Window, between, earliest
 from apm_tui.words import counted
 
 
@@ -183,14 +183,6 @@ def request_details(requests: Table, th: Thresholds, numbering: Numbering | None
         endpoint_table(requests, th, grouped),
         slowest_by_endpoint(requests, grouped=grouped),
     )
-
-
-def _between(table: Table, column: str, since: float, until: float) -> Table:
-    """The rows with `since` <= `column` <= `until`."""
-    if not len(table):
-        return table
-    times = table[column]
-    return table.take(np.flatnonzero((times >= since) & (times <= until)))
 
 
 def utc(t: float) -> str:
@@ -676,7 +668,7 @@ class Engine:
             # From `t` less the window's length: a pause holds older rows (`hold`), and the
             # view at its newest time is still the window's length, not that and the pause.
             since = t - self.window.max_age_s
-            m, r = _between(metrics, "timestamp", since, t), _between(requests, "time", since, t)
+            m, r = between(metrics, "timestamp", since, t), between(requests, "time", since, t)
             anomalies = tuple(a for a in self._anomalies if since <= a.timestamp <= t)
             oldest = earliest(m, r)
             status = dict(self.status)

@@ -136,9 +136,9 @@ class Window:
             # Rows already older than the window never enter: an old log's beside a live
             # source would sit behind the live rows, where trimming the front never reaches
             # them, and show as the current values.
-            metrics = _since(metrics, "timestamp", cutoff)
-            spans = _since(spans, "start", cutoff)
-            requests = _since(requests, "time", cutoff)
+            metrics = between(metrics, "timestamp", cutoff)
+            spans = between(spans, "start", cutoff)
+            requests = between(requests, "time", cutoff)
         self.metrics.append(metrics)
         self.spans.append(spans)
         self.requests.append(requests)
@@ -162,7 +162,11 @@ class Window:
         if math.isnan(self.keep_from) or math.isnan(self._newest):
             return m, s, r
         cutoff = self._newest - self.max_age_s
-        return _since(m, "timestamp", cutoff), _since(s, "start", cutoff), _since(r, "time", cutoff)
+        return (
+            between(m, "timestamp", cutoff),
+            between(s, "start", cutoff),
+            between(r, "time", cutoff),
+        )
 
     def oldest(self) -> float:
         candidates = [
@@ -190,11 +194,10 @@ def _latest(table: Table, column: str) -> float:
     return float(np.fmax.reduce(table[column]))
 
 
-def _since(table: Table, column: str, cutoff: float) -> Table:
+def between(table: Table, column: str, since: float, until: float = math.inf) -> Table:
+    """The rows with `since` <= `column` <= `until` (the table itself when all are)."""
     if not len(table) or column not in table:
         return table
-    keep = table[column] >= cutoff
+    times = table[column]
+    keep = (times >= since) & (times <= until) if until < math.inf else times >= since
     return table if keep.all() else table.take(np.flatnonzero(keep))
-
-
-__all__ = ["ColumnBuffer", "Window"]
