@@ -142,14 +142,11 @@ class Window:
         self.metrics.append(metrics)
         self.spans.append(spans)
         self.requests.append(requests)
-        if np.isfinite(newest):
-            # (the row limits still bound a long pause: `append` drops the front past them)
-            front = float(np.fmin(cutoff, self.keep_from))
-            for buf in (self.metrics, self.spans, self.requests):
-                buf.drop_before(front)
+        self.trim()
 
     def trim(self) -> None:
-        """Drop what is older than the window and no longer held (`keep_from`)."""
+        """Drop what is older than the window and no longer held (`keep_from`). (The row
+        limits still bound a long pause: a buffer's `append` drops its front past them.)"""
         if np.isfinite(self._newest):
             front = float(np.fmin(self._newest - self.max_age_s, self.keep_from))
             for buf in (self.metrics, self.spans, self.requests):
@@ -201,3 +198,6 @@ def between(table: Table, column: str, since: float, until: float = math.inf) ->
     times = table[column]
     keep = (times >= since) & (times <= until) if until < math.inf else times >= since
     return table if keep.all() else table.take(np.flatnonzero(keep))
+
+
+__all__ = ["ColumnBuffer", "Window", "between", "earliest"]
