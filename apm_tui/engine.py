@@ -17,12 +17,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from apm_tui.analysis.forest import Model, fit_all, fit_all_isolated
 from apm_tui.analysis.live import (
     Histogram,
     LiveView,
@@ -42,13 +44,7 @@ from apm_tui.analysis.requests import (
     status_codes,
 )
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
-from apm_tui.analysis.streaming import (
-    Model,
-    StreamingDetector,
-    detector_settings,
-    fit,
-    fit_isolated,
-)
+from apm_tui.analysis.streaming import FitRequest, StreamingDetector, detector_settings
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
 from apm_tui.printable import printable
@@ -281,7 +277,10 @@ class Engine:
         self.status: dict[str, Any] = {}
         self._anomalies: deque[Anomaly] = deque()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apm-analysis")
-        self._fit: Future[Model] | None = None
+        # One fit job at a time, of every request waiting (`fit_all_isolated`): the requests
+        # it fits, in order, and its models.
+        self._fit: tuple[list[int], Future[list[Model]]] | None = None
+        self._unsent: list[FitRequest] = []
         self._full: Future[Analysis] | None = None
         self._full_tick = -1
         self._analysed_rows = 0  # the window's rows when the last full analysis started
@@ -495,11 +494,11 @@ class Engine:
         if not (len(batch.metrics) or len(batch.spans)):
             return
         self.window.append(batch.metrics, batch.spans, self._numbered(requests_table(batch.spans)))
-        if len(batch.metrics):
+        if len(batch.metrics) and not self._adopted:
             # History too goes through the detector (it builds the baselines and the first
             # model's training rows); its anomalies come from `score_history` once that
             # model exists.
-            _, found = self.detector.score_new(batch.metrics)
+            _, _, found = self.detector.score_rows(batch.metrics, catch_up=not score)
             if score:
                 self._anomalies.extend(found)
         self._drop_old_anomalies()
@@ -542,16 +541,19 @@ class Engine:
 
     # -- background work -------------------------------------------------------------------
     def _collect_background(self) -> None:
-        if self._fit is not None and self._fit.done():
+        if self._fit is not None and self._fit[1].done():
+            numbers, job = self._fit
+            self._fit = None
+            models: list[Model | None] = [None] * len(numbers)
             try:
-                model = self._fit.result()
-                first = self.detector.model is None
-                self.detector.install(model)
-                if first:
-                    self._score_history()
+                models = list(job.result())
             except Exception as exc:  # a fit that fails must not stop the dashboard
                 self._notices.append(f"anomaly model fit failed: {exc}")
-            self._fit = None
+            for number, model in zip(numbers, models, strict=True):
+                first = self.detector.model is None
+                self._anomalies.extend(self.detector.install(number, model))
+                if first and self.detector.model is not None:
+                    self._score_history()
         if self._full is not None and self._full.done():
             first = self.analysis is None
             try:
@@ -581,13 +583,14 @@ class Engine:
     def _schedule_background(self) -> None:
         if self._adopted:
             return
-        if self._fit is None:
-            rows = self.detector.training_rows(self.window.metrics.view())
-            if rows is not None:
-                x, names = rows
-                self.detector.fit_started()
-                fitter = fit_isolated if self.isolate_fits else fit
-                self._fit = self._pool.submit(fitter, x.copy(), names)
+        self.detector.ask_if_due()  # after a history, whose rows ask for no refit
+        self._unsent += self.detector.take_requests()
+        if self._unsent and self._fit is None:
+            fitter = fit_all_isolated if self.isolate_fits else fit_all
+            jobs = [(r.x, list(r.names), r.seed) for r in self._unsent]
+            numbers = [r.number for r in self._unsent]
+            self._fit = (numbers, self._pool.submit(fitter, jobs))
+            self._unsent = []
         # Once per tick at most: `wait_for_background` may call this again in the same tick.
         # Every `full_every` ticks, and sooner while the window is still filling (an empty log
         # or OTLP receiver at start, a replay at 64×): the first analysis, on the first few
@@ -600,7 +603,7 @@ class Engine:
         )
         # Wait for the first model only while it is on its way: a warming-up detector must not
         # hold back health and bottlenecks.
-        waiting_for_model = self.detector.model is None and self._fit is not None
+        waiting_for_model = self.detector.model is None and self.detector.fitting
         has_data = len(self.window.metrics) or len(self.window.spans)
         if self._full is None and due and not waiting_for_model and has_data:
             metrics, spans, _ = self.window.views()
@@ -623,9 +626,11 @@ class Engine:
         """Block until pending fits and analyses finish, then pick them up (for tests, reports)."""
         deadline = time.monotonic() + timeout
         for _ in range(4):
-            for fut in (self._fit, self._full):
-                if fut is not None:
-                    fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            jobs: list[Future[Any]] = [f for f in (self._full, self._fit and self._fit[1]) if f]
+            # A failed one is a notice (`_collect_background`); a late one raises.
+            _, late = futures_wait(jobs, timeout=max(0.0, deadline - time.monotonic()))
+            if late:
+                raise TimeoutError("background work did not finish in time")
             self._collect_background()
             self._schedule_background()
             if self._fit is None and self._full is None:
@@ -635,7 +640,7 @@ class Engine:
     def _detector_status(self, samples: int) -> str:
         if self._adopted:
             return "ok"  # the adopted analysis found the anomalies shown
-        if self.detector.model is None and self._fit is not None:
+        if self.detector.model is None and self.detector.fitting:
             return f"fitting on {samples:,} samples"
         if samples == 0 and len(self.window.requests):
             # A log's or OTLP's requests become a sample once their minute is over.

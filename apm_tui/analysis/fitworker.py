@@ -1,7 +1,7 @@
-"""`python -m apm_tui.analysis.fitworker`: fit one anomaly model, in a process of its own.
+"""`python -m apm_tui.analysis.fitworker`: fit anomaly models, in a process of its own.
 
-Reads an .npz on stdin (`x`, `seed`), writes the fitted model as an .npz on
-stdout (see `streaming.model_to_npz`). The dashboard runs it so that scikit-learn's memory
+Reads an .npz on stdin (`count`, then `x0`, `seed0`, `x1`, …), writes the fitted models as an
+.npz on stdout (see `forest.models_to_npz`). The dashboard runs it so that scikit-learn's memory
 belongs to a process that exits; nothing but arrays crosses the pipe, in either direction.
 """
 
@@ -12,14 +12,14 @@ import sys
 
 import numpy as np
 
-from apm_tui.analysis.streaming import fit, model_to_npz
+from apm_tui.analysis.forest import fit, models_to_npz
 
 
 def main() -> int:
     with np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False) as z:
-        x, seed = z["x"], int(z["seed"])
-    names = [f"f{i}" for i in range(x.shape[1])]
-    sys.stdout.buffer.write(model_to_npz(fit(x, names, seed)))
+        jobs = [(z[f"x{i}"], int(z[f"seed{i}"])) for i in range(int(z["count"]))]
+    models = [fit(x, [f"f{i}" for i in range(x.shape[1])], seed) for x, seed in jobs]
+    sys.stdout.buffer.write(models_to_npz(models))
     return 0
 
 

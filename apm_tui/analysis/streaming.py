@@ -7,10 +7,10 @@ future never changes a past score or flag. The forest is refitted every `refit_e
 the last `train_rows` samples' features. Until `DetectorSettings.warmup_rows` samples have been
 seen the detector is warming up and flags nothing.
 
-Fitting can happen elsewhere (`fit` is pure and returns a `Model`; the dashboard runs it in a
-child process, `fit_isolated`), and the model is swapped in with `install` — scoring keeps
-using the previous model until then. Nothing here flags by the contamination: it only caps the
-alarm's flag rate.
+Fitting can happen elsewhere (the dashboard fits in a child process, `forest.fit_isolated`):
+the detector asks for each refit at a row fixed by the data, and the rows after it wait for
+that model, so where the models change never depends on how fast a fit was. Nothing here
+flags by the contamination: it only caps the alarm's flag rate.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -28,190 +28,15 @@ from apm_tui.analysis.alarm import Alarm, AlarmSettings
 from apm_tui.analysis.anomaly import FEATURE_TYPES
 from apm_tui.analysis.baseline import FEATURES, BaselineSettings, SeriesBaseline, squash
 from apm_tui.analysis.baseline_block import features_block
+from apm_tui.analysis.forest import Model, fit, score
 from apm_tui.analysis.result import Anomaly, Severity
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
 
 BoolArray = npt.NDArray[np.bool_]
 
-
-class FastForest:
-    """Scores rows with the trees of a fitted IsolationForest, vectorised across trees.
-
-    scikit-learn's `score_samples` costs ≈ 21 ms per call here even for one row (input
-    validation and a joblib dispatch over 100 trees), which alone would take half the
-    dashboard's 40 ms tick budget. The fitted trees are small (depth ≤ 8 for 256-row
-    subsamples), so walking all of them at once with numpy costs well under a millisecond and
-    gives the same scores (a test compares them with scikit-learn's).
-    """
-
-    def __init__(self, forest: Any) -> None:
-        trees = [est.tree_ for est in forest.estimators_]
-        n_nodes = max(t.node_count for t in trees)
-        shape = (len(trees), n_nodes)
-        self.left = np.full(shape, -1, dtype=np.int64)
-        self.right = np.full(shape, -1, dtype=np.int64)
-        self.feature = np.zeros(shape, dtype=np.int64)
-        self.threshold = np.zeros(shape)
-        self.leaf_path = np.zeros(shape)  # depth of the node + expected depth below a leaf
-        for i, (tree, features) in enumerate(zip(trees, forest.estimators_features_, strict=True)):
-            n = tree.node_count
-            self.left[i, :n] = tree.children_left
-            self.right[i, :n] = tree.children_right
-            # Tree features index the tree's own feature subset; map them back to columns.
-            self.feature[i, :n] = np.asarray(features)[np.maximum(tree.feature, 0)]
-            self.threshold[i, :n] = tree.threshold
-            self.leaf_path[i, :n] = _node_depths(tree.children_left, tree.children_right) + (
-                average_path_length(tree.n_node_samples.astype(float))
-            )
-        self.max_depth = int(max(t.max_depth for t in trees))
-        self.norm = len(trees) * average_path_length(np.array([float(forest.max_samples_)]))[0]
-
-    ARRAYS = ("left", "right", "feature", "threshold", "leaf_path")
-
-    def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
-        """Everything scoring needs, as plain arrays (to cross a process boundary as .npz)."""
-        out = {name: getattr(self, name) for name in self.ARRAYS}
-        out["max_depth"] = np.array(self.max_depth)
-        out["norm"] = np.array(self.norm)
-        return out
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray[Any, Any]]) -> FastForest:
-        self = cls.__new__(cls)
-        for name in cls.ARRAYS:
-            setattr(self, name, np.asarray(arrays[name]))
-        self.max_depth = int(arrays["max_depth"])
-        self.norm = float(arrays["norm"])
-        return self
-
-    def score(self, x: FloatArray) -> FloatArray:
-        """s(x) in 0–1 for each row (scikit-learn's -score_samples)."""
-        # Flat indices (tree × width + node) into the raveled arrays: a 1-D take is half the
-        # cost of indexing the 2-D arrays with (tree, node) pairs, for the same nodes.
-        n_trees, width = self.left.shape
-        left, right = self.left.ravel(), self.right.ravel()
-        feature, threshold = self.feature.ravel(), self.threshold.ravel()
-        base = (np.arange(n_trees) * width)[:, None]
-        node = np.repeat(base, len(x), axis=1)
-        x = np.ascontiguousarray(x)
-        values = x.ravel()
-        row_base = (np.arange(len(x)) * x.shape[1])[None, :]
-        for _ in range(self.max_depth):
-            child = left[node]
-            inner = child >= 0
-            if not inner.any():
-                break
-            go_left = values[row_base + feature[node]] <= threshold[node]
-            nxt = np.where(go_left, child, right[node]) + base
-            node = np.where(inner, nxt, node)
-        depths = self.leaf_path.ravel()[node].sum(axis=0)
-        return np.asarray(2.0 ** (-depths / self.norm), dtype=np.float64)
-
-
-def average_path_length(n: FloatArray) -> FloatArray:
-    """Expected path length of an unsuccessful BST search among n points (Liu et al. 2008)."""
-    n = np.asarray(n, dtype=float)
-    out = np.zeros_like(n)
-    out[n == 2] = 1.0
-    big = n > 2
-    out[big] = 2.0 * (np.log(n[big] - 1.0) + np.euler_gamma) - 2.0 * (n[big] - 1.0) / n[big]
-    return out
-
-
-def _node_depths(left: np.ndarray[Any, Any], right: np.ndarray[Any, Any]) -> FloatArray:
-    depth = np.zeros(len(left))
-    for node in range(len(left)):  # children always have larger ids than their parent
-        if left[node] >= 0:
-            depth[left[node]] = depth[node] + 1
-            depth[right[node]] = depth[node] + 1
-    return depth
-
-
-#: Above this many rows scikit-learn's own batched scoring is the faster of the two.
-FAST_ROWS = 256
-
-
-@dataclass(frozen=True)
-class Model:
-    forest: Any
-    fast: FastForest
-    names: tuple[str, ...]
-    mean: FloatArray
-    std: FloatArray
-    trained_on: int
-
-
-def fit(x: FloatArray, names: list[str], seed: int = 0) -> Model:
-    from sklearn.ensemble import IsolationForest
-
-    mean = x.mean(axis=0)
-    std = np.where(x.std(axis=0) > 1e-12, x.std(axis=0), 1.0)
-    forest = IsolationForest(n_estimators=100, contamination="auto", random_state=seed)
-    forest.fit((x - mean) / std)
-    return Model(forest, FastForest(forest), tuple(names), mean, std, len(x))
-
-
-MODEL_ARRAYS = ("mean", "std")
-
-
-def model_to_npz(model: Model) -> bytes:
-    import io
-
-    arrays: dict[str, Any] = {f"model_{name}": getattr(model, name) for name in MODEL_ARRAYS}
-    arrays["model_trained_on"] = np.array(model.trained_on)
-    arrays.update(model.fast.arrays())
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def model_from_npz(data: bytes, names: list[str]) -> Model:
-    import io
-
-    # allow_pickle=False: only plain arrays are read back, never objects.
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    return Model(
-        forest=None,
-        fast=FastForest.from_arrays(arrays),
-        names=tuple(names),
-        mean=arrays["model_mean"],
-        std=arrays["model_std"],
-        trained_on=int(arrays["model_trained_on"]),
-    )
-
-
-def fit_isolated(x: FloatArray, names: list[str], seed: int = 0) -> Model:
-    """`fit` in a short-lived child process, so the dashboard never imports scikit-learn.
-
-    scikit-learn and SciPy add ≈ 88 MB to a process's resident memory here, more than half of
-    the dashboard's 150 MB budget; the child pays it and exits. Only arrays cross back.
-    """
-    import io
-    import subprocess
-    import sys
-
-    buf = io.BytesIO()
-    np.savez(buf, x=x, seed=np.array(seed))
-    done = subprocess.run(
-        [sys.executable, "-m", "apm_tui.analysis.fitworker"],
-        input=buf.getvalue(),
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"model fit process failed: {tail[0]}")
-    return model_from_npz(done.stdout, names)
-
-
-def score(model: Model, x: FloatArray) -> FloatArray:
-    z = (x - model.mean) / model.std
-    if len(z) <= FAST_ROWS or model.forest is None:
-        return model.fast.score(z)
-    return np.asarray(-model.forest.score_samples(z), dtype=np.float64)
+#: A block of more than this many refits' rows at once is a jump, not a tick (see score_rows).
+JUMP_REFITS = 4
 
 
 @dataclass(frozen=True)
@@ -236,17 +61,47 @@ def detector_settings(th: Thresholds) -> DetectorSettings:
     return DetectorSettings(alarm=replace(AlarmSettings(), contamination=th.contamination))
 
 
+@dataclass(frozen=True)
+class FitRequest:
+    """The training rows of the `number`th model, asked for when the detector had seen `at`
+    rows: that model scores the rows from there on, and the model before it the rows before.
+    Where and on what a model is fitted is fixed by the data alone, never by when a fit in
+    the background happens to finish, so a replay at any speed flags what live flagged."""
+
+    number: int
+    x: FloatArray
+    times: FloatArray
+    names: tuple[str, ...]
+    at: int
+    seed: int
+
+
+class _Waiting(NamedTuple):
+    """A row's features, waiting for the model that scores it to land."""
+
+    row: int  # its number among the rows seen
+    t: float
+    z: FloatArray
+    ok: BoolArray
+    model: int  # the request whose model scores it (-1: none, the detector is warming up)
+
+
 class StreamingDetector:
     """One row at a time, causally: features against each metric's rolling baseline
     (`baseline.py`), an IsolationForest over all metrics' features, and the likelihood alarm
     (`alarm.py`). Row i's score and flag depend only on rows < i and its own values.
 
-    The forest is refitted every `refit_every` rows on the last `train_rows` rows' features;
-    the caller may fit elsewhere (`training_rows` → `fit` → `install`), and scoring keeps the
-    previous forest until then. It watches the metrics of the first rows it sees, and any
-    that appear later (a host's CPU beside a log whose backlog came first): those join at the
-    end of the feature row, the current forest goes on scoring the features it knows, and a
-    refit that knows them all is due as soon as enough rows have every feature.
+    A refit is asked for every `refit_every` rows, on the last `train_rows` rows' features
+    (`FitRequest`). With `refit` the detector fits it there and then (`apm-tui detect`);
+    otherwise the caller takes the requests (`take_requests`), fits them elsewhere and hands
+    each model back (`install`), and the rows after a request wait, features computed, until
+    its model lands. So the dashboard flags exactly what `detect_series` flags on the same
+    rows, however they were split into ticks.
+
+    It watches the metrics of the first rows it sees, and any that appear later (a host's CPU
+    beside a log whose backlog came first): those join at the end of the feature row, the
+    current forest goes on scoring the features it knows, and a refit that knows them all is
+    due as soon as enough rows have every feature.
     """
 
     def __init__(
@@ -255,7 +110,7 @@ class StreamingDetector:
         self.th = th
         self.s = settings or detector_settings(th)
         self.seed = seed
-        self.model: Model | None = None
+        self.model: Model | None = None  # the model scoring the rows now
         self.names: tuple[str, ...] | None = None
         self.baselines: list[SeriesBaseline] = []
         self.alarm = Alarm(self.s.alarm)
@@ -264,6 +119,14 @@ class StreamingDetector:
         self.seen = 0
         self._since_fit = 0
         self.fits = 0
+        self.requested = 0  # fit requests so far
+        self._asked: FitRequest | None = None  # the latest
+        self._requests: list[FitRequest] = []  # not taken by the caller yet
+        self._outstanding: dict[int, FitRequest] = {}  # asked, their models not landed yet
+        self._landed: dict[int, Model | None] = {}  # landed, no row has reached them yet
+        self._scoring = -1  # the request whose model is `model` (-1: none)
+        self._first: tuple[FitRequest, Model] | None = None  # the first model and its rows
+        self._waiting: deque[_Waiting] = deque()
         # (raw score, time, features) of the rows the alarm's average covers
         self._recent: deque[tuple[float, float, FloatArray]] = deque(maxlen=self.s.alarm.avg_window)
 
@@ -273,6 +136,8 @@ class StreamingDetector:
         if self.seen < need:
             return f"warming up: {self.seen} / {need} samples"
         if self.model is None:
+            if self._outstanding:
+                return "fitting the first model"
             # Every sample seen, too few of them with all their metrics to learn from (a log's
             # metrics come once a minute beside the host's every tick: their baselines warm
             # up minute by minute).
@@ -280,34 +145,139 @@ class StreamingDetector:
         return "ok"
 
     @property
+    def fitting(self) -> bool:
+        """A model has been asked for and has not landed yet."""
+        return bool(self._outstanding)
+
+    @property
+    def waiting(self) -> int:
+        """Rows waiting for their model."""
+        return len(self._waiting)
+
+    @property
     def feature_names(self) -> list[str]:
         return [f"{name}:{kind}" for name in self.names or () for kind in FEATURES]
 
-    def training_rows(self, metrics: Table | None = None) -> tuple[FloatArray, list[str]] | None:
-        """The rows a refit should use now, or None when it is not time to refit. (The
-        detector keeps its own feature rows; `metrics` is accepted for the engine's call.)"""
-        due = (
-            self.model is None
+    def _due(self) -> bool:
+        if len(self.train) < self.s.min_train:
+            return False
+        asked = self._asked
+        return (
+            asked is None
             or self._since_fit >= self.s.refit_every
-            or len(self.model.names) < len(self.feature_names)
+            or len(asked.names) < len(self.feature_names)
         )
-        if not due or len(self.train) < self.s.min_train:
-            return None
-        return np.asarray(self.train), self.feature_names
 
-    def fit_started(self) -> None:
-        """A fit is on its way (on another thread): do not ask for another until it lands."""
-        self._since_fit = 0
+    def ask_if_due(self) -> None:
+        """Ask for a refit if one is due before the next row (after a history, whose rows ask
+        for none, or at the end of a tick)."""
+        if self._due():
+            number = self.requested
+            request = FitRequest(
+                number,
+                np.asarray(self.train),
+                np.asarray(self.train_times),
+                tuple(self.feature_names),
+                self.seen,
+                self.seed + number,
+            )
+            self.requested += 1
+            self._since_fit = 0
+            self._asked = request
+            self._requests.append(request)
+            self._outstanding[number] = request
 
-    def install(self, model: Model) -> None:
-        self.model = model
-        self._since_fit = 0
-        self.fits += 1
+    def take_requests(self) -> list[FitRequest]:
+        """The fits asked for since the last call, oldest first; each model goes to `install`."""
+        out, self._requests = self._requests, []
+        return out
+
+    def install(self, number: int, model: Model | None) -> list[Anomaly]:
+        """Request `number`'s model (None: its fit failed, and the model before it scores on);
+        returns the anomalies among the rows that were waiting for it."""
+        return self._land(number, model)[1]
 
     def refit_now(self) -> None:
-        rows = self.training_rows()
-        if rows is not None:
-            self.install(fit(rows[0], rows[1], self.seed + self.fits))
+        """Ask for a refit if one is due, and fit it here."""
+        self.ask_if_due()
+        self._fit_here()
+
+    def _fit_here(self) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
+        done: list[tuple[int, float, bool]] = []
+        found: list[Anomaly] = []
+        for request in self.take_requests():
+            model = fit(request.x, list(request.names), request.seed)
+            more, anomalies = self._land(request.number, model)
+            done += more
+            found += anomalies
+        return done, found
+
+    def _land(
+        self, number: int, model: Model | None
+    ) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
+        request = self._outstanding.pop(number, None)
+        if request is None:
+            return [], []
+        self._landed[number] = model
+        if model is not None:
+            self.fits += 1
+            if self._first is None:
+                self._first = (request, model)
+        return self._drain()
+
+    def _reach(self, number: int) -> bool:
+        """Make request `number`'s model the one that scores; False while it has not landed."""
+        if number <= self._scoring:
+            return True
+        if number not in self._landed:
+            return False
+        model = self._landed[number]
+        if model is not None:
+            self.model = model
+        self._scoring = number
+        for old in [k for k in self._landed if k <= number]:
+            del self._landed[old]
+        return True
+
+    def _drain(self) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
+        """Score the waiting rows whose models have landed, in order: (row, likelihood,
+        flag) of each, and the anomalies among them."""
+        done: list[tuple[int, float, bool]] = []
+        found: list[Anomaly] = []
+        while self._waiting and self._reach(self._waiting[0].model):
+            number = self._waiting[0].model
+            group = []
+            while self._waiting and self._waiting[0].model == number:
+                group.append(self._waiting.popleft())
+            self._score_group(group, done, found)
+        if not self._waiting:
+            self._reach(self.requested - 1)  # the next rows': the status shows it at once
+        return done, found
+
+    def _score_group(
+        self,
+        group: list[_Waiting],
+        done: list[tuple[int, float, bool]],
+        found: list[Anomaly],
+    ) -> None:
+        """Rows under one model: the forest once for all (one call costs about what 60 rows
+        do), then the alarm in row order."""
+        model = self.model
+        known = len(model.names) // len(FEATURES) if model is not None else 0
+        # A metric newer than the forest waits for a refit; its rows may not have it yet.
+        ready = [j for j, w in enumerate(group) if known and bool(w.ok[:known].all())]
+        scored = [math.nan] * len(group)
+        if ready:
+            x = np.vstack([group[j].z[: known * len(FEATURES)] for j in ready])
+            for j, raw in zip(ready, self.raw_score(x), strict=True):
+                scored[j] = raw
+        verdicts = self.alarm.update_many(scored)
+        for w, raw, (likelihood, flag) in zip(group, scored, verdicts, strict=True):
+            if not math.isnan(raw):
+                self._recent.append((raw, w.t, w.z))
+            done.append((w.row, likelihood, flag))
+            if flag:
+                found.append(self.anomaly(self._recent, likelihood))
 
     def _watch(self, metrics: Table) -> None:
         """Watch the metrics with values in these rows that are not watched yet."""
@@ -361,23 +331,15 @@ class StreamingDetector:
             z[:, 3 * j : 3 * j + 3], ok[:, j] = block
         return squash(z), ok
 
-    def _scoreable(self, ok: BoolArray) -> BoolArray:
-        """Rows whose features the current forest can score: those of the metrics it knows
-        (a metric that joined later may still be warming up)."""
-        known = len(self.model.names) // len(FEATURES) if self.model is not None else ok.shape[-1]
-        return _every(ok[..., :known])
-
-    def score_new(self, metrics: Table) -> tuple[FloatArray, list[Anomaly]]:
-        """Score new rows (likelihood 0–1, NaN while warming up); return their scores and the
-        anomalies among them. The dashboard fits in another process and calls `install`."""
-        scores, _, found = self.score_rows(metrics)
-        return scores, found
-
     def score_rows(
-        self, metrics: Table, *, refit: bool = False
+        self, metrics: Table, *, refit: bool = False, catch_up: bool = False
     ) -> tuple[FloatArray, npt.NDArray[np.bool_], list[Anomaly]]:
-        """Scores, flags and anomalies of new rows; with `refit`, refit inline when due (what
-        `apm-tui detect` does, where the dashboard refits in the background)."""
+        """Scores (likelihood 0–1, NaN while warming up), flags and anomalies of new rows.
+
+        With `refit`, each refit is fitted here when it is due (what `apm-tui detect` does);
+        otherwise a row whose model has not landed yet waits, its score NaN here, and its
+        anomaly comes from `install`. With `catch_up` (a source's history) no refit is asked
+        for inside the rows: the caller asks once after them (`ask_if_due`)."""
         n = len(metrics)
         scores = np.full(n, np.nan)
         flags = np.zeros(n, dtype=bool)
@@ -393,62 +355,47 @@ class StreamingDetector:
             for m in self.names
         ]
         rows = np.column_stack(cols) if cols else np.empty((n, 0))
-        found: list[Anomaly] = []
-        # Features row by row (each row joins the baselines), the forest once per run of rows
-        # under one model (one call costs about what 60 rows do), then the alarm in row order.
-        pending: list[tuple[int, float, FloatArray | None]] = []
-
-        def flush() -> None:
-            ready = [f for _, _, f in pending if f is not None]
-            raws = iter(self.raw_score(np.vstack(ready)) if ready and self.model else ())
-            scored = [
-                next(raws) if f is not None and self.model is not None else math.nan
-                for _, _, f in pending
-            ]
-            verdicts = self.alarm.update_many(scored)
-            for (i, t, f), raw, (likelihood, flag) in zip(pending, scored, verdicts, strict=True):
-                if f is not None and self.model is not None:
-                    self._recent.append((raw, t, f))
-                scores[i], flags[i] = likelihood, flag
-                if flag:
-                    found.append(self.anomaly(self._recent, likelihood))
-            pending.clear()
-
-        if refit:
-            for i in range(n):
-                flush()
-                self.refit_now()
-                self.seen += 1
-                self._since_fit += 1
-                t = float(times[i])
-                z_row, ok_row = self.features(t, rows[i])
-                if _every(ok_row):
-                    self.train.append(z_row)
-                    self.train_times.append(t)
-                pending.append((i, t, z_row if self._scoreable(ok_row) else None))
+        # Nothing in a row's features depends on a model: the whole block's at once.
+        z, ok = self.features_block(times, rows)
+        full = _every(ok)
+        first_row = self.seen
+        if catch_up:
+            ask_from = n
+        elif refit or n <= JUMP_REFITS * self.s.refit_every:
+            ask_from = 0
         else:
-            # Without inline refits nothing between rows reads the counters: the whole block's
-            # features at once (`features_block`), the same values as row by row.
-            self.seen += n
-            self._since_fit += n
-            z, ok = self.features_block(times, rows)
-            full, scoreable = _every(ok), self._scoreable(ok)
-            for i in range(n):
-                t = float(times[i])
-                if full[i]:
-                    self.train.append(z[i])
-                    self.train_times.append(t)
-                pending.append((i, t, z[i] if scoreable[i] else None))
-        flush()
-        return scores, flags, found
+            # A jump (a replay sent minutes ahead): refits inside it would each be fitted and
+            # waited for, for rows the user skipped. Only its last stretch asks for one.
+            ask_from = n - self.s.refit_every
+        done: list[tuple[int, float, bool]] = []
+        found: list[Anomaly] = []
+        for i, t in enumerate(times.tolist()):
+            if i >= ask_from:
+                self.ask_if_due()
+                if refit:
+                    more, anomalies = self._fit_here()
+                    done += more
+                    found += anomalies
+            self.seen += 1
+            self._since_fit += 1
+            if full[i]:
+                self.train.append(z[i])
+                self.train_times.append(t)
+            self._waiting.append(_Waiting(first_row + i, t, z[i], ok[i], self.requested - 1))
+        more, anomalies = self._drain()
+        for row, likelihood, flag in done + more:
+            if row >= first_row:
+                scores[row - first_row], flags[row - first_row] = likelihood, flag
+        return scores, flags, found + anomalies
 
-    def raw_score(self, x: FloatArray) -> list[float]:
+    def raw_score(self, x: FloatArray, model: Model | None = None) -> list[float]:
         """The forest's score plus `z_weight` × the largest |feature|: an isolation forest
         scores every point past its training range about the same (≈ 0.65 here, whether CPU
         is 5 or 50 standard deviations off), which hid short, huge incidents of one metric."""
-        assert self.model is not None
-        x = x[:, : len(self.model.names)]  # a metric newer than the forest waits for a refit
-        forest = score(self.model, x)
+        model = model or self.model
+        assert model is not None
+        x = x[:, : len(model.names)]  # a metric newer than the forest waits for a refit
+        forest = score(model, x)
         if self.s.z_weight:
             forest = forest + self.s.z_weight * np.abs(x).max(axis=1)
         return [float(v) for v in forest]
@@ -465,17 +412,19 @@ class StreamingDetector:
     def score_history(self) -> list[Anomaly]:
         """The rows the first model was fitted on, scored by it through a fresh alarm
         (in-sample, once): the dashboard marks the history's anomalies with these."""
-        if self.model is None or not self.train:
+        if self._first is None:
             return []
-        x = np.asarray(self.train)
-        raw = np.asarray(self.raw_score(x))
+        request, model = self._first
+        x = request.x
+        raw = np.asarray(self.raw_score(x, model))
         alarm = Alarm(self.s.alarm)
         recent: deque[tuple[float, float, FloatArray]] = deque(maxlen=self.s.alarm.avg_window)
         found = []
         raws = raw.tolist()
         warm = self.s.alarm.score_window  # the first ones one by one, until its history is full
         verdicts = [alarm.update(r) for r in raws[:warm]] + alarm.update_many(raws[warm:])
-        for f, t, r, (likelihood, flagged) in zip(x, self.train_times, raws, verdicts, strict=True):
+        times = request.times.tolist()
+        for f, t, r, (likelihood, flagged) in zip(x, times, raws, verdicts, strict=True):
             recent.append((r, t, f))
             if flagged:
                 found.append(self.anomaly(recent, likelihood))

@@ -3,14 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apm_tui.analysis.streaming import (
-    FEATURE_TYPES,
-    FastForest,
-    StreamingDetector,
-    detect_series,
-    fit,
-    score,
-)
+from apm_tui.analysis.forest import FastForest, fit, score
+from apm_tui.analysis.streaming import FEATURE_TYPES, StreamingDetector, detect_series
 from apm_tui.config import Thresholds
 from apm_tui.model import Table
 
@@ -87,7 +81,8 @@ def test_gaps_duplicates_and_missing_values_do_not_flood() -> None:
 def test_the_history_is_scored_once_the_first_model_lands() -> None:
     det = StreamingDetector(Thresholds())
     data = series(600, spike_at=450)
-    det.score_new(data)  # no model yet: the rows build the baselines and the training rows
+    # No model yet: the rows build the baselines and the training rows.
+    det.score_rows(data, catch_up=True)
     assert det.model is None and not det.score_history()
     det.refit_now()
     found = det.score_history()
@@ -95,7 +90,7 @@ def test_the_history_is_scored_once_the_first_model_lands() -> None:
 
 
 def test_a_model_fitted_in_a_child_process_scores_like_one_fitted_here() -> None:
-    from apm_tui.analysis.streaming import fit_isolated
+    from apm_tui.analysis.forest import fit_isolated
 
     x = np.random.default_rng(4).normal(size=(1500, 3))
     names = ["cpu_pct", "memory_pct", "db_query_ms"]
@@ -106,8 +101,23 @@ def test_a_model_fitted_in_a_child_process_scores_like_one_fitted_here() -> None
     assert np.allclose(score(here, probe), score(there, probe), atol=1e-12)
 
 
+def test_fits_that_queued_up_go_in_one_child_process() -> None:
+    from apm_tui.analysis.forest import fit_all_isolated
+
+    rng = np.random.default_rng(5)
+    jobs = [
+        (rng.normal(size=(600, 3)), ["a", "b", "c"], 1),
+        (rng.normal(size=(400, 2)), ["d", "e"], 2),
+    ]
+    models = fit_all_isolated(jobs)
+    assert [m.names for m in models] == [("a", "b", "c"), ("d", "e")]
+    for (x, names, seed), there in zip(jobs, models, strict=True):
+        assert there.trained_on == len(x)
+        assert np.array_equal(score(fit(x, names, seed), x[:50] * 3), score(there, x[:50] * 3))
+
+
 def test_a_failing_fit_process_is_one_clear_error() -> None:
-    from apm_tui.analysis.streaming import fit_isolated
+    from apm_tui.analysis.forest import fit_isolated
 
     with pytest.raises(RuntimeError, match="model fit process failed"):
         fit_isolated(np.empty((0, 3)), ["a", "b", "c"])
