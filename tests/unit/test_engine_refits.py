@@ -4,6 +4,7 @@ ticks (live: one a tick; a 64× replay: 64), nor by how long a background fit to
 from __future__ import annotations
 
 import random
+import threading
 import time
 from typing import Any
 
@@ -110,3 +111,41 @@ def test_the_dashboard_flags_what_detect_flags() -> None:
     _, _, found = ref.score_rows(world(), refit=True)
     expected = sorted([*ref.score_history(), *found], key=lambda a: a.timestamp)
     assert run(split(3, 100)) == [key(a) for a in expected]
+
+
+def test_anomalies_that_waited_for_their_model_are_marked_on_the_charts_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The spike's rows wait for a refit that lands after their chart bucket completed: the
+    cached charts are remade, not left without the mark until the next bucket."""
+    gate = threading.Event()
+    calls: list[int] = []
+    real = engine_module.fit_all
+
+    def gated(jobs: list[Any]) -> Any:
+        calls.append(len(jobs))
+        if len(calls) > 1:  # the first model lands; the refits wait for the gate
+            gate.wait(60)
+        return real(jobs)
+
+    monkeypatch.setattr(engine_module, "fit_all", gated)
+    engine = Engine([Chunks(world(), [1] * 800)], interval_s=10.0)
+    try:
+        for i in range(800):
+            engine.step(float(i))
+            if engine.detector.requested == 1 and engine.detector.model is None:
+                engine.wait_for_background()  # the first model lands
+        assert engine.detector.model is not None and len(calls) == 2
+        spike = 1_700_000_000 + 700 * 10.0
+        snap = engine.step(800.0)  # no rows left: no chart bucket completes from here
+        assert engine.detector.waiting > 0
+        assert not [a for a in snap.live.anomalies if abs(a.timestamp - spike) <= 30]
+        marks = int(snap.live.series.values["anomalies"].sum())
+        gate.set()
+        engine.wait_for_background()
+        snap = engine.step(801.0)
+        assert [a for a in snap.live.anomalies if abs(a.timestamp - spike) <= 30]
+        assert int(snap.live.series.values["anomalies"].sum()) > marks
+    finally:
+        gate.set()
+        engine.close()
