@@ -738,6 +738,40 @@ def test_a_replay_shows_what_the_live_view_showed(tmp_path: Path) -> None:
     assert seen.live.newest == shown.live.newest
 
 
+def test_a_fast_replay_flags_what_the_live_view_flagged_across_refits(tmp_path: Path) -> None:
+    """Ten hours of the world live (its afternoon's incidents), one sample a tick, fits landing
+    whenever they land; then replayed at 64× as fast as it goes: the same anomalies, though the
+    fits landed at other ticks (each was taken up by whichever tick came after it until
+    2026-12-07)."""
+    from apm_tui.commands.dashboard import DashboardOptions, make_engine
+    from apm_tui.config import Thresholds
+
+    path = tmp_path / "session.apmrec"
+    live = make_engine(
+        DashboardOptions(start=WORLD_START, window_hours=12, record=str(path)), Thresholds()
+    )
+    live.isolate_fits = False
+    now = WORLD_START + 12 * 3600
+    for i in range(600):
+        live.step(now + i)
+    live.wait_for_background()
+    seen = [(a.timestamp, a.score, a.types) for a in live._anomalies]
+    assert live.detector.fits >= 3  # refits landed while it ran
+    live.close()
+    engine = make_engine(
+        DashboardOptions(sources=(), replay=str(path), replay_speed=64, window_hours=12),
+        Thresholds(),
+    )
+    engine.isolate_fits = False
+    for i in range(12):
+        engine.step(5_000.0 + i)
+    assert engine.status["replay"]["done"]
+    engine.wait_for_background()
+    assert [(a.timestamp, a.score, a.types) for a in engine._anomalies] == seen
+    assert seen  # the world's incidents in those hours
+    engine.close()
+
+
 def test_replay_of_a_bad_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "junk.apmrec"
     bad.write_bytes(os.urandom(2000))
