@@ -551,14 +551,17 @@ class Engine:
                 self._notices.append(f"anomaly model fit failed: {exc}")
             for number, model in zip(numbers, models, strict=True):
                 first = self.detector.model is None
-                late = self.detector.install(number, model)
-                self._anomalies.extend(late)
-                if late:
-                    # Rows that waited for this model may lie in a chart bucket completed
-                    # (and cached) since: remake the charts so their marks show now.
-                    self._series = None
-                if first and self.detector.model is not None:
-                    self._score_history()
+                try:
+                    late = self.detector.install(number, model)
+                    self._anomalies.extend(late)
+                    if late:
+                        # Rows that waited for this model may lie in a chart bucket completed
+                        # (and cached) since: remake the charts so their marks show now.
+                        self._series = None
+                    if first and self.detector.model is not None:
+                        self._score_history()
+                except Exception as exc:  # the next models must still land: rows wait on them
+                    self._notices.append(f"anomaly scoring failed: {describe(exc)}")
         if self._full is not None and self._full.done():
             first = self.analysis is None
             try:

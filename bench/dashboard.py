@@ -257,7 +257,8 @@ def settle(engine: Any) -> None:
     """Wait for the engine's background fit / analysis without collecting it (the next step
     does, as after the one-second gap between real ticks). `wait_for_background` would also
     schedule again, and on a tick that is due it re-runs the full analysis up to four times."""
-    pending = [f for f in (vars(engine).get("_fit"), vars(engine).get("_full")) if f]
+    fit = vars(engine).get("_fit")  # (the requests it fits, its future), or None
+    pending = [fit[1] if isinstance(fit, tuple) else fit, vars(engine).get("_full")]
     wait([f for f in pending if isinstance(f, Future)], timeout=60)
 
 

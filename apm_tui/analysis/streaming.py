@@ -7,7 +7,7 @@ future never changes a past score or flag. The forest is refitted every `refit_e
 the last `train_rows` samples' features. Until `DetectorSettings.warmup_rows` samples have been
 seen the detector is warming up and flags nothing.
 
-Fitting can happen elsewhere (the dashboard fits in a child process, `forest.fit_isolated`):
+Fitting can happen elsewhere (the dashboard fits in a child process, `forest.fit_all_isolated`):
 the detector asks for each refit at a row fixed by the data, and the rows after it wait for
 that model, so where the models change never depends on how fast a fit was. Nothing here
 flags by the contamination: it only caps the alarm's flag rate.
@@ -28,7 +28,7 @@ from apm_tui.analysis.alarm import Alarm, AlarmSettings
 from apm_tui.analysis.anomaly import FEATURE_TYPES
 from apm_tui.analysis.baseline import FEATURES, BaselineSettings, SeriesBaseline, squash
 from apm_tui.analysis.baseline_block import features_block
-from apm_tui.analysis.forest import Model, fit, score
+from apm_tui.analysis.forest import FAST_ROWS, Model, fit, score
 from apm_tui.analysis.result import Anomaly, Severity
 from apm_tui.config import Thresholds
 from apm_tui.model import FloatArray, Table
@@ -37,6 +37,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: A block of more than this many refits' rows at once is a jump, not a tick (see score_rows).
 JUMP_REFITS = 4
+#: Rows after a failed first fit before the next try.
+RETRY_ROWS = 30
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ class StreamingDetector:
     otherwise the caller takes the requests (`take_requests`), fits them elsewhere and hands
     each model back (`install`), and the rows after a request wait, features computed, until
     its model lands. So the dashboard flags exactly what `detect_series` flags on the same
-    rows, however they were split into ticks.
+    rows, however they were split into ticks; only a source's history and a jump (see
+    `score_rows`) ask for fewer refits.
 
     It watches the metrics of the first rows it sees, and any that appear later (a host's CPU
     beside a log whose backlog came first): those join at the end of the feature row, the
@@ -117,7 +120,8 @@ class StreamingDetector:
         self.train: deque[FloatArray] = deque(maxlen=self.s.train_rows)
         self.train_times: deque[float] = deque(maxlen=self.s.train_rows)
         self.seen = 0
-        self._since_fit = 0
+        self._origin = 0  # refits fall on the rows _origin + k × refit_every (see `_due`)
+        self._failed = False  # the first model's fit failed, and no model has landed since
         self.fits = 0
         self.requested = 0  # fit requests so far
         self._asked: FitRequest | None = None  # the latest
@@ -138,6 +142,8 @@ class StreamingDetector:
         if self.model is None:
             if self._outstanding:
                 return "fitting the first model"
+            if self._failed:
+                return "the model's fit failed: trying again"
             # Every sample seen, too few of them with all their metrics to learn from (a log's
             # metrics come once a minute beside the host's every tick: their baselines warm
             # up minute by minute).
@@ -158,20 +164,30 @@ class StreamingDetector:
     def feature_names(self) -> list[str]:
         return [f"{name}:{kind}" for name in self.names or () for kind in FEATURES]
 
-    def _due(self) -> bool:
+    def _due(self) -> str | None:
+        """ "anew" (a first model, or one that knows metrics that joined since), "grid" (a
+        refit), or None."""
         if len(self.train) < self.s.min_train:
-            return False
+            return None
         asked = self._asked
-        return (
-            asked is None
-            or self._since_fit >= self.s.refit_every
-            or len(asked.names) < len(self.feature_names)
-        )
+        if asked is None or len(asked.names) < len(self.feature_names):
+            return "anew"
+        if self.seen == asked.at:
+            return None
+        if self._failed and not self._outstanding:
+            # Not a whole refit interval without a model: soon, but not at every row.
+            return "anew" if self.seen - asked.at >= RETRY_ROWS else None
+        # On a grid fixed by the data, not counted from the last request: a jump that asked
+        # for no refit (`score_rows`) is back in step with live from its next refit.
+        return "grid" if (self.seen - self._origin) % self.s.refit_every == 0 else None
 
     def ask_if_due(self) -> None:
         """Ask for a refit if one is due before the next row (after a history, whose rows ask
         for none, or at the end of a tick)."""
-        if self._due():
+        due = self._due()
+        if due is not None:
+            if due == "anew":
+                self._origin = self.seen
             number = self.requested
             request = FitRequest(
                 number,
@@ -182,7 +198,6 @@ class StreamingDetector:
                 self.seed + number,
             )
             self.requested += 1
-            self._since_fit = 0
             self._asked = request
             self._requests.append(request)
             self._outstanding[number] = request
@@ -197,10 +212,11 @@ class StreamingDetector:
         returns the anomalies among the rows that were waiting for it."""
         return self._land(number, model)[1]
 
-    def refit_now(self) -> None:
-        """Ask for a refit if one is due, and fit it here."""
+    def refit_now(self) -> list[Anomaly]:
+        """Ask for a refit if one is due, and fit it here; returns the anomalies among the
+        rows that were waiting for a model."""
         self.ask_if_due()
-        self._fit_here()
+        return self._fit_here()[1]
 
     def _fit_here(self) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
         done: list[tuple[int, float, bool]] = []
@@ -223,6 +239,7 @@ class StreamingDetector:
             self.fits += 1
             if self._first is None:
                 self._first = (request, model)
+        self._failed = self._first is None
         return self._drain()
 
     def _reach(self, number: int) -> bool:
@@ -279,16 +296,21 @@ class StreamingDetector:
             if flag:
                 found.append(self.anomaly(self._recent, likelihood))
 
-    def _watch(self, metrics: Table) -> None:
-        """Watch the metrics with values in these rows that are not watched yet."""
+    def _unwatched(self, metrics: Table) -> dict[str, int]:
+        """The metrics with values in these rows that are not watched yet, and the first row
+        with a value of each."""
         known = self.names or ()
-        new = [
-            name
-            for name in FEATURE_TYPES
-            if name not in known
-            and name in metrics
-            and np.isfinite(np.asarray(metrics[name], dtype=float)).any()
-        ]
+        out = {}
+        for name in FEATURE_TYPES:
+            if name not in known and name in metrics:
+                values = np.flatnonzero(np.isfinite(np.asarray(metrics[name], dtype=float)))
+                if values.size:
+                    out[name] = int(values[0])
+        return out
+
+    def _watch(self, new: list[str]) -> None:
+        """Watch these metrics too."""
+        known = self.names or ()
         if self.names is not None and not new:
             return
         self.names = (*known, *new)
@@ -341,11 +363,37 @@ class StreamingDetector:
         anomaly comes from `install`. With `catch_up` (a source's history) no refit is asked
         for inside the rows: the caller asks once after them (`ask_if_due`)."""
         n = len(metrics)
+        if catch_up:
+            ask_from = n
+        elif refit or n <= JUMP_REFITS * self.s.refit_every:
+            ask_from = 0
+        else:
+            # A jump (a replay sent minutes ahead): refits inside it would each be fitted and
+            # waited for, for rows the user skipped. Only its last stretch asks for one.
+            ask_from = n - self.s.refit_every
+        return self._score_block(metrics, ask_from, refit)
+
+    def _score_block(
+        self, metrics: Table, ask_from: int, refit: bool
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_], list[Anomaly]]:
+        n = len(metrics)
         scores = np.full(n, np.nan)
         flags = np.zeros(n, dtype=bool)
         if n == 0:
             return scores, flags, []
-        self._watch(metrics)
+        # A metric starts being watched at its first value's row, whatever the rows came in
+        # with it: the rows before it are scored first, as they would be one a tick.
+        unwatched = self._unwatched(metrics)
+        self._watch([name for name, row in unwatched.items() if row == 0])
+        later = min([row for row in unwatched.values() if row > 0], default=n)
+        if later < n:
+            head = self._score_block(metrics.take(slice(0, later)), ask_from, refit)
+            tail = self._score_block(metrics.take(slice(later, n)), ask_from - later, refit)
+            return (
+                np.concatenate([head[0], tail[0]]),
+                np.concatenate([head[1], tail[1]]),
+                head[2] + tail[2],
+            )
         assert self.names is not None
         times = np.asarray(metrics["timestamp"], dtype=float)
         # A watched metric may be missing from a batch (a quiet log beside the host's
@@ -359,14 +407,6 @@ class StreamingDetector:
         z, ok = self.features_block(times, rows)
         full = _every(ok)
         first_row = self.seen
-        if catch_up:
-            ask_from = n
-        elif refit or n <= JUMP_REFITS * self.s.refit_every:
-            ask_from = 0
-        else:
-            # A jump (a replay sent minutes ahead): refits inside it would each be fitted and
-            # waited for, for rows the user skipped. Only its last stretch asks for one.
-            ask_from = n - self.s.refit_every
         done: list[tuple[int, float, bool]] = []
         found: list[Anomaly] = []
         for i, t in enumerate(times.tolist()):
@@ -377,7 +417,6 @@ class StreamingDetector:
                     done += more
                     found += anomalies
             self.seen += 1
-            self._since_fit += 1
             if full[i]:
                 self.train.append(z[i])
                 self.train_times.append(t)
@@ -395,7 +434,13 @@ class StreamingDetector:
         model = model or self.model
         assert model is not None
         x = x[:, : len(model.names)]  # a metric newer than the forest waits for a refit
-        forest = score(model, x)
+        # At most FAST_ROWS at a time: rows that waited behind a slow fit (thousands at 64×)
+        # in one walk of the trees took ≈ 80 MB, and scikit-learn's scoring, which takes over
+        # above it where the forest is at hand, differs from the walk by ≈ 1e-16.
+        forest = np.concatenate(
+            [score(model, x[i : i + FAST_ROWS]) for i in range(0, len(x), FAST_ROWS)]
+            or [np.empty(0)]
+        )
         if self.s.z_weight:
             forest = forest + self.s.z_weight * np.abs(x).max(axis=1)
         return [float(v) for v in forest]

@@ -21,16 +21,22 @@ from apm_tui.model import Batch, Table
 ROWS = 1500
 
 
-def world() -> Table:
+def world(db_from: int | None = None) -> Table:
+    """With `db_from`, a third metric whose values start at that row (a source that joined)."""
     rng = np.random.default_rng(7)
     cpu = 40 + rng.normal(0, 2, ROWS)
     rt = 100 + rng.normal(0, 5, ROWS)
+    db = 20 + rng.normal(0, 1, ROWS)
     for at in (700, 1100, 1390):
         cpu[at : at + 3] = 97.0
         rt[at : at + 3] = 800.0
     rt[900:960] += np.linspace(0, 150, 60)  # a slow climb, across a refit
     t = 1_700_000_000 + np.arange(ROWS) * 10.0
-    return Table({"timestamp": t, "cpu_pct": cpu, "response_time_ms": rt})
+    columns = {"timestamp": t, "cpu_pct": cpu, "response_time_ms": rt}
+    if db_from is not None:
+        db[:db_from] = np.nan
+        columns["db_query_ms"] = db
+    return Table(columns)
 
 
 class Chunks:
@@ -59,9 +65,18 @@ class Chunks:
         pass
 
 
-def run(sizes: list[int]) -> list[tuple[Any, ...]]:
-    table = world()
-    engine = Engine([Chunks(table, sizes)], interval_s=10.0)
+def run(sizes: list[int], table: Table | None = None, asked: list[int] | None = None) -> list[Any]:
+    """The anomalies at the end; `asked` gets the row of each refit request."""
+    engine = Engine([Chunks(world() if table is None else table, sizes)], interval_s=10.0)
+    take = engine.detector.take_requests
+
+    def spy() -> list[Any]:
+        requests = take()
+        if asked is not None:
+            asked.extend(r.at for r in requests)
+        return requests
+
+    engine.detector.take_requests = spy  # type: ignore[method-assign]
     try:
         for i in range(len(sizes)):
             engine.step(float(i))
@@ -103,6 +118,68 @@ def test_the_same_rows_give_the_same_anomalies_however_they_come(
     assert run([64] * (ROWS // 64) + [ROWS % 64]) == one_a_tick  # a 64× replay
     slow_fits(monkeypatch, 1)
     assert run(split(2, 300)) == one_a_tick  # uneven ticks, fits that land late
+    # Blocks of hundreds of rows behind a late fit: scored as one row at a time would be.
+    assert run([900, 600]) == one_a_tick
+
+
+def test_a_metric_that_joins_partway_through_a_tick_gives_the_same_anomalies() -> None:
+    """A third metric's values start at row 420, inside a 64-row tick: it is watched from
+    that row either way, and the refit it makes due is asked for at the same row."""
+    table = world(db_from=420)
+    one_asked: list[int] = []
+    one_a_tick = run([1] * ROWS, table, one_asked)
+    ticks_asked: list[int] = []
+    assert run([64] * (ROWS // 64) + [ROWS % 64], table, ticks_asked) == one_a_tick
+    assert ticks_asked == one_asked
+    # Once the new metric's features are warm: a refit that knows it, off the old grid.
+    assert [at for at in one_asked if at > 420 and (at - one_asked[0]) % 240]
+    ref = StreamingDetector(Thresholds())
+    _, _, found = ref.score_rows(table, refit=True)
+    assert [key(a) for a in sorted([*ref.score_history(), *found], key=lambda a: a.timestamp)] == (
+        one_a_tick
+    )
+
+
+def test_after_a_jump_the_refits_fall_where_live_had_them() -> None:
+    """A block of 961 rows (a replay sent ahead) asks for no refit before its last 240; the
+    one it asks for is on live's grid, and so is every one after it."""
+    live: list[int] = []
+    run([1] * ROWS, asked=live)
+    jumped: list[int] = []
+    run([1] * 450 + [961] + [1] * (ROWS - 1411), asked=jumped)
+    assert [at for at in live if at < 450] == [at for at in jumped if at < 450]
+    assert [at for at in jumped if at >= 450] == [at for at in live if at >= 1411 - 240]
+    assert [at for at in live if 450 <= at < 1411 - 240]  # refits the jump skipped
+
+
+def test_a_failed_first_fit_is_tried_again_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = engine_module.fit_all
+    calls: list[int] = []
+
+    def flaky(jobs: list[Any]) -> Any:
+        calls.append(len(jobs))
+        if len(calls) <= 5:
+            raise RuntimeError("child killed")
+        return real(jobs)
+
+    monkeypatch.setattr(engine_module, "fit_all", flaky)
+    engine = Engine([Chunks(world(), [1] * ROWS)], interval_s=10.0)
+    try:
+        notices, statuses = [], set()
+        for i in range(600):
+            snap = engine.step(float(i))
+            engine.wait_for_background()
+            notices += snap.notices
+            if engine.detector.model is None and calls:
+                statuses.add(snap.live.detector_status)
+        first = engine.detector._first
+        assert first is not None and engine.detector.model is not None
+        # Five tries 30 rows apart, the sixth lands: not one try a refit interval (240 rows).
+        assert first[0].at == 160 + 5 * 30 and calls[:6] == [1] * 6
+        assert any("anomaly model fit failed: child killed" in n for n in notices)
+        assert "the model's fit failed: trying again" in statuses
+    finally:
+        engine.close()
 
 
 def test_the_dashboard_flags_what_detect_flags() -> None:
@@ -148,4 +225,31 @@ def test_anomalies_that_waited_for_their_model_are_marked_on_the_charts_at_once(
         assert int(snap.live.series.values["anomalies"].sum()) > marks
     finally:
         gate.set()
+        engine.close()
+
+
+def test_a_scoring_error_is_a_notice_and_the_rows_after_it_are_still_scored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = Engine([Chunks(world(), [1] * ROWS)], interval_s=10.0)
+    real = engine.detector._score_group
+    broken: list[int] = []
+
+    def once(group: Any, done: Any, found: Any) -> None:
+        if engine.detector.model is not None and not broken:
+            broken.append(len(group))
+            raise ValueError("bad row")
+        real(group, done, found)
+
+    monkeypatch.setattr(engine.detector, "_score_group", once)
+    try:
+        notices = []
+        for i in range(ROWS):
+            notices += engine.step(float(i)).notices
+        engine.wait_for_background()
+        notices += engine.step(float(ROWS)).notices
+        assert broken and "anomaly scoring failed: ValueError: bad row" in notices
+        assert engine.detector.waiting == 0
+        assert [a for a in engine._anomalies if a.timestamp >= 1_700_000_000 + 1390 * 10.0]
+    finally:
         engine.close()
