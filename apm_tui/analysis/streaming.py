@@ -79,13 +79,17 @@ class FitRequest:
 
 
 class _Waiting(NamedTuple):
-    """A row's features, waiting for the model that scores it to land."""
+    """A run of rows under one model, their features computed, waiting for it to land."""
 
-    row: int  # its number among the rows seen
-    t: float
+    row: int  # the first one's number among the rows seen
+    t: FloatArray
     z: FloatArray
     ok: BoolArray
-    model: int  # the request whose model scores it (-1: none, the detector is warming up)
+    model: int  # the request whose model scores them (-1: none, the detector is warming up)
+
+
+#: Verdicts of a run of rows: the first one's number, their likelihoods and flags.
+Verdicts = tuple[int, FloatArray, BoolArray]
 
 
 class StreamingDetector:
@@ -158,7 +162,7 @@ class StreamingDetector:
     @property
     def waiting(self) -> int:
         """Rows waiting for their model."""
-        return len(self._waiting)
+        return sum(len(w.t) for w in self._waiting)
 
     @property
     def feature_names(self) -> list[str]:
@@ -167,9 +171,16 @@ class StreamingDetector:
     def _due(self) -> str | None:
         """ "anew" (a first model, or one that knows metrics that joined since), "grid" (a
         refit), or None."""
+        asked = self._asked
+        if (
+            asked is not None
+            and not self._failed
+            and (self.seen - self._origin) % self.s.refit_every
+            and len(asked.names) == len(FEATURES) * len(self.names or ())
+        ):
+            return None  # most rows (this runs before each one)
         if len(self.train) < self.s.min_train:
             return None
-        asked = self._asked
         if asked is None or len(asked.names) < len(self.feature_names):
             return "anew"
         if self.seen == asked.at:
@@ -218,8 +229,8 @@ class StreamingDetector:
         self.ask_if_due()
         return self._fit_here()[1]
 
-    def _fit_here(self) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
-        done: list[tuple[int, float, bool]] = []
+    def _fit_here(self) -> tuple[list[Verdicts], list[Anomaly]]:
+        done: list[Verdicts] = []
         found: list[Anomaly] = []
         for request in self.take_requests():
             model = fit(request.x, list(request.names), request.seed)
@@ -228,9 +239,7 @@ class StreamingDetector:
             found += anomalies
         return done, found
 
-    def _land(
-        self, number: int, model: Model | None
-    ) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
+    def _land(self, number: int, model: Model | None) -> tuple[list[Verdicts], list[Anomaly]]:
         request = self._outstanding.pop(number, None)
         if request is None:
             return [], []
@@ -256,45 +265,53 @@ class StreamingDetector:
             del self._landed[old]
         return True
 
-    def _drain(self) -> tuple[list[tuple[int, float, bool]], list[Anomaly]]:
-        """Score the waiting rows whose models have landed, in order: (row, likelihood,
-        flag) of each, and the anomalies among them."""
-        done: list[tuple[int, float, bool]] = []
+    def _drain(self) -> tuple[list[Verdicts], list[Anomaly]]:
+        """Score the waiting rows whose models have landed, in order: their verdicts, and
+        the anomalies among them."""
+        done: list[Verdicts] = []
         found: list[Anomaly] = []
         while self._waiting and self._reach(self._waiting[0].model):
-            number = self._waiting[0].model
-            group = []
-            while self._waiting and self._waiting[0].model == number:
-                group.append(self._waiting.popleft())
-            self._score_group(group, done, found)
+            run = self._waiting.popleft()
+            # Runs under one model that came in separate ticks: one walk of the trees.
+            while (
+                self._waiting
+                and self._waiting[0].model == run.model
+                and self._waiting[0].z.shape[1] == run.z.shape[1]
+            ):
+                nxt = self._waiting.popleft()
+                run = _Waiting(
+                    run.row,
+                    np.concatenate([run.t, nxt.t]),
+                    np.concatenate([run.z, nxt.z]),
+                    np.concatenate([run.ok, nxt.ok]),
+                    run.model,
+                )
+            done.append(self._score_run(run, found))
         if not self._waiting:
             self._reach(self.requested - 1)  # the next rows': the status shows it at once
         return done, found
 
-    def _score_group(
-        self,
-        group: list[_Waiting],
-        done: list[tuple[int, float, bool]],
-        found: list[Anomaly],
-    ) -> None:
+    def _score_run(self, run: _Waiting, found: list[Anomaly]) -> Verdicts:
         """Rows under one model: the forest once for all (one call costs about what 60 rows
         do), then the alarm in row order."""
         model = self.model
         known = len(model.names) // len(FEATURES) if model is not None else 0
         # A metric newer than the forest waits for a refit; its rows may not have it yet.
-        ready = [j for j, w in enumerate(group) if known and bool(w.ok[:known].all())]
-        scored = [math.nan] * len(group)
-        if ready:
-            x = np.vstack([group[j].z[: known * len(FEATURES)] for j in ready])
-            for j, raw in zip(ready, self.raw_score(x), strict=True):
-                scored[j] = raw
-        verdicts = self.alarm.update_many(scored)
-        for w, raw, (likelihood, flag) in zip(group, scored, verdicts, strict=True):
-            if not math.isnan(raw):
-                self._recent.append((raw, w.t, w.z))
-            done.append((w.row, likelihood, flag))
+        ready = _every(run.ok[:, :known]) if known else np.zeros(len(run.t), dtype=bool)
+        scored = np.full(len(run.t), math.nan)
+        if ready.any():
+            scored[ready] = self.raw_score(run.z[ready][:, : known * len(FEATURES)])
+        raws = scored.tolist()
+        verdicts = self.alarm.update_many(raws)
+        likelihoods = np.full(len(raws), math.nan)
+        flags = np.zeros(len(raws), dtype=bool)
+        for j, (raw, (likelihood, flag)) in enumerate(zip(raws, verdicts, strict=True)):
+            if ready[j]:
+                self._recent.append((raw, float(run.t[j]), run.z[j]))
+            likelihoods[j], flags[j] = likelihood, flag
             if flag:
                 found.append(self.anomaly(self._recent, likelihood))
+        return run.row, likelihoods, flags
 
     def _unwatched(self, metrics: Table) -> dict[str, int]:
         """The metrics with values in these rows that are not watched yet, and the first row
@@ -407,11 +424,24 @@ class StreamingDetector:
         z, ok = self.features_block(times, rows)
         full = _every(ok)
         first_row = self.seen
-        done: list[tuple[int, float, bool]] = []
+        done: list[Verdicts] = []
         found: list[Anomaly] = []
+        start = 0  # of the run of rows under the model asked for last
+
+        def close_run(end: int, model: int) -> None:
+            if end > start:
+                rows = slice(start, end)
+                self._waiting.append(
+                    _Waiting(first_row + start, times[rows], z[rows], ok[rows], model)
+                )
+
         for i, t in enumerate(times.tolist()):
             if i >= ask_from:
+                before = self.requested
                 self.ask_if_due()
+                if self.requested != before:
+                    close_run(i, before - 1)
+                    start = i
                 if refit:
                     more, anomalies = self._fit_here()
                     done += more
@@ -420,11 +450,13 @@ class StreamingDetector:
             if full[i]:
                 self.train.append(z[i])
                 self.train_times.append(t)
-            self._waiting.append(_Waiting(first_row + i, t, z[i], ok[i], self.requested - 1))
+        close_run(n, self.requested - 1)
         more, anomalies = self._drain()
-        for row, likelihood, flag in done + more:
-            if row >= first_row:
-                scores[row - first_row], flags[row - first_row] = likelihood, flag
+        for row, likelihoods, run_flags in done + more:
+            at = row - first_row
+            if at >= 0:
+                scores[at : at + len(likelihoods)] = likelihoods
+                flags[at : at + len(likelihoods)] = run_flags
         return scores, flags, found + anomalies
 
     def raw_score(self, x: FloatArray, model: Model | None = None) -> list[float]:

@@ -232,16 +232,16 @@ def test_a_scoring_error_is_a_notice_and_the_rows_after_it_are_still_scored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine = Engine([Chunks(world(), [1] * ROWS)], interval_s=10.0)
-    real = engine.detector._score_group
+    real = engine.detector._score_run
     broken: list[int] = []
 
-    def once(group: Any, done: Any, found: Any) -> None:
+    def once(run: Any, found: Any) -> Any:
         if engine.detector.model is not None and not broken:
-            broken.append(len(group))
+            broken.append(len(run.t))
             raise ValueError("bad row")
-        real(group, done, found)
+        return real(run, found)
 
-    monkeypatch.setattr(engine.detector, "_score_group", once)
+    monkeypatch.setattr(engine.detector, "_score_run", once)
     try:
         notices = []
         for i in range(ROWS):
