@@ -169,8 +169,8 @@ class StreamingDetector:
         return [f"{name}:{kind}" for name in self.names or () for kind in FEATURES]
 
     def _due(self) -> str | None:
-        """ "anew" (a first model, or one that knows metrics that joined since), "grid" (a
-        refit), or None."""
+        """What is due before the next row: "anew" (a first model, or one that knows the
+        metrics that joined since), "grid" (a refit), or None."""
         asked = self._asked
         if (
             asked is not None
@@ -453,10 +453,11 @@ class StreamingDetector:
         close_run(n, self.requested - 1)
         more, anomalies = self._drain()
         for row, likelihoods, run_flags in done + more:
-            at = row - first_row
-            if at >= 0:
-                scores[at : at + len(likelihoods)] = likelihoods
-                flags[at : at + len(likelihoods)] = run_flags
+            # (A run may begin with rows of an earlier block that waited: those are not these.)
+            skip = max(0, first_row - row)
+            at = row + skip - first_row
+            scores[at : at + len(likelihoods) - skip] = likelihoods[skip:]
+            flags[at : at + len(likelihoods) - skip] = run_flags[skip:]
         return scores, flags, found + anomalies
 
     def raw_score(self, x: FloatArray, model: Model | None = None) -> list[float]:
