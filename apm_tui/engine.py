@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from apm_tui.analysis.forest import Model, fit_all, fit_all_isolated
+from apm_tui.analysis.forest import Children, Model, fit_all, fit_all_isolated
 from apm_tui.analysis.live import (
     Histogram,
     LiveView,
@@ -280,6 +280,7 @@ class Engine:
         # One fit job at a time, of every request waiting (`fit_all_isolated`): the requests
         # it fits, in order, and its models.
         self._fit: tuple[list[int], Future[list[Model]]] | None = None
+        self._children = Children()
         self._unsent: list[FitRequest] = []
         self._full: Future[Analysis] | None = None
         self._full_tick = -1
@@ -329,6 +330,7 @@ class Engine:
             # Closing is best effort: the app is leaving anyway.
             with contextlib.suppress(Exception):
                 source.close()
+        self._children.stop()  # Python's exit would wait for a fit in flight otherwise
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- the tick --------------------------------------------------------------------------
@@ -594,10 +596,13 @@ class Engine:
         self.detector.ask_if_due()  # after a history, whose rows ask for no refit
         self._unsent += self.detector.take_requests()
         if self._unsent and self._fit is None:
-            fitter = fit_all_isolated if self.isolate_fits else fit_all
             jobs = [(r.x, list(r.names), r.seed) for r in self._unsent]
             numbers = [r.number for r in self._unsent]
-            self._fit = (numbers, self._pool.submit(fitter, jobs))
+            if self.isolate_fits:
+                job = self._pool.submit(fit_all_isolated, jobs, self._children)
+            else:
+                job = self._pool.submit(fit_all, jobs)
+            self._fit = (numbers, job)
             self._unsent = []
         # Once per tick at most: `wait_for_background` may call this again in the same tick.
         # Every `full_every` ticks, and sooner while the window is still filling (an empty log

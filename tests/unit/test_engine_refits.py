@@ -253,3 +253,18 @@ def test_a_scoring_error_is_a_notice_and_the_rows_after_it_are_still_scored(
         assert [a for a in engine._anomalies if a.timestamp >= 1_700_000_000 + 1390 * 10.0]
     finally:
         engine.close()
+
+
+def test_closing_stops_a_fit_in_its_child_process_at_once() -> None:
+    """`q` during a fit waited for it (3.5 s): the thread waiting for the child is joined
+    when Python exits."""
+    engine = Engine([Chunks(world(), [400])], interval_s=10.0, isolate_fits=True)
+    engine.step(0.0)
+    assert engine._fit is not None
+    job = engine._fit[1]
+    time.sleep(0.3)  # the child is starting (its imports take seconds)
+    began = time.monotonic()
+    engine.close()
+    with pytest.raises(RuntimeError, match="model fit process failed"):
+        job.result(timeout=10)
+    assert time.monotonic() - began < 1.0
