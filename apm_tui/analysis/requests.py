@@ -54,7 +54,27 @@ def root_mask(spans: Table) -> np.ndarray[Any, Any]:
     # A span named as its own parent is a root too (as the waterfall draws it): it was
     # neither a request nor rejected.
     orphan |= parent_ids == span_ids
+    orphan |= cycle_roots(spans, orphan)
     return np.asarray(orphan & (spans["kind"] == "server"), dtype=bool)
+
+
+def cycle_roots(spans: Table, roots: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The earliest span of each trace without one of `roots`: every span's parent is in its
+    trace, so the parent ids run in a cycle (A → B → A, damaged data). Such a trace was
+    neither a request nor rejected; its earliest span is taken as its root, as a trace's
+    root is its first span."""
+    traces = spans["trace_id"]
+    out = np.zeros(len(traces), dtype=bool)
+    # (Only traces of spans that are not roots can lack one: nothing to do for a log's.)
+    rootless = set(traces[~roots].tolist())
+    if rootless:
+        rootless -= set(traces[roots].tolist())
+    if not rootless:
+        return out
+    rows = np.flatnonzero(np.fromiter((t in rootless for t in traces.tolist()), bool, len(out)))
+    rows = rows[np.argsort(np.asarray(spans["start"][rows], dtype=float), kind="stable")]
+    out[rows[first_of_each(traces[rows])]] = True
+    return out
 
 
 def first_of_each(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

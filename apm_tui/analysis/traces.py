@@ -122,6 +122,12 @@ def waterfall(spans: Table, trace_id: str) -> list[WaterfallRow]:
             children[index_of[parent]].append(i)
         else:
             tops.append(i)
+    if not tops:
+        # Parent ids that run in a cycle (damaged data): the earliest span is the root, as
+        # `requests.cycle_roots` takes it.
+        top = int(np.argmin(start))
+        children[index_of[parents[top]]].remove(top)
+        tops.append(top)
     for kids in children.values():
         kids.sort(key=lambda k: start[k])
     tops.sort(key=lambda k: (-(end[k] - start[k]), start[k]))  # the longest root first

@@ -599,6 +599,25 @@ def test_a_span_that_is_its_own_parent_is_the_root_of_its_critical_path() -> Non
     assert frame.critical.path_ms.tolist() == pytest.approx([40.0, 60.0])
 
 
+def test_a_trace_whose_parent_ids_run_in_a_cycle_has_its_earliest_span_as_root() -> None:
+    """A → B → A: the trace was neither a request nor rejected, and its waterfall empty."""
+    from apm_tui.analysis import bottlenecks as bn
+    from apm_tui.analysis.traces import waterfall
+    from apm_tui.model import Span
+
+    spans = [
+        Span("t", "a", "b", "web", "GET /x", 0.0, 100.0, kind="server"),
+        Span("t", "b", "a", "web", "redis GET", 0.01, 60.0, kind="client"),
+        Span("t", "c", "b", "web", "redis SET", 0.02, 5.0, kind="client"),
+    ]
+    table = Batch.of(spans=spans).spans
+    assert extract_requests(table).trace_id.tolist() == ["t"]
+    frame = bn.span_frame(table)
+    assert frame.critical.path_ms.tolist() == pytest.approx([40.0, 55.0, 5.0])  # b waited on c
+    rows = waterfall(table, "t")
+    assert [(r.span_id, r.depth) for r in rows] == [("a", 0), ("b", 1), ("c", 2)]
+
+
 def test_requests_without_calls_are_analysed_without_a_span_frame(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -35,15 +35,18 @@ def spans() -> list[Span]:
         Span("t4", "g", "", "web", "call", 13.0, 1.0, kind="client"),
         # a span named as its own parent is a root (it was neither a request nor rejected)
         Span("t5", "h", "h", "web", "GET /w", 14.0, 7.0, kind="server"),
+        # parent ids in a cycle: the earliest span is the root (it was neither, too)
+        Span("t6", "j", "i", "web", "render", 15.01, 3.0),
+        Span("t6", "i", "j", "web", "GET /v", 15.0, 9.0, kind="server"),
     ]
 
 
 def test_roots_orphans_and_one_request_per_trace() -> None:
     req = extract_requests(spans_table(spans()))
-    assert req.trace_id.tolist() == ["t1", "t2", "t3", "t5"]
-    assert req.endpoint.tolist() == ["/x/{id}", "GET /y", "POST /z", "GET /w"]
-    assert req.time.tolist() == [10.0, 11.0, 12.0, 14.0]
-    assert req.error.tolist() == [False, True, False, False]
+    assert req.trace_id.tolist() == ["t1", "t2", "t3", "t5", "t6"]
+    assert req.endpoint.tolist() == ["/x/{id}", "GET /y", "POST /z", "GET /w", "GET /v"]
+    assert req.time.tolist() == [10.0, 11.0, 12.0, 14.0, 15.0]
+    assert req.error.tolist() == [False, True, False, False, False]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
