@@ -44,7 +44,7 @@ from apm_tui.analysis.requests import (
     status_codes,
 )
 from apm_tui.analysis.result import Analysis, Anomaly, EndpointStats
-from apm_tui.analysis.streaming import FitRequest, StreamingDetector, detector_settings
+from apm_tui.analysis.streaming import StreamingDetector, detector_settings
 from apm_tui.config import Thresholds
 from apm_tui.model import Batch, Grouping, Table, factorize, newest_time
 from apm_tui.printable import printable
@@ -281,7 +281,6 @@ class Engine:
         # it fits, in order, and its models.
         self._fit: tuple[list[int], Future[list[Model]]] | None = None
         self._children = Children()
-        self._unsent: list[FitRequest] = []
         self._full: Future[Analysis] | None = None
         self._full_tick = -1
         self._analysed_rows = 0  # the window's rows when the last full analysis started
@@ -594,16 +593,15 @@ class Engine:
         if self._adopted:
             return
         self.detector.ask_if_due()  # after a history, whose rows ask for no refit
-        self._unsent += self.detector.take_requests()
-        if self._unsent and self._fit is None:
-            jobs = [(r.x, list(r.names), r.seed) for r in self._unsent]
-            numbers = [r.number for r in self._unsent]
+        # The detector keeps the requests until the last job is done: they go together.
+        requests = self.detector.take_requests() if self._fit is None else []
+        if requests:
+            jobs = [(r.x, list(r.names), r.seed) for r in requests]
             if self.isolate_fits:
                 job = self._pool.submit(fit_all_isolated, jobs, self._children)
             else:
                 job = self._pool.submit(fit_all, jobs)
-            self._fit = (numbers, job)
-            self._unsent = []
+            self._fit = ([r.number for r in requests], job)
         # Once per tick at most: `wait_for_background` may call this again in the same tick.
         # Every `full_every` ticks, and sooner while the window is still filling (an empty log
         # or OTLP receiver at start, a replay at 64×): the first analysis, on the first few

@@ -1,6 +1,6 @@
 """The anomaly model: an IsolationForest fitted on feature rows, and a fast way to score it.
 
-`fit` is pure and returns a `Model`; `fit_isolated` runs it in a short-lived child process
+`fit` is pure and returns a `Model`; `fit_all_isolated` runs fits in a short-lived child process
 (`fitworker.py`) so the dashboard never imports scikit-learn, and only plain arrays cross back
 (`models_to_npz`). `score` walks the fitted trees with numpy (`FastForest`).
 """
@@ -253,11 +253,6 @@ def fit_all_isolated(jobs: list[FitJob], children: Children | None = None) -> li
         tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"model fit process failed: {tail[0]}")
     return models_from_npz(out, [names for _, names, _ in jobs])
-
-
-def fit_isolated(x: FloatArray, names: list[str], seed: int = 0) -> Model:
-    """`fit` in a short-lived child process (`fit_all_isolated`)."""
-    return fit_all_isolated([(x, names, seed)])[0]
 
 
 def score(model: Model, x: FloatArray) -> FloatArray:

@@ -171,17 +171,12 @@ class StreamingDetector:
     def _due(self) -> str | None:
         """What is due before the next row: "anew" (a first model, or one that knows the
         metrics that joined since), "grid" (a refit), or None."""
-        asked = self._asked
-        if (
-            asked is not None
-            and not self._failed
-            and (self.seen - self._origin) % self.s.refit_every
-            and len(asked.names) == len(FEATURES) * len(self.names or ())
-        ):
-            return None  # most rows (this runs before each one)
         if len(self.train) < self.s.min_train:
             return None
-        if asked is None or len(asked.names) < len(self.feature_names):
+        asked = self._asked
+        # (Counted, not `feature_names`: this runs before each row, and building the names
+        # was most of its cost.)
+        if asked is None or len(asked.names) < len(FEATURES) * len(self.names or ()):
             return "anew"
         if self.seen == asked.at:
             return None

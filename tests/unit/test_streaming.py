@@ -90,12 +90,12 @@ def test_the_history_is_scored_once_the_first_model_lands() -> None:
 
 
 def test_a_model_fitted_in_a_child_process_scores_like_one_fitted_here() -> None:
-    from apm_tui.analysis.forest import fit_isolated
+    from apm_tui.analysis.forest import fit_all_isolated
 
     x = np.random.default_rng(4).normal(size=(1500, 3))
     names = ["cpu_pct", "memory_pct", "db_query_ms"]
     here = fit(x, names, seed=7)
-    there = fit_isolated(x, names, seed=7)
+    (there,) = fit_all_isolated([(x, names, 7)])
     assert there.forest is None and there.names == tuple(names)
     probe = np.vstack([x[:100], x[:20] * 6])
     assert np.allclose(score(here, probe), score(there, probe), atol=1e-12)
@@ -117,10 +117,10 @@ def test_fits_that_queued_up_go_in_one_child_process() -> None:
 
 
 def test_a_failing_fit_process_is_one_clear_error() -> None:
-    from apm_tui.analysis.forest import fit_isolated
+    from apm_tui.analysis.forest import fit_all_isolated
 
     with pytest.raises(RuntimeError, match="model fit process failed"):
-        fit_isolated(np.empty((0, 3)), ["a", "b", "c"])
+        fit_all_isolated([(np.empty((0, 3)), ["a", "b", "c"], 0)])
 
 
 def test_a_missing_value_leaves_the_rows_other_metrics_scored() -> None:
