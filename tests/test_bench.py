@@ -75,3 +75,27 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         assert finite(otlp["decode"][key]) and otlp["decode"][key] > 0, key
     for run in otlp["end_to_end"].values():
         assert run["spans"] == otlp["traces"] * otlp["spans_per_trace"] and run["spans_s"] > 0
+
+
+def test_recording_codecs_bench_is_lossless_and_ranks_the_schemes(tmp_path: Path) -> None:
+    """bench/recording_codecs.py (the other tick codecs measured against the 2 MB target):
+    today's codec rebuilds the very file recorded, and every scheme is checked lossless."""
+    out = tmp_path / "codecs.json"
+    bench = ROOT / "bench" / "recording_codecs.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    schemes = {row["scheme"].split()[0]: row for row in figures["schemes"]}
+    assert {"a", "b", "d", "e"} <= set(schemes)
+    today = schemes["a"]
+    assert today["file_mb"] == figures["recorded_file_mb"]  # the rebuilt file is the recorded one
+    # A dictionary from the same minute, or one from training ticks, can only help deflate.
+    assert schemes["b"]["ticks_mb"] < today["ticks_mb"]
+    assert schemes["d"]["ticks_mb"] < today["ticks_mb"]
+    assert figures["random_id_mb"] < figures["lossless_floor_mb_est"] < today["file_mb"]
