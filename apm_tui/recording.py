@@ -593,6 +593,11 @@ class _Salvage:
 SIDE_FILES = ("-wal", "-journal")
 
 
+#: Copies of the file and its log, as they lie, before a writer's busy log sends the copy
+#: through SQLite's backup instead.
+COPY_TRIES = 3
+
+
 def _recovered_copy(path: Path) -> Path | None:
     """A private copy of `path` with its side files folded in, or None without side files.
 
@@ -606,20 +611,8 @@ def _recovered_copy(path: Path) -> Path | None:
     folder = Path(tempfile.mkdtemp(prefix="apm-tui-"))  # (0700: the copy is no one else's)
     copy = folder / "recording.apmrec"
     try:
-        try:
-            # SQLite's own copy first: a read snapshot, so a writer still at work cannot
-            # checkpoint and restart its log between the two files' copies (which gave a
-            # "malformed" copy of a good recording).
-            with (
-                contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as src,
-                contextlib.closing(sqlite3.connect(copy)) as dst,
-            ):
-                src.backup(dst)
-        except sqlite3.Error:  # (a read-only disk without the log's -shm): the files as they are
-            copy.unlink(missing_ok=True)
-            shutil.copyfile(path, copy)
-            for side in sides:
-                shutil.copyfile(path.with_name(path.name + side), folder / (copy.name + side))
+        if not _copied_as_they_lie(path, copy, sides):
+            _backed_up(path, copy)
         with contextlib.closing(sqlite3.connect(copy)) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.execute("PRAGMA journal_mode=DELETE")
@@ -633,6 +626,49 @@ def _recovered_copy(path: Path) -> Path | None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return Path(name)
+
+
+def _copied_as_they_lie(path: Path, copy: Path, sides: list[str]) -> bool:
+    """The file then its side files copied byte for byte, when no writer restarted its log
+    meanwhile (checked by the log's header); False if one kept doing so.
+
+    Four times faster than SQLite's backup (a 24-hour recording still being written: 30 ms
+    against 127, measured 2026-12-07), which opening such a file would spend every time. A
+    writer that checkpoints meanwhile writes into the file only pages its log still holds,
+    and the log, copied after the file, has them all, until the writer restarts the log:
+    then its header's salts change."""
+    log = path.with_name(path.name + "-wal")
+    for _ in range(COPY_TRIES):
+        before = _log_header(log)
+        shutil.copyfile(path, copy)
+        for side in sides:
+            with contextlib.suppress(FileNotFoundError):  # (the writer closed and removed it)
+                shutil.copyfile(path.with_name(path.name + side), copy.with_name(copy.name + side))
+        if _log_header(log) == before:
+            return True
+        for side in SIDE_FILES:
+            copy.with_name(copy.name + side).unlink(missing_ok=True)
+    return False
+
+
+def _log_header(log: Path) -> bytes | None:
+    """The write-ahead log's header: its checkpoint number and salts change when a writer
+    starts the log over."""
+    try:
+        with log.open("rb") as f:
+            return f.read(32)
+    except FileNotFoundError:
+        return None
+
+
+def _backed_up(path: Path, copy: Path) -> None:
+    """`path` copied through SQLite: a read snapshot, however busy the writer."""
+    copy.unlink(missing_ok=True)
+    with (
+        contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as src,
+        contextlib.closing(sqlite3.connect(copy)) as dst,
+    ):
+        src.backup(dst)
 
 
 def _salvaged_copy(path: Path, *, shown: Path) -> tuple[Path, int] | None:

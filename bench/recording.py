@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -110,17 +111,8 @@ def collect(quick: bool = False) -> dict[str, Any]:
         floor = lossless_floor(path)
         day_path = Path(folder) / "day.apmrec"
         record(day_path, day)
-        rng = np.random.default_rng(0)
-        seeks = []
-        for moment in rng.uniform(0, day, 20):
-            t0 = time.perf_counter()
-            r = Recording.open(day_path)
-            first, _ = r.span()
-            seq = r.seek(first + float(moment))
-            tick = next(r.ticks(since=first + float(moment) - 1), None)
-            seeks.append(time.perf_counter() - t0)
-            r.close()
-            assert seq is not None and tick is not None
+        seeks = open_and_seek(day_path, day)
+        busy = open_and_seek_being_written(day_path, day)
         cut = cut_open(day_path, Path(folder) / "cut.apmrec")
     return {
         "ticks": hour,
@@ -134,8 +126,43 @@ def collect(quick: bool = False) -> dict[str, Any]:
         "day_ticks": day,
         "open_and_seek_ms_p50": statistics.median(seeks) * 1e3,
         "open_and_seek_ms_max": max(seeks) * 1e3,
+        "being_written_open_and_seek_ms_p50": statistics.median(busy) * 1e3,
+        "being_written_open_and_seek_ms_max": max(busy) * 1e3,
         **cut,
     }
+
+
+def open_and_seek(path: Path, seconds: int, runs: int = 20) -> list[float]:
+    """Seconds to open the recording and read the tick at each of `runs` moments."""
+    rng = np.random.default_rng(0)
+    seeks = []
+    for moment in rng.uniform(0, seconds, runs):
+        t0 = time.perf_counter()
+        r = Recording.open(path)
+        first, _ = r.span()
+        seq = r.seek(first + float(moment))
+        tick = next(r.ticks(since=first + float(moment) - 1), None)
+        seeks.append(time.perf_counter() - t0)
+        r.close()
+        assert seq is not None and tick is not None
+    return seeks
+
+
+def open_and_seek_being_written(path: Path, seconds: int) -> list[float]:
+    """`open_and_seek` while a writer holds the file with a tick in its `-wal` (a recording
+    still being made, or one whose recorder was killed): opening reads a private copy."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("PRAGMA journal_mode=WAL")
+        t, payload = writer.execute(
+            "SELECT t, payload FROM ticks ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        writer.execute("INSERT INTO ticks (t, history, payload) VALUES (?, 0, ?)", (t + 1, payload))
+        assert path.with_name(path.name + "-wal").exists()
+        return open_and_seek(path, seconds, runs=10)
+    finally:
+        writer.execute("DELETE FROM ticks WHERE seq = (SELECT max(seq) FROM ticks)")
+        writer.close()
 
 
 def cut_open(path: Path, cut: Path) -> dict[str, float]:
