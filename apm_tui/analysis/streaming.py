@@ -127,8 +127,9 @@ class StreamingDetector:
         self._origin = 0  # refits fall on the rows _origin + k × refit_every (see `_due`)
         self._failed = False  # the first model's fit failed, and no model has landed since
         self.fits = 0
-        self.requested = 0  # fit requests so far
+        self.requested = 0  # fit requests so far, those passed over in a jump too
         self._asked: FitRequest | None = None  # the latest
+        self._current = -1  # the latest request to be fitted: the next rows wait for it
         self._requests: list[FitRequest] = []  # not taken by the caller yet
         self._outstanding: dict[int, FitRequest] = {}  # asked, their models not landed yet
         self._landed: dict[int, Model | None] = {}  # landed, no row has reached them yet
@@ -183,30 +184,39 @@ class StreamingDetector:
         if self._failed and not self._outstanding:
             # Not a whole refit interval without a model: soon, but not at every row.
             return "anew" if self.seen - asked.at >= RETRY_ROWS else None
-        # On a grid fixed by the data, not counted from the last request: a jump that asked
-        # for no refit (`score_rows`) is back in step with live from its next refit.
+        # On a grid fixed by the data, not counted from the last request (a jump counts
+        # the refits it passes over: `ask_if_due`).
         return "grid" if (self.seen - self._origin) % self.s.refit_every == 0 else None
 
-    def ask_if_due(self) -> None:
+    def ask_if_due(self, *, pass_over: bool = False) -> None:
         """Ask for a refit if one is due before the next row (after a history, whose rows ask
-        for none, or at the end of a tick)."""
+        for none, or at the end of a tick). With `pass_over` (inside a jump) it is counted
+        and not fitted: the requests after the jump are then live's, number for number, so
+        their models (seeded by the number) and their rows (the grid) are live's too."""
         due = self._due()
-        if due is not None:
-            if due == "anew":
-                self._origin = self.seen
-            number = self.requested
-            request = FitRequest(
-                number,
-                np.asarray(self.train),
-                np.asarray(self.train_times),
-                tuple(self.feature_names),
-                self.seen,
-                self.seed + number,
-            )
-            self.requested += 1
-            self._asked = request
-            self._requests.append(request)
-            self._outstanding[number] = request
+        if due is None:
+            return
+        if due == "anew":
+            self._origin = self.seen
+        number = self.requested
+        self.requested += 1
+        if pass_over:
+            empty = np.empty((0, 0))
+            names = tuple(self.feature_names)
+            self._asked = FitRequest(number, empty, empty, names, self.seen, self.seed + number)
+            return
+        request = FitRequest(
+            number,
+            np.asarray(self.train),
+            np.asarray(self.train_times),
+            tuple(self.feature_names),
+            self.seen,
+            self.seed + number,
+        )
+        self._asked = request
+        self._current = number
+        self._requests.append(request)
+        self._outstanding[number] = request
 
     def take_requests(self) -> list[FitRequest]:
         """The fits asked for since the last call, oldest first; each model goes to `install`."""
@@ -283,7 +293,7 @@ class StreamingDetector:
                 )
             done.append(self._score_run(run, found))
         if not self._waiting:
-            self._reach(self.requested - 1)  # the next rows': the status shows it at once
+            self._reach(self._current)  # the next rows': the status shows it at once
         return done, found
 
     def _score_run(self, run: _Waiting, found: list[Anomaly]) -> Verdicts:
@@ -381,13 +391,16 @@ class StreamingDetector:
             ask_from = 0
         else:
             # A jump (a replay sent minutes ahead): refits inside it would each be fitted and
-            # waited for, for rows the user skipped. Only its last stretch asks for one.
+            # waited for, for rows the user skipped. Only its last stretch asks for one; the
+            # others are counted, so the refits after it are live's.
             ask_from = n - self.s.refit_every
-        return self._score_block(metrics, ask_from, refit)
+        return self._score_block(metrics, ask_from, refit, pass_over=not catch_up)
 
     def _score_block(
-        self, metrics: Table, ask_from: int, refit: bool
+        self, metrics: Table, ask_from: int, refit: bool, *, pass_over: bool
     ) -> tuple[FloatArray, npt.NDArray[np.bool_], list[Anomaly]]:
+        """`score_rows`: rows before `ask_from` ask for no refit, and with `pass_over` (a
+        jump) count those due (`ask_if_due`)."""
         n = len(metrics)
         scores = np.full(n, np.nan)
         flags = np.zeros(n, dtype=bool)
@@ -399,8 +412,12 @@ class StreamingDetector:
         self._watch([name for name, row in unwatched.items() if row == 0])
         later = min([row for row in unwatched.values() if row > 0], default=n)
         if later < n:
-            head = self._score_block(metrics.take(slice(0, later)), ask_from, refit)
-            tail = self._score_block(metrics.take(slice(later, n)), ask_from - later, refit)
+            head = self._score_block(
+                metrics.take(slice(0, later)), ask_from, refit, pass_over=pass_over
+            )
+            tail = self._score_block(
+                metrics.take(slice(later, n)), ask_from - later, refit, pass_over=pass_over
+            )
             return (
                 np.concatenate([head[0], tail[0]]),
                 np.concatenate([head[1], tail[1]]),
@@ -432,24 +449,28 @@ class StreamingDetector:
 
         for i, t in enumerate(times.tolist()):
             if i >= ask_from:
-                before = self.requested
+                before = self._current
                 self.ask_if_due()
-                if self.requested != before:
-                    close_run(i, before - 1)
+                if self._current != before:
+                    close_run(i, before)
                     start = i
                 if refit:
                     more, anomalies = self._fit_here()
                     done += more
                     found += anomalies
+            elif pass_over:
+                self.ask_if_due(pass_over=True)
             self.seen += 1
             if full[i]:
                 self.train.append(z[i])
                 self.train_times.append(t)
-        close_run(n, self.requested - 1)
+        close_run(n, self._current)
         more, anomalies = self._drain()
         for row, likelihoods, run_flags in done + more:
             # (A run may begin with rows of an earlier block that waited: those are not these.)
             skip = max(0, first_row - row)
+            if skip >= len(likelihoods):
+                continue
             at = row + skip - first_row
             scores[at : at + len(likelihoods) - skip] = likelihoods[skip:]
             flags[at : at + len(likelihoods) - skip] = run_flags[skip:]

@@ -152,6 +152,77 @@ def test_after_a_jump_the_refits_fall_where_live_had_them() -> None:
     assert [at for at in live if 450 <= at < 1411 - 240]  # refits the jump skipped
 
 
+def feed(table: Table, sizes: list[int]) -> tuple[list[tuple[int, int, int]], list[Any]]:
+    """The detector fed `sizes` rows at a time, each refit fitted between ticks: the
+    (number, row, seed) of each request, and the anomalies."""
+    from apm_tui.analysis.forest import fit
+
+    detector = StreamingDetector(Thresholds())
+    asked: list[tuple[int, int, int]] = []
+    found: list[Any] = []
+    at = 0
+    for size in sizes:
+        found += detector.score_rows(table.take(slice(at, at + size)))[2]
+        at += size
+        detector.ask_if_due()
+        for r in detector.take_requests():
+            asked.append((r.number, r.at, r.seed))
+            found += detector.install(r.number, fit(r.x, list(r.names), r.seed))
+    return asked, [key(a) for a in found]
+
+
+def ticks_of(n: int, size: int = 64) -> list[int]:
+    return [size] * (n // size) + ([n % size] if n % size else [])
+
+
+def test_after_a_jump_the_models_and_anomalies_are_lives() -> None:
+    """The refits a jump passes over are counted: the ones after it have live's numbers, so
+    their seeds and models are live's, and once the alarm's memory of the jump has passed
+    (1,000 samples) so are the anomalies. Before, every later model had another seed."""
+    n = 3000
+    rng = np.random.default_rng(7)
+    cpu, rt = 40 + rng.normal(0, 2, n), 100 + rng.normal(0, 5, n)
+    for at in (700, 1100, 2600, 2800):
+        cpu[at : at + 3], rt[at : at + 3] = 97.0, 800.0
+    table = Table(
+        {"timestamp": 1_700_000_000 + np.arange(n) * 10.0, "cpu_pct": cpu, "response_time_ms": rt}
+    )
+    end = 512 + 1000  # where the jump lands
+    live_asked, live_found = feed(table, ticks_of(n))
+    asked, found = feed(table, [64] * 8 + [1000] + ticks_of(n - end))
+    assert [r for r in asked if r[1] >= end - 240] == [r for r in live_asked if r[1] >= end - 240]
+    assert len(asked) < len(live_asked)  # the refits it passed over
+    late = 1_700_000_000 + (end + 1000) * 10.0
+    assert [a for a in found if a[0] >= late] == [a for a in live_found if a[0] >= late]
+    assert [a for a in live_found if a[0] >= late]  # the incidents at 2600 and 2800
+
+
+def test_a_jump_over_a_metric_joining_keeps_lives_refit_grid() -> None:
+    """A metric that joins inside a jump makes a refit due at a row of its own, which moves
+    the grid: the jump notes it where live would have, so its refits after are live's."""
+    table = world(db_from=700)
+    end = 320 + 1000
+    live_asked, _ = feed(table, ticks_of(ROWS))
+    asked, _ = feed(table, [64] * 5 + [1000] + ticks_of(ROWS - end))
+    after = [r for r in live_asked if r[1] >= end - 240]
+    assert after and [r for r in asked if r[1] >= end - 240] == after
+    # The refit the joining metric made due, off the first model's grid, inside the jump.
+    assert [at for _, at, _ in live_asked if 700 < at < end and (at - live_asked[0][1]) % 240]
+
+
+def test_a_refit_here_after_blocks_that_left_rows_waiting() -> None:
+    """Rows of earlier blocks still waiting for their models, then a block fitted here
+    (`refit=True`): its runs from those blocks are not its own rows (the slice went wrong)."""
+    table = world()
+    detector = StreamingDetector(Thresholds())
+    detector.score_rows(table.take(slice(0, 200)))  # a request at row 160: rows wait
+    detector.score_rows(table.take(slice(200, 450)))  # another at 400
+    assert detector.waiting > 0
+    scores, _, _ = detector.score_rows(table.take(slice(450, 700)), refit=True)
+    assert len(scores) == 250 and np.isfinite(scores).all()
+    assert detector.waiting == 0
+
+
 def test_a_failed_first_fit_is_tried_again_soon(monkeypatch: pytest.MonkeyPatch) -> None:
     real = engine_module.fit_all
     calls: list[int] = []
