@@ -59,10 +59,11 @@ def root_mask(spans: Table) -> np.ndarray[Any, Any]:
 
 
 def cycle_roots(spans: Table, roots: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """The earliest span of each trace without one of `roots`: every span's parent is in its
-    trace, so the parent ids run in a cycle (A → B → A, damaged data). Such a trace was
-    neither a request nor rejected; its earliest span is taken as its root, as a trace's
-    root is its first span."""
+    """The roots of the traces without one of `roots` (damaged data: such a trace was
+    neither a request nor rejected). Within its trace, a span whose parent is not there is
+    a root (its parent id named a span of another trace), and each cycle of parent ids
+    (A → B → A) has its earliest span as root (`break_cycles`), as a trace's root is its
+    first span."""
     traces = spans["trace_id"]
     out = np.zeros(len(traces), dtype=bool)
     # (Only traces of spans that are not roots can lack one: nothing to do for a log's.)
@@ -72,8 +73,36 @@ def cycle_roots(spans: Table, roots: np.ndarray[Any, Any]) -> np.ndarray[Any, An
     if not rootless:
         return out
     rows = np.flatnonzero(np.fromiter((t in rootless for t in traces.tolist()), bool, len(out)))
-    rows = rows[np.argsort(np.asarray(spans["start"][rows], dtype=float), kind="stable")]
-    out[rows[first_of_each(traces[rows])]] = True
+    keys = list(zip(traces[rows].tolist(), spans["span_id"][rows].tolist(), strict=True))
+    index: dict[tuple[Any, Any], int] = {}
+    for k, key in enumerate(keys):
+        index.setdefault(key, k)  # (a repeated id: its first span, as `parent_rows` takes it)
+    parents = spans["parent_id"][rows].tolist()
+    parent = [index.get((t, p), -1) for (t, _), p in zip(keys, parents, strict=True)]
+    made = [k for k, p in enumerate(parent) if p < 0]
+    made += break_cycles(parent, np.asarray(spans["start"][rows], dtype=float).tolist())
+    out[rows[made]] = True
+    return out
+
+
+def break_cycles(parent: list[int], start: list[float]) -> list[int]:
+    """The nodes to make roots so that every node's parents (`parent[k]`, -1 for none) lead
+    to a root: the earliest of each cycle (a NaN start last, then the first node). One walk
+    over the nodes: the requests, the critical path and the waterfall share this choice."""
+    state = [0] * len(parent)  # 0: not seen, 1: on the walk now, 2: done
+    out = []
+    for k in range(len(parent)):
+        walk = []
+        v = k
+        while v >= 0 and state[v] == 0:
+            state[v] = 1
+            walk.append(v)
+            v = parent[v]
+        if v >= 0 and state[v] == 1:  # the walk came back to itself: a cycle from v on
+            cycle = walk[walk.index(v) :]
+            out.append(min(cycle, key=lambda c: (math.isnan(start[c]), start[c], c)))
+        for u in walk:
+            state[u] = 2
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from apm_tui.analysis.requests import endpoint_labels, endpoint_names, root_mask
+from apm_tui.analysis.requests import break_cycles, endpoint_labels, endpoint_names, root_mask
 from apm_tui.model import Table
 
 
@@ -113,21 +113,21 @@ def waterfall(spans: Table, trace_id: str) -> list[WaterfallRow]:
     start = np.asarray(spans["start"][rows], dtype=float)
     dur = np.nan_to_num(np.asarray(spans["duration_ms"][rows], dtype=float))
     end = start + dur / 1000.0
-    known = set(ids)
+    index_of: dict[str, int] = {}
+    for i, sid in enumerate(ids):
+        index_of.setdefault(sid, i)  # (a repeated id: its first span, as the requests take it)
+    up = [index_of.get(p, -1) if p and p != ids[i] else -1 for i, p in enumerate(parents)]
+    # Parent ids that run in a cycle (damaged data): its earliest span is a root, as
+    # `requests.cycle_roots` takes it, so every span is shown.
+    for k in break_cycles(up, start.tolist()):
+        up[k] = -1
     children: dict[int, list[int]] = defaultdict(list)
-    index_of = {sid: i for i, sid in enumerate(ids)}
     tops = []
-    for i, parent in enumerate(parents):
-        if parent and parent in known and parent != ids[i]:
-            children[index_of[parent]].append(i)
+    for i, parent in enumerate(up):
+        if parent >= 0:
+            children[parent].append(i)
         else:
             tops.append(i)
-    if not tops:
-        # Parent ids that run in a cycle (damaged data): the earliest span is the root, as
-        # `requests.cycle_roots` takes it.
-        top = int(np.argmin(start))
-        children[index_of[parents[top]]].remove(top)
-        tops.append(top)
     for kids in children.values():
         kids.sort(key=lambda k: start[k])
     tops.sort(key=lambda k: (-(end[k] - start[k]), start[k]))  # the longest root first

@@ -618,6 +618,43 @@ def test_a_trace_whose_parent_ids_run_in_a_cycle_has_its_earliest_span_as_root()
     assert [(r.span_id, r.depth) for r in rows] == [("a", 0), ("b", 1), ("c", 2)]
 
 
+def test_every_cycle_and_stray_parent_of_a_rootless_trace_gives_it_a_root() -> None:
+    """Found by a review of the cycle fix: its earliest span, taken as root, could hang off
+    the cycle (a skewed clock) and leave it whole; a NaN start was first in the waterfall
+    and last for the requests; a parent named in another trace left a trace without one."""
+    from apm_tui.analysis import bottlenecks as bn
+    from apm_tui.analysis.traces import waterfall
+    from apm_tui.model import Span
+
+    nan = float("nan")
+    spans = [
+        # A ↔ B, and C, a child of B, started first: the root is A, the cycle's earliest.
+        Span("t", "a", "b", "web", "GET /x", 1.0, 100.0, kind="server"),
+        Span("t", "b", "a", "web", "handler", 1.01, 60.0, kind="internal"),
+        Span("t", "c", "b", "web", "redis GET", 0.9, 5.0, kind="client"),
+        # A cycle whose span without a start is not its root.
+        Span("n", "x", "y", "web", "GET /n", nan, 10.0, kind="server"),
+        Span("n", "y", "x", "web", "GET /y", 2.0, 10.0, kind="server"),
+        # The parent of v's server span is a span of trace u: it is v's root.
+        Span("u", "p", "", "web", "GET /u", 0.0, 50.0, kind="server"),
+        Span("v", "q", "p", "billing", "POST /pay", 2.0, 30.0, kind="server"),
+        Span("v", "r", "q", "billing", "db", 1.9, 3.0, kind="client"),
+    ]
+    table = Batch.of(spans=spans).spans
+    found = extract_requests(table)
+    assert sorted(zip(found.trace_id.tolist(), found.endpoint.tolist(), strict=True)) == [
+        ("n", "GET /y"),
+        ("t", "GET /x"),
+        ("u", "GET /u"),
+        ("v", "POST /pay"),
+    ]
+    parents = bn.parent_rows(table, bn.span_frame(table).trace).tolist()
+    assert parents == [-1, 0, 1, 4, -1, -1, -1, 6]
+    assert [(r.span_id, r.depth) for r in waterfall(table, "t")] == [("a", 0), ("b", 1), ("c", 2)]
+    assert [(r.span_id, r.depth) for r in waterfall(table, "n")] == [("y", 0), ("x", 1)]
+    assert [(r.span_id, r.depth) for r in waterfall(table, "v")] == [("q", 0), ("r", 1)]
+
+
 def test_requests_without_calls_are_analysed_without_a_span_frame(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
