@@ -246,6 +246,9 @@ def fit_all_isolated(jobs: list[FitJob], children: Children | None = None) -> li
         proc.kill()
         proc.communicate()
         raise RuntimeError("model fit process took over 300 s") from None
+    except BaseException:  # (Ctrl-C in `apm-tui report`, say: the child goes too)
+        proc.kill()
+        raise
     finally:
         if children is not None:
             children.discard(proc)

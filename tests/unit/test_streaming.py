@@ -123,6 +123,29 @@ def test_a_failing_fit_process_is_one_clear_error() -> None:
         fit_all_isolated([(np.empty((0, 3)), ["a", "b", "c"], 0)])
 
 
+def test_an_interrupted_wait_for_a_fit_process_kills_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while `apm-tui report` waits for its fit: the child went on fitting alone."""
+    import subprocess
+
+    from apm_tui.analysis.forest import Children, fit_all_isolated
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    class Seen(Children):
+        def add(self, proc: subprocess.Popen[bytes]) -> None:
+            started.append(proc)
+            super().add(proc)
+
+    def interrupted(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit_all_isolated([(np.zeros((300, 2)), ["a", "b"], 0)], Seen())
+    (proc,) = started
+    assert proc.wait(timeout=5) == -9  # killed, not left to finish
+
+
 def test_a_missing_value_leaves_the_rows_other_metrics_scored() -> None:
     """A minute without requests has no response time; its throughput is still judged."""
     det = StreamingDetector(Thresholds())
