@@ -15,7 +15,7 @@ import numpy as np
 
 from apm_tui.analysis.critical import CriticalPath, critical_path
 from apm_tui.analysis.live import endpoint_table
-from apm_tui.analysis.requests import Requests, cycle_roots, statements
+from apm_tui.analysis.requests import Requests, cycle_breaks, statements
 from apm_tui.analysis.result import EndpointStats, Severity
 from apm_tui.analysis.trend import Trend, theil_sen
 from apm_tui.config import Thresholds
@@ -92,9 +92,10 @@ def parent_rows(spans: Table, trace_codes: IntArray) -> IntArray:
     rows = np.where(found, order[at], -1)
     # A span named as its own parent is a root (as `requests.root_mask` takes it): as its
     # own parent it had no time on the critical path, and its trace no root.
-    rows = np.where(rows == np.arange(n), -1, rows)
-    # So is the earliest span of a trace whose parent ids run in a cycle.
-    return np.where(cycle_roots(spans, rows < 0), -1, rows)
+    rows = np.where(spans["parent_id"] == spans["span_id"], -1, rows)  # (a repeated id too)
+    # So is the earliest span of each cycle of parent ids, as in the waterfall.
+    rows[cycle_breaks(rows, np.asarray(spans["start"], dtype=float))] = -1
+    return rows
 
 
 def _zero_nan(values: FloatArray) -> FloatArray:

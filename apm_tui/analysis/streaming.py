@@ -201,6 +201,9 @@ class StreamingDetector:
         number = self.requested
         self.requested += 1
         if pass_over:
+            # Taken as fitted: a failed first fit's retries would otherwise run on through
+            # the jump every RETRY_ROWS, each moving the grid, where live's retry landed.
+            self._failed = False
             empty = np.empty((0, 0))
             names = tuple(self.feature_names)
             self._asked = FitRequest(number, empty, empty, names, self.seen, self.seed + number)

@@ -132,7 +132,8 @@ def waterfall(spans: Table, trace_id: str) -> list[WaterfallRow]:
         kids.sort(key=lambda k: start[k])
     tops.sort(key=lambda k: (-(end[k] - start[k]), start[k]))  # the longest root first
     critical = _critical_path(tops[0], children, start, end) if tops else set()
-    first = float(start.min())
+    # (A span without a start, never from apm-tui's own sources, is drawn at the trace's.)
+    first = float(np.nanmin(start)) if np.isfinite(start).any() else 0.0
     out: list[WaterfallRow] = []
     seen: set[int] = set()
     stack = [(k, 0) for k in reversed(tops)]

@@ -655,6 +655,48 @@ def test_every_cycle_and_stray_parent_of_a_rootless_trace_gives_it_a_root() -> N
     assert [(r.span_id, r.depth) for r in waterfall(table, "v")] == [("q", 0), ("r", 1)]
 
 
+def test_a_cycle_beside_a_trace_root_is_broken_in_the_critical_path_as_in_the_waterfall() -> None:
+    """Found by a review: the critical path broke cycles only in traces without a root, so
+    a cycle beside one stayed whole (0 ms on the path) while the waterfall drew it from its
+    earliest span; and a repeated id naming itself as parent was a child of its twin."""
+    from apm_tui.analysis import bottlenecks as bn
+    from apm_tui.analysis.traces import waterfall
+    from apm_tui.model import Span
+
+    spans = [
+        Span("t", "root", "", "web", "GET /", 0.0, 100.0, kind="server"),
+        Span("t", "a", "b", "web", "worker", 1.0, 10.0, kind="internal"),
+        Span("t", "b", "a", "web", "job", 1.01, 5.0, kind="internal"),
+        Span("d", "x", "", "web", "GET /d", 0.0, 10.0, kind="server"),
+        Span("d", "x", "x", "web", "GET /e", 0.5, 10.0, kind="server"),
+    ]
+    table = Batch.of(spans=spans).spans
+    frame = bn.span_frame(table)
+    assert bn.parent_rows(table, frame.trace).tolist() == [-1, -1, 1, -1, -1]
+    assert frame.critical.path_ms.tolist() == pytest.approx([100.0, 10.0, 0.0, 10.0, 10.0])
+    assert [(r.span_id, r.depth) for r in waterfall(table, "t")] == [
+        ("root", 0),
+        ("a", 0),
+        ("b", 1),
+    ]
+
+
+def test_a_span_without_a_start_is_drawn_at_the_traces() -> None:
+    """Never from apm-tui's own sources: every other span kept its place (all were NaN)."""
+    from apm_tui.analysis.traces import waterfall
+    from apm_tui.model import Span
+
+    spans = [
+        Span("t", "a", "", "web", "GET /x", 10.0, 100.0, kind="server"),
+        Span("t", "b", "a", "web", "db", float("nan"), 5.0, kind="client"),
+        Span("t", "c", "a", "web", "cache", 10.05, 5.0, kind="client"),
+    ]
+    rows = waterfall(Batch.of(spans=spans).spans, "t")
+    offsets = {r.span_id: r.offset_ms for r in rows}
+    assert offsets["a"] == 0.0 and offsets["c"] == pytest.approx(50.0)
+    assert np.isnan(offsets["b"]) and len(rows) == 3
+
+
 def test_requests_without_calls_are_analysed_without_a_span_frame(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -152,9 +152,11 @@ def test_after_a_jump_the_refits_fall_where_live_had_them() -> None:
     assert [at for at in live if 450 <= at < 1411 - 240]  # refits the jump skipped
 
 
-def feed(table: Table, sizes: list[int]) -> tuple[list[tuple[int, int, int]], list[Any]]:
-    """The detector fed `sizes` rows at a time, each refit fitted between ticks: the
-    (number, row, seed) of each request, and the anomalies."""
+def feed(
+    table: Table, sizes: list[int], fail: tuple[int, ...] = ()
+) -> tuple[list[tuple[int, int, int]], list[Any]]:
+    """The detector fed `sizes` rows at a time, each refit fitted between ticks (those
+    numbered in `fail` fail): the (number, row, seed) of each request, and the anomalies."""
     from apm_tui.analysis.forest import fit
 
     detector = StreamingDetector(Thresholds())
@@ -167,7 +169,8 @@ def feed(table: Table, sizes: list[int]) -> tuple[list[tuple[int, int, int]], li
         detector.ask_if_due()
         for r in detector.take_requests():
             asked.append((r.number, r.at, r.seed))
-            found += detector.install(r.number, fit(r.x, list(r.names), r.seed))
+            model = None if r.number in fail else fit(r.x, list(r.names), r.seed)
+            found += detector.install(r.number, model)
     return asked, [key(a) for a in found]
 
 
@@ -208,6 +211,18 @@ def test_a_jump_over_a_metric_joining_keeps_lives_refit_grid() -> None:
     assert after and [r for r in asked if r[1] >= end - 240] == after
     # The refit the joining metric made due, off the first model's grid, inside the jump.
     assert [at for _, at, _ in live_asked if 700 < at < end and (at - live_asked[0][1]) % 240]
+
+
+def test_a_jump_after_a_failed_first_fit_takes_the_retry_it_passes_over_as_fitted() -> None:
+    """The first fit fails; live tries again 30 samples later, and that one lands. A jump
+    over the retry kept retrying every 30 samples through it (found by a review): 30
+    requests against live's 7, none of them after it on live's rows."""
+    table = world()
+    end = 192 + 1000
+    live_asked, _ = feed(table, ticks_of(ROWS), fail=(0,))
+    asked, _ = feed(table, [64] * 3 + [1000] + ticks_of(ROWS - end), fail=(0,))
+    after = [r for r in live_asked if r[1] >= end - 240]
+    assert after and [r for r in asked if r[1] >= end - 240] == after
 
 
 def test_a_refit_here_after_blocks_that_left_rows_waiting() -> None:

@@ -150,7 +150,8 @@ class TracesScreen(Screen[None]):
     def show_waterfall(self, rows: list[WaterfallRow]) -> None:
         self.rows = rows
         table = self.query_one("#traces-waterfall", DataTable)
-        total = max((r.offset_ms + r.duration_ms for r in rows), default=0.0)
+        ends = [r.offset_ms + r.duration_ms for r in rows if math.isfinite(r.offset_ms)]
+        total = max(ends, default=0.0)
         # The span names give way to the timeline on a narrow screen (at least a third of it).
         room = max(30, table.size.width - NUMBERS_WIDTH)
         label_width = min(max((len(span_label(r)) for r in rows), default=0), room * 2 // 3)
@@ -246,9 +247,9 @@ def span_label(row: WaterfallRow) -> str:
 
 def bar(row: WaterfallRow, total_ms: float, width: int) -> Text:
     """The span's place in the trace as a bar `width` cells wide (at least one cell)."""
-    if total_ms <= 0:
+    if not total_ms > 0:  # (NaN too)
         return Text("█", "cyan")
-    start = int(row.offset_ms / total_ms * width)
+    start = int(row.offset_ms / total_ms * width) if math.isfinite(row.offset_ms) else 0
     length = max(1, round(row.duration_ms / total_ms * width))
     start = min(start, width - 1)
     length = min(length, width - start)
