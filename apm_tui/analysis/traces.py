@@ -118,7 +118,7 @@ def waterfall(spans: Table, trace_id: str) -> list[WaterfallRow]:
         index_of.setdefault(sid, i)  # (a repeated id: its first span, as the requests take it)
     up = [index_of.get(p, -1) if p and p != ids[i] else -1 for i, p in enumerate(parents)]
     # Parent ids that run in a cycle (damaged data): its earliest span is a root, as
-    # `requests.cycle_roots` takes it, so every span is shown.
+    # the critical path takes it (`requests.cycle_breaks`), so every span is shown.
     for k in break_cycles(up, start.tolist()):
         up[k] = -1
     children: dict[int, list[int]] = defaultdict(list)
