@@ -128,7 +128,8 @@ class StreamingDetector:
         self._failed = False  # the first model's fit failed, and no model has landed since
         self.fits = 0
         self.requested = 0  # fit requests so far, those passed over in a jump too
-        self._asked: FitRequest | None = None  # the latest
+        #: The latest request's row and how many metrics it knew (passed over ones too).
+        self._asked: tuple[int, int] | None = None
         self._current = -1  # the latest request to be fitted: the next rows wait for it
         self._requests: list[FitRequest] = []  # not taken by the caller yet
         self._outstanding: dict[int, FitRequest] = {}  # asked, their models not landed yet
@@ -174,16 +175,16 @@ class StreamingDetector:
         metrics that joined since), "grid" (a refit), or None."""
         if len(self.train) < self.s.min_train:
             return None
-        asked = self._asked
-        # (Counted, not `feature_names`: this runs before each row, and building the names
-        # was most of its cost.)
-        if asked is None or len(asked.names) < len(FEATURES) * len(self.names or ()):
+        if self._asked is None:
             return "anew"
-        if self.seen == asked.at:
+        at, metrics = self._asked
+        if metrics < len(self.names or ()):
+            return "anew"
+        if self.seen == at:
             return None
         if self._failed and not self._outstanding:
             # Not a whole refit interval without a model: soon, but not at every row.
-            return "anew" if self.seen - asked.at >= RETRY_ROWS else None
+            return "anew" if self.seen - at >= RETRY_ROWS else None
         # On a grid fixed by the data, not counted from the last request (a jump counts
         # the refits it passes over: `ask_if_due`).
         return "grid" if (self.seen - self._origin) % self.s.refit_every == 0 else None
@@ -200,13 +201,11 @@ class StreamingDetector:
             self._origin = self.seen
         number = self.requested
         self.requested += 1
+        self._asked = (self.seen, len(self.names or ()))
         if pass_over:
             # Taken as fitted: a failed first fit's retries would otherwise run on through
             # the jump every RETRY_ROWS, each moving the grid, where live's retry landed.
             self._failed = False
-            empty = np.empty((0, 0))
-            names = tuple(self.feature_names)
-            self._asked = FitRequest(number, empty, empty, names, self.seen, self.seed + number)
             return
         request = FitRequest(
             number,
@@ -216,7 +215,6 @@ class StreamingDetector:
             self.seen,
             self.seed + number,
         )
-        self._asked = request
         self._current = number
         self._requests.append(request)
         self._outstanding[number] = request
