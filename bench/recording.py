@@ -40,15 +40,17 @@ from apm_tui.recording import Recorder, Recording  # noqa: E402
 START = 1767225600.0
 
 
-def record(path: Path, ticks: int) -> list[float]:
-    sources, _, _ = make_sources(DashboardOptions(start=START))
+def record(path: Path, ticks: int, *, start: float = START, seed: int = 42) -> list[float]:
+    """The default world (seed 42) recorded tick by tick from `start`, a day after its
+    history: the seconds each append took."""
+    sources, _, _ = make_sources(DashboardOptions(start=start, seed=seed))
     rec = Recorder(path, sources=["synthetic"], settings={}, interval_s=1.0)
     for s in sources:
         s.open()
         history = s.backfill()
         rec.append(newest_time(history), history, history=True)
     costs = []
-    now = START + 86_400
+    now = start + 86_400
     for _ in range(ticks):
         now += 1.0
         for batch in merge_tick([s.poll(now) for s in sources]):

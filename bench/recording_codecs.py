@@ -42,12 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from recording import ROOT, START, lossless_floor, record, split_ids
 
-from apm_tui.commands.dashboard import DashboardOptions, make_sources
-from apm_tui.engine import merge_tick
-from apm_tui.model import newest_time
 from apm_tui.payload_block import _Walk
 from apm_tui.payload_header import PACKED_ZDICT
-from apm_tui.recording import CHECKPOINT_EVERY, SCHEMA, Recorder
+from apm_tui.recording import CHECKPOINT_EVERY, SCHEMA
 
 RESULTS = ROOT / "bench" / "results" / "recording_codecs.json"
 KF = 60  # a keyframe (and a block) every 60 ticks: the first tick of each minute
@@ -71,23 +68,6 @@ class Hour:
     history: list[tuple[float, bytes]]
     ticks: list[tuple[float, bytes]]
     raw: list[bytes] = field(default_factory=list)
-
-
-def record_training(path: Path, ticks: int) -> None:
-    """`record` for another world (seed 7) at another time (`SHIFT` later)."""
-    start = START + SHIFT
-    sources, _, _ = make_sources(DashboardOptions(start=start, seed=7))
-    rec = Recorder(path, sources=["synthetic"], settings={}, interval_s=1.0)
-    for s in sources:
-        s.open()
-        history = s.backfill()
-        rec.append(newest_time(history), history, history=True)
-    now = start + 86_400
-    for _ in range(ticks):
-        now += 1.0
-        for batch in merge_tick([s.poll(now) for s in sources]):
-            rec.append(now, batch)
-    rec.close()
 
 
 def zlib_codec(level: int, zdict: bytes) -> Codec:
@@ -211,7 +191,8 @@ def collect(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         record(folder / "hour.apmrec", ticks)
-        record_training(folder / "training.apmrec", ticks)
+        # Another world (seed 7) at another time: a trained dictionary shares no timestamp.
+        record(folder / "training.apmrec", ticks, start=START + SHIFT, seed=7)
         hour, training = load(folder / "hour.apmrec"), load(folder / "training.apmrec")
         today = zlib_codec(6, PACKED_ZDICT)
         fixed = zlib_codec(9, spread_dict([non_id(r) for r in training.raw], 16 * 1024))
